@@ -1,0 +1,180 @@
+"""Safe, atomic file IO shared by every script: JSON, pickles, shard directories, CLI errors.
+
+Outputs are written to a temporary file beside the target and renamed into place, so a crash
+never leaves a half-written file or destroys an older one. Pickles are read with a restricted
+unpickler that admits only containers, strings, numbers and numpy arrays (DESIGN.md section 5).
+"""
+
+import contextlib
+import io
+import json
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SHARD_MANIFEST = "manifest.json"
+SHARD_PATTERN = "part-{:05d}.pkl"
+
+
+class InputError(Exception):
+    """Input the tool cannot use; scripts print it on one line and exit with status 2."""
+
+
+def example_error(path: str | Path, index: int, field: str, problem: str) -> InputError:
+    """An InputError naming the file, the example index and the field."""
+    return InputError(f"{path}: example {index}: field '{field}': {problem}")
+
+
+def run_cli(main: Callable[[], None]) -> None:
+    """Run a script's main(); an InputError becomes a one-line message and exit status 2."""
+    try:
+        main()
+    except InputError as error:
+        message = " ".join(str(error).split())
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+# ---------------------------------------------------------------------------- atomic writes
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[io.IOBase]:
+    """Open a temporary file beside `path`; on success it replaces `path` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(descriptor, mode, encoding=encoding) as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def write_json(path: str | Path, value: Any) -> None:
+    """Write `value` as indented UTF-8 JSON, atomically."""
+    with atomic_output(path, "w") as stream:
+        json.dump(value, stream, indent=1, ensure_ascii=False)
+        stream.write("\n")
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text file atomically."""
+    with atomic_output(path, "w") as stream:
+        stream.write(text)
+
+
+def write_pickle(path: str | Path, value: Any) -> None:
+    """Pickle `value` (highest protocol), atomically."""
+    with atomic_output(path, "wb") as stream:
+        pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a UTF-8 JSON file; a missing, non-UTF-8 or malformed file is an InputError."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not UTF-8 ({error.reason} at byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: malformed JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+
+
+_SAFE_GLOBALS = {
+    ("builtins", name)
+    for name in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray", "int", "float", "complex", "bool")
+} | {
+    (module, name)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray", "numpy.core.numeric", "numpy._core.numeric")
+    for name in ("_reconstruct", "scalar", "_frombuffer")
+} | {("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict"), ("_codecs", "encode")}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Unpickler that refuses every global outside containers, numbers, strings and numpy arrays."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _SAFE_GLOBALS:
+            return super().find_class(module, name)
+        if module == "numpy.dtypes" and name.endswith("DType"):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+
+
+def read_pickle(path: str | Path) -> Any:
+    """Load a pickle with the restricted unpickler; anything else is an InputError."""
+    try:
+        with open(path, "rb") as stream:
+            return _RestrictedUnpickler(stream).load()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory without a {SHARD_MANIFEST}") from None
+    except Exception as error:  # noqa: BLE001 - any failure to unpickle means a corrupt or foreign file
+        raise InputError(f"{path}: not a readable attention pickle ({type(error).__name__}: {error})") from None
+
+
+def _read_example_list(path: Path) -> list:
+    """Read one pickle that must hold a list of example dicts."""
+    examples = read_pickle(path)
+    if not isinstance(examples, list) or not all(isinstance(example, dict) for example in examples):
+        raise InputError(f"{path}: not an attention pickle (expected a list of example objects)")
+    return examples
+
+
+def shard_paths(directory: str | Path) -> list[Path]:
+    """Paths of the complete shards listed in a shard directory's manifest, in order."""
+    directory = Path(directory)
+    manifest = read_json(directory / SHARD_MANIFEST)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("shards"), list):
+        raise InputError(f"{directory / SHARD_MANIFEST}: not a shard manifest (no 'shards' list)")
+    return [directory / shard["file"] for shard in manifest["shards"]]
+
+
+def iter_examples(path: str | Path) -> Iterator[dict]:
+    """Yield the examples of an attention pickle or a shard directory, one at a time, in order.
+
+    A shard directory is read one shard at a time, so memory stays bounded by one shard.
+    """
+    path = Path(path)
+    paths = shard_paths(path) if path.is_dir() else [path]
+    for shard in paths:
+        yield from _read_example_list(shard)
+
+
+def iter_attention(path: str | Path) -> Iterator[tuple[int, dict, np.ndarray]]:
+    """Yield `(index, example, attns)` for the examples that have maps; `attns` is `[L, H, n, n]`.
+
+    Examples marked "skipped" are passed over; a map of the wrong shape is an InputError.
+    """
+    for index, example in enumerate(iter_examples(path)):
+        if "attns" not in example:
+            continue
+        attns = example["attns"]
+        if not isinstance(attns, np.ndarray) or attns.ndim != 4 or attns.shape[2] != attns.shape[3]:
+            shape = getattr(attns, "shape", type(attns).__name__)
+            raise example_error(path, index, "attns", f"expected an array [layers, heads, n, n], got {shape}")
+        yield index, example, attns
+
+
+def read_examples(path: str | Path) -> list[dict]:
+    """All examples of an attention pickle or shard directory, as one list."""
+    return list(iter_examples(path))
