@@ -100,7 +100,8 @@ def read_json(path: str | Path) -> Any:
 
 _SAFE_GLOBALS = {
     ("builtins", name)
-    for name in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray", "int", "float", "complex", "bool")
+    for name in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray", "int", "float", "complex",
+                 "bool")
 } | {
     (module, name)
     for module in ("numpy.core.multiarray", "numpy._core.multiarray", "numpy.core.numeric", "numpy._core.numeric")

@@ -1,0 +1,105 @@
+"""Behaviour labels of heads and their 2-D embedding by head distances (paper section 6, Figure 6)."""
+
+import numpy as np
+from sklearn.manifold import MDS
+
+import utils
+
+# Labels in increasing precedence: a head meeting several criteria gets the last one, as in the
+# original notebook's Figure 6 (e.g. a broad head that puts most attention on [SEP] is a [SEP] head).
+BEHAVIOURS = ("other", "next", "prev", "broad", "cls", "sep", "punct")
+BEHAVIOUR_NAMES = {
+    "other": "other",
+    "next": "attends to next token",
+    "prev": "attends to previous token",
+    "broad": "attends broadly",
+    "cls": "attends to [CLS]",
+    "sep": "attends to [SEP]",
+    "punct": "attends to . and ,",
+}
+
+# Default thresholds, the original Figure 6's: entropy in nats, the others average attention.
+BROAD_ENTROPY = 3.8
+POSITION_THRESHOLD = 0.5
+TOKEN_THRESHOLD = 0.6
+
+# Heads of BERT-base (12 x 12) that the paper found to track linguistic relations; (layer, head), 1-based.
+PAPER_BERT_BASE_HEADS = {
+    (5, 4): "Coreference",
+    (8, 11): "Determiner",
+    (8, 10): "Direct object",
+    (9, 6): "Object of prep.",
+    (4, 10): "Passive auxiliary",
+    (7, 6): "Possessive",
+}
+
+
+def behaviour_labels(
+    avg_attn: dict[str, np.ndarray],
+    entropy: np.ndarray,
+    *,
+    broad_entropy: float = BROAD_ENTROPY,
+    position_threshold: float = POSITION_THRESHOLD,
+    token_threshold: float = TOKEN_THRESHOLD,
+) -> np.ndarray:
+    """One of BEHAVIOURS per head, `[layers, heads]` of str.
+
+    A head attends to next / previous token when that average attention exceeds `position_threshold`,
+    broadly when its mean entropy (nats) exceeds `broad_entropy`, to [CLS] / [SEP] / punctuation when
+    that average attention exceeds `token_threshold`. The defaults are the original Figure 6's values
+    (0.5, 3.8 nats, 0.6); the entropy threshold suits 128-token segments (uniform entropy log 128 = 4.85).
+    """
+    labels = np.full(entropy.shape, "other", dtype=object)
+    criteria = {
+        "next": avg_attn["next"] > position_threshold,
+        "prev": avg_attn["prev"] > position_threshold,
+        "broad": entropy > broad_entropy,
+        "cls": avg_attn["cls"] > token_threshold,
+        "sep": avg_attn["sep"] > token_threshold,
+        "punct": avg_attn["punct"] > token_threshold,
+    }
+    for behaviour in BEHAVIOURS[1:]:
+        labels[criteria[behaviour]] = behaviour
+    return labels
+
+
+def head_name(flat_index: int, n_heads: int) -> str:
+    """The 1-based `layer-head` name of a 0-based flat head index."""
+    layer, head = divmod(int(flat_index), n_heads)
+    return f"{layer + 1}-{head + 1}"
+
+
+def parse_head(name: str, grid: tuple[int, int]) -> int:
+    """The 0-based flat index of a 1-based `layer-head` name; ValueError when malformed or off the grid."""
+    layer, _, head = name.strip().partition("-")
+    if not (layer.isdigit() and head.isdigit()) or not (1 <= int(layer) <= grid[0] and 1 <= int(head) <= grid[1]):
+        raise ValueError(f"'{name}' is not a head LAYER-HEAD (1-based) of a {grid[0]} x {grid[1]} grid")
+    return (int(layer) - 1) * grid[1] + int(head) - 1
+
+
+def read_head_distances(path: str, grid: tuple[int, int]) -> np.ndarray:
+    """The float64 `[N, N]` head distances pickled at `path`; InputError unless N = layers * heads of `grid`."""
+    distances = utils.read_pickle(path)
+    n_total_heads = grid[0] * grid[1]
+    if not isinstance(distances, np.ndarray) or distances.shape != (n_total_heads, n_total_heads):
+        shape = list(getattr(distances, "shape", [])) or type(distances).__name__
+        raise utils.InputError(
+            f"{path}: expected a [{n_total_heads}, {n_total_heads}] array of head distances for the maps' "
+            f"{grid[0]} x {grid[1]} heads, got {shape}"
+        )
+    if not np.issubdtype(distances.dtype, np.number) or not np.isfinite(distances).all():
+        raise utils.InputError(f"{path}: head distances must be finite numbers")
+    return distances.astype(np.float64)
+
+
+def embed_heads(head_distances: np.ndarray, seed: int = 0) -> np.ndarray:
+    """2-D metric MDS embedding `[N, 2]` of symmetric head distances `[N, N]`, deterministic for a seed."""
+    mds = MDS(
+        n_components=2,
+        metric="precomputed",
+        init="classical_mds",
+        max_iter=1000,
+        eps=1e-9,
+        random_state=seed,
+    )
+    return mds.fit_transform((head_distances + head_distances.T) / 2)

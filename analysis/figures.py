@@ -1,0 +1,190 @@
+"""Figures of the general analysis (paper Figures 1, 2, 4 and 6) and the attention-lines plot others reuse.
+
+Layers are shown 1-based and heads as 1-based `layer-head`, as in the paper. The callers choose the
+matplotlib backend (the script uses "Agg").
+"""
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.colors
+import numpy as np
+from matplotlib import pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+
+import utils
+from analysis.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS, head_name
+from analysis.general import GeneralStatistics, ShownExample
+
+# (colour, marker) of each behaviour in Figure 6.
+BEHAVIOUR_STYLES = {
+    "other": ("#a0a8ac", "o"),
+    "next": ("#d62728", ">"),
+    "prev": ("#1f77b4", "<"),
+    "broad": ("#ff7f0e", "^"),
+    "cls": ("#9467bd", "$C$"),
+    "sep": ("#2ca02c", "$S$"),
+    "punct": ("#17becf", "s"),
+}
+
+
+def plot_attention_lines(
+    ax: Axes,
+    tokens: Sequence[str],
+    attention: np.ndarray,
+    *,
+    highlight: Sequence[int] = (),
+    color: str = "#1f77b4",
+    highlight_color: str = "#d62728",
+    title: str | None = None,
+    min_weight: float = 0.01,
+    max_linewidth: float = 2.5,
+    fontsize: float = 8.0,
+) -> None:
+    """Draw one head's attention `[n, n]` on one example as lines from query tokens (left) to keys (right).
+
+    A line's opacity is its weight and its width `max_linewidth * weight`; weights below `min_weight`
+    are not drawn. Tokens at the `highlight` positions are bold in `highlight_color`, and so are the
+    lines leaving them.
+    """
+    n = len(tokens)
+    weights = np.clip(np.asarray(attention, dtype=np.float64), 0.0, 1.0)
+    queries, keys = np.nonzero(weights >= min_weight)
+    is_highlighted = np.isin(queries, highlight)
+    order = np.argsort(is_highlighted, kind="stable")  # highlighted lines on top
+    queries, keys, is_highlighted = queries[order], keys[order], is_highlighted[order]
+    line_weights = weights[queries, keys]
+    rgba = np.where(is_highlighted[:, None], matplotlib.colors.to_rgba(highlight_color), matplotlib.colors.to_rgba(color))
+    rgba[:, 3] = line_weights
+    segments = np.stack([np.stack([np.zeros_like(queries), -queries], 1), np.stack([np.ones_like(keys), -keys], 1)], 1)
+    ax.add_collection(LineCollection(segments, colors=rgba, linewidths=max_linewidth * line_weights))
+    highlighted = set(highlight)
+    for position, token in enumerate(tokens):
+        style = {"color": highlight_color, "fontweight": "bold"} if position in highlighted else {"color": "black"}
+        for x, alignment in ((-0.04, "right"), (1.04, "left")):
+            ax.text(x, -position, token, ha=alignment, va="center", fontsize=fontsize, **style)
+    ax.set_xlim(-0.5, 1.5)
+    ax.set_ylim(-n + 0.5, 0.5)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=fontsize + 2)
+
+
+def plot_example_heads(example: ShownExample, heads: Sequence[tuple[int, str]], n_heads: int) -> Figure:
+    """Figure 1: chosen heads on one example, side by side; `heads` holds (0-based flat index, caption)."""
+    n = len(example.tokens)
+    figure, axes = plt.subplots(1, len(heads), figsize=(2.8 * len(heads), 1.2 + 0.17 * n), squeeze=False)
+    flat_maps = example.attention_maps.reshape(-1, n, n)
+    for ax, (flat_index, caption) in zip(axes[0], heads, strict=True):
+        title = f"Head {head_name(flat_index, n_heads)}\n{caption}"
+        plot_attention_lines(ax, example.tokens, flat_maps[flat_index], title=title)
+    figure.suptitle(f"Attention of single heads on example {example.index} (heads are 1-based layer-head)")
+    figure.tight_layout()
+    return figure
+
+
+def _plot_by_layer(ax: Axes, values: np.ndarray, offset: float, color: str, label: str) -> None:
+    """One head per point at its 1-based layer (shifted by `offset`), and a line through the layer means."""
+    n_layers, n_heads = values.shape
+    layers = np.arange(1, n_layers + 1)
+    ax.scatter(np.repeat(layers + offset, n_heads), values.ravel(), s=12, color=color, alpha=0.45, linewidths=0)
+    ax.plot(layers + offset, values.mean(1), color=color, marker="o", markersize=4, label=f"{label} (layer mean)")
+
+
+def _layer_axis(ax: Axes, n_layers: int, ylabel: str) -> None:
+    """1-based integer layer ticks, labels and a light grid."""
+    ax.set_xticks(np.arange(1, n_layers + 1))
+    ax.set_xlim(0.4, n_layers + 0.6)
+    ax.set_xlabel("layer")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+
+
+def plot_token_attention(statistics: GeneralStatistics) -> Figure:
+    """Figure 2: average attention per layer to special tokens, [SEP] from [SEP] vs others, and positions."""
+    n_layers = statistics.grid[0]
+    panels = [
+        ("Attention to special tokens", [("cls", "[CLS]"), ("sep", "[SEP]"), ("punct", ". or ,")]),
+        ("Attention to [SEP] by kind of query token", [("sep_sep", "[SEP] \u2192 [SEP]"), ("rest_sep", "other \u2192 [SEP]")]),
+        ("Attention to relative positions", [("self", "same token"), ("next", "next token"), ("prev", "previous token")]),
+    ]
+    figure, axes = plt.subplots(3, 1, figsize=(7.5, 10.5), sharex=True)
+    for ax, (title, series) in zip(axes, panels, strict=True):
+        offsets = np.linspace(-0.2, 0.2, len(series))
+        for offset, (key, label), color in zip(offsets, series, ("C0", "C1", "C2"), strict=False):
+            _plot_by_layer(ax, statistics.avg_attn[key], offset, color, label)
+        _layer_axis(ax, n_layers, "average attention")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(title)
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    figure.suptitle(f"Average attention of each head (points) over {statistics.n_examples} examples")
+    figure.tight_layout()
+    return figure
+
+
+def plot_entropies(statistics: GeneralStatistics) -> Figure:
+    """Figure 4: entropy of each head's attention, over all queries and from [CLS], with the uniform line."""
+    n_layers = statistics.grid[0]
+    panels = [
+        ("Entropy of attention (mean over queries)", statistics.entropy),
+        ("Entropy of attention from [CLS]", statistics.entropy_from_cls),
+    ]
+    figure, axes = plt.subplots(2, 1, figsize=(7.5, 7.5), sharex=True)
+    for ax, (title, values) in zip(axes, panels, strict=True):
+        _plot_by_layer(ax, values, 0.0, "C0", "heads")
+        ax.axhline(statistics.uniform_entropy, color="0.3", linestyle="--", label="uniform attention")
+        _layer_axis(ax, n_layers, "entropy (nats)")
+        ax.set_ylim(bottom=0.0, top=max(statistics.uniform_entropy, values.max()) * 1.08)
+        ax.set_title(title)
+        ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    figure.suptitle(f"Attention entropies of each head (points) over {statistics.n_examples} examples")
+    figure.tight_layout()
+    return figure
+
+
+def plot_head_embedding(
+    points: np.ndarray, labels: np.ndarray, named_heads: Mapping[int, str] | None = None
+) -> Figure:
+    """Figure 6: heads `[N, 2]` embedded by their distances, coloured by behaviour `[layers, heads]` and by layer.
+
+    `named_heads` maps 0-based flat indices to names, marked with a cross and labelled in both panels.
+    """
+    n_layers, n_heads = labels.shape
+    flat_labels = labels.ravel()
+    figure, (behaviour_ax, layer_ax) = plt.subplots(1, 2, figsize=(13.0, 6.2))
+    for behaviour in BEHAVIOURS:
+        chosen = flat_labels == behaviour
+        if chosen.any():
+            color, marker = BEHAVIOUR_STYLES[behaviour]
+            behaviour_ax.scatter(*points[chosen].T, color=color, marker=marker, s=42, label=BEHAVIOUR_NAMES[behaviour])
+    layers = np.repeat(np.arange(1, n_layers + 1), n_heads)
+    norm = matplotlib.colors.BoundaryNorm(np.arange(0.5, n_layers + 1.5), plt.get_cmap("viridis").N)
+    scatter = layer_ax.scatter(*points.T, c=layers, cmap="viridis", norm=norm, s=36)
+    figure.colorbar(scatter, ax=layer_ax, ticks=np.arange(1, n_layers + 1), label="layer")
+    for ax in (behaviour_ax, layer_ax):
+        for flat_index, name in (named_heads or {}).items():
+            ax.scatter(*points[flat_index], marker="x", color="black", s=60, linewidths=1.5)
+            ax.annotate(f"{head_name(flat_index, n_heads)} {name}", points[flat_index], xytext=(5, 4),
+                        textcoords="offset points", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_facecolor("0.97")
+    behaviour_ax.set_title("Coloured by behaviour")
+    layer_ax.set_title("Coloured by layer (1-based)")
+    behaviour_ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    figure.suptitle("Attention heads embedded by multidimensional scaling of their Jensen-Shannon distances"
+                    + ("\n(x: named heads, 1-based layer-head)" if named_heads else ""))
+    figure.tight_layout()
+    return figure
+
+
+def save_figure(figure: Figure, outdir: str | Path, name: str) -> list[Path]:
+    """Write `figure` as OUTDIR/NAME.png and .svg, atomically, and close it; returns the two paths."""
+    paths = [Path(outdir) / f"{name}.{extension}" for extension in ("png", "svg")]
+    for path in paths:
+        with utils.atomic_output(path, "wb") as stream:
+            figure.savefig(stream, format=path.suffix[1:], dpi=150, bbox_inches="tight")
+    plt.close(figure)
+    return paths

