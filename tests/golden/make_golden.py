@@ -146,7 +146,9 @@ def model_dir() -> Path:
     return Path(spec.origin).parent / MODEL_SUBDIR
 
 
-def reference_tokenizers(vocab_file: Path, do_lower_case: bool) -> tuple[BertTokenizerLegacy, transformers.BertTokenizer]:
+def reference_tokenizers(
+    vocab_file: Path, do_lower_case: bool
+) -> tuple[BertTokenizerLegacy, transformers.BertTokenizer]:
     """The pure-Python port of Google's tokenizer (primary) and the tokenizers-backed BertTokenizer."""
     python_port = BertTokenizerLegacy(str(vocab_file), do_lower_case=do_lower_case)
     rust_backed = transformers.BertTokenizer(vocab=load_vocab(str(vocab_file)), do_lower_case=do_lower_case)

@@ -1,0 +1,148 @@
+"""extract_attention.py end to end, and its answer to every bad input (exit 2, one line naming what is wrong)."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bert.checkpoint import resolve_bert_dir
+from utils import read_examples
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_extract(*args: str) -> subprocess.CompletedProcess:
+    """Run extract_attention.py with the given arguments from the repository root."""
+    command = [sys.executable, "extract_attention.py", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def write_examples(tmp_path: Path, examples: list, name: str = "examples.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(examples), encoding="utf-8")
+    return path
+
+
+TENSORFLOW_NATIVE_LOG = re.compile(r"^([IWE]\d{4} |WARNING: All log messages before absl)")
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit status 2 and one stderr line that contains every fragment.
+
+    TensorFlow's C++ runtime logs a few lines of its own when it starts, whatever the log level; those are
+    the only other lines allowed.
+    """
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line and not TENSORFLOW_NATIVE_LOG.match(line)]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_extracts_every_input_kind_in_order(tmp_path):
+    examples = [
+        {"text": "Attention is all you need, they said.", "source": "title"},
+        {"words": ["Tokenization", "matters", "."]},
+        {"tokens": ["[CLS]", "hello", "[SEP]", "world", "[SEP]"]},
+        {"text": " ".join(["word"] * 40)},
+    ]
+    path = write_examples(tmp_path, examples)
+    result = run_extract("--preprocessed-data-file", str(path), "--max_sequence_length", "20", "--batch-size", "2")
+    assert result.returncode == 0, result.stderr
+    assert "1 of 4 examples longer than 20 tokens were skipped" in result.stderr
+    output = read_examples(tmp_path / "examples_attn.pkl")
+    assert [example.get("text", example.get("words")) for example in output[:2]] == [
+        examples[0]["text"], examples[1]["words"]
+    ]
+    assert output[0]["source"] == "title"
+    assert output[2]["tokens"] == examples[2]["tokens"]
+    assert output[1]["tokens"][:3] == ["[CLS]", "token", "##ization"]
+    for example in output[:3]:
+        n = len(example["tokens"])
+        assert example["attns"].dtype == np.float16
+        assert example["attns"].shape == (6, 12, n, n)
+        np.testing.assert_allclose(example["attns"].astype(np.float32).sum(axis=-1), 1.0, atol=2e-3)
+    assert "attns" not in output[3]
+    assert output[3]["skipped"].startswith("too long: 42 tokens")
+
+
+def test_word_level_output(tmp_path):
+    path = write_examples(tmp_path, [{"words": ["Unbelievably", ",", "tokenizers", "work", "."]}])
+    outfile = tmp_path / "words.pkl"
+    result = run_extract("--preprocessed_data_file", str(path), "--word_level", "--outfile", str(outfile), "--debug")
+    assert result.returncode == 0, result.stderr
+    (example,) = read_examples(outfile)
+    assert example["tokens"] == ["[CLS]", "Unbelievably", ",", "tokenizers", "work", ".", "[SEP]"]
+    assert example["attns"].shape == (3, 12, 7, 7)
+    np.testing.assert_allclose(example["attns"].astype(np.float32).sum(axis=-1), 1.0, atol=2e-3)
+
+
+@pytest.mark.parametrize(
+    ("examples", "fragments"),
+    [
+        ([{"text": "fine"}, {"id": 3}], ["example 1", "text/words/tokens", "found none"]),
+        ([{"text": "a", "words": ["a"]}], ["example 0", "text/words/tokens", "found text, words"]),
+        ([{"tokens": ["[CLS]", "qwxzqv", "[SEP]"]}], ["example 0", "'tokens'", "'qwxzqv'"]),
+        ([{"words": ["fine"]}, {"words": ["ok", "\u200b"]}], ["example 1", "'words'", "word 1"]),
+        ([{"text": 42}], ["example 0", "'text'", "string"]),
+        ([{"words": "not a list"}], ["example 0", "'words'", "list of strings"]),
+    ],
+)
+def test_bad_examples(tmp_path, examples, fragments):
+    path = write_examples(tmp_path, examples)
+    assert_one_line_error(run_extract("--preprocessed-data-file", str(path)), str(path), *fragments)
+    assert not (tmp_path / "examples_attn.pkl").exists()
+
+
+def test_word_level_needs_words(tmp_path):
+    path = write_examples(tmp_path, [{"tokens": ["[CLS]", "hello", "[SEP]", "world", "[SEP]"]}])
+    assert_one_line_error(run_extract("--preprocessed-data-file", str(path), "--word_level"),
+                          str(path), "example 0", "'words'", "--word_level needs 'words'")
+
+
+def test_malformed_and_non_utf8_json(tmp_path):
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text('[{"text": "a"},', encoding="utf-8")
+    assert_one_line_error(run_extract("--preprocessed-data-file", str(malformed)), str(malformed), "malformed JSON")
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes('[{"text": "café"}]'.encode("latin-1"))
+    assert_one_line_error(run_extract("--preprocessed-data-file", str(latin1)), str(latin1), "not UTF-8")
+    not_a_list = write_examples(tmp_path, {"text": "a"}, "object.json")
+    assert_one_line_error(run_extract("--preprocessed-data-file", str(not_a_list)), str(not_a_list), "JSON list")
+
+
+def test_model_directory_without_checkpoint(tmp_path):
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    path = write_examples(tmp_path, [{"text": "a"}])
+    assert_one_line_error(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
+                          str(model_dir), "vocab.txt")
+    (model_dir / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n")
+    assert_one_line_error(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
+                          str(model_dir), "not a BERT checkpoint directory")
+
+
+def test_checkpoint_that_does_not_fit_its_config(tmp_path):
+    embedded = resolve_bert_dir(None)
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    config = json.loads((embedded / "config.json").read_text())
+    config["intermediate_size"] = 1024
+    (model_dir / "config.json").write_text(json.dumps(config))
+    for name in ("vocab.txt", "model.safetensors"):
+        os.symlink(embedded / name, model_dir / name)
+    path = write_examples(tmp_path, [{"text": "a"}])
+    assert_one_line_error(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
+                          str(model_dir), "intermediate/dense/kernel", "(384, 1536)", "(384, 1024)")
+
+
+def test_max_sequence_length_above_model_positions(tmp_path):
+    path = write_examples(tmp_path, [{"text": "a"}])
+    assert_one_line_error(run_extract("--preprocessed-data-file", str(path), "--max_sequence_length", "513"),
+                          "--max_sequence_length 513", "512 positions")

@@ -1,0 +1,145 @@
+"""The Keras encoder's attention maps against Hugging Face's BertModel (golden file: tests/golden/make_golden.py)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bert.checkpoint import load_encoder, resolve_bert_dir
+from bert.extraction import AttentionExtractor, PreparedExample, segment_ids
+from bert.tokenization import FullTokenizer
+
+GOLDEN = Path(__file__).parent / "golden" / "minilm_attention.npz"
+TOLERANCE = 1e-5
+
+
+@pytest.fixture(scope="module")
+def golden() -> list[dict]:
+    """The reference examples: texts, tokens, ids, token types and float32 maps [6, 12, n, n]."""
+    archive = np.load(GOLDEN)
+    return [
+        {
+            "text_a": str(text_a),
+            "text_b": str(text_b),
+            "tokens": [str(token) for token in archive[f"tokens_{index}"]],
+            "input_ids": archive[f"input_ids_{index}"],
+            "token_type_ids": archive[f"token_type_ids_{index}"],
+            "attention": archive[f"attention_{index}"],
+        }
+        for index, (text_a, text_b) in enumerate(zip(archive["text_a"], archive["text_b"], strict=True))
+    ]
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    return resolve_bert_dir(None)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(model_dir) -> FullTokenizer:
+    return FullTokenizer(model_dir / "vocab.txt", do_lower_case=True)
+
+
+@pytest.fixture(scope="module")
+def extractor(model_dir, tokenizer) -> AttentionExtractor:
+    return AttentionExtractor(load_encoder(model_dir), tokenizer)
+
+
+def pair_tokens(tokenizer: FullTokenizer, text_a: str, text_b: str) -> list[str]:
+    """`[CLS] A [SEP]`, or `[CLS] A [SEP] B [SEP]` when there is a second text."""
+    tokens = ["[CLS]", *tokenizer.tokenize(text_a), "[SEP]"]
+    return tokens + [*tokenizer.tokenize(text_b), "[SEP]"] if text_b else tokens
+
+
+def batched_maps(extractor: AttentionExtractor, token_lists: list[list[str]], batch_size: int) -> list[np.ndarray]:
+    """Maps of every example, run in batches of `batch_size` in the given order (so with padding)."""
+    maps = []
+    for start in range(0, len(token_lists), batch_size):
+        batch = [PreparedExample(tokens) for tokens in token_lists[start : start + batch_size]]
+        maps.extend(extractor.attention_maps(batch))
+    return maps
+
+
+def test_golden_file_is_varied(golden):
+    lengths = [len(example["tokens"]) for example in golden]
+    assert len(golden) >= 20
+    assert min(lengths) <= 5 and max(lengths) >= 40
+    assert sum(bool(example["text_b"]) for example in golden) >= 4
+
+
+def test_tokens_ids_and_segments_match_reference(golden, tokenizer):
+    for example in golden:
+        tokens = pair_tokens(tokenizer, example["text_a"], example["text_b"])
+        assert tokens == example["tokens"]
+        np.testing.assert_array_equal(tokenizer.convert_tokens_to_ids(tokens), example["input_ids"])
+        np.testing.assert_array_equal(segment_ids(tokens, False, 2), example["token_type_ids"])
+
+
+def test_batched_maps_match_reference(golden, extractor):
+    """Golden examples in batches of 8 in file order, so short ones are padded to much longer ones."""
+    maps = batched_maps(extractor, [example["tokens"] for example in golden], batch_size=8)
+    for example, example_maps in zip(golden, maps, strict=True):
+        assert example_maps.shape == example["attention"].shape
+        np.testing.assert_allclose(example_maps, example["attention"], rtol=0, atol=TOLERANCE)
+
+
+def test_batching_does_not_change_results(golden, extractor):
+    shortest = min(golden, key=lambda example: len(example["tokens"]))["tokens"]
+    longer = sorted((example["tokens"] for example in golden), key=len)[-5:]
+    alone = batched_maps(extractor, [shortest], batch_size=1)[0]
+    in_batch = batched_maps(extractor, [*longer, shortest], batch_size=6)[-1]
+    np.testing.assert_allclose(in_batch, alone, rtol=0, atol=1e-6)
+
+
+def google_checkpoint_from_hugging_face(model_dir: Path, target: Path) -> None:
+    """Write the Hugging Face weights as a Google BERT directory: Google's names, kernels transposed to [in, out]."""
+    import tensorflow as tf
+    from safetensors.numpy import load_file
+
+    renames = {
+        "embeddings.word_embeddings.weight": "bert/embeddings/word_embeddings",
+        "embeddings.position_embeddings.weight": "bert/embeddings/position_embeddings",
+        "embeddings.token_type_embeddings.weight": "bert/embeddings/token_type_embeddings",
+        "embeddings.LayerNorm.weight": "bert/embeddings/LayerNorm/gamma",
+        "embeddings.LayerNorm.bias": "bert/embeddings/LayerNorm/beta",
+    }
+    config = json.loads((model_dir / "config.json").read_text())
+    for layer in range(config["num_hidden_layers"]):
+        for hugging_face, google in [
+            ("attention.self.query", "attention/self/query"),
+            ("attention.self.key", "attention/self/key"),
+            ("attention.self.value", "attention/self/value"),
+            ("attention.output.dense", "attention/output/dense"),
+            ("intermediate.dense", "intermediate/dense"),
+            ("output.dense", "output/dense"),
+        ]:
+            renames[f"encoder.layer.{layer}.{hugging_face}.weight"] = f"bert/encoder/layer_{layer}/{google}/kernel"
+            renames[f"encoder.layer.{layer}.{hugging_face}.bias"] = f"bert/encoder/layer_{layer}/{google}/bias"
+        for hugging_face, google in [("attention.output.LayerNorm", "attention/output/LayerNorm"),
+                                     ("output.LayerNorm", "output/LayerNorm")]:
+            renames[f"encoder.layer.{layer}.{hugging_face}.weight"] = f"bert/encoder/layer_{layer}/{google}/gamma"
+            renames[f"encoder.layer.{layer}.{hugging_face}.bias"] = f"bert/encoder/layer_{layer}/{google}/beta"
+    weights = load_file(model_dir / "model.safetensors")
+    names, tensors = [], []
+    for hugging_face, google in renames.items():
+        names.append(google)
+        tensors.append(weights[hugging_face].T if google.endswith("/kernel") else weights[hugging_face])
+    names.append("bert/pooler/dense/kernel")  # present in real Google checkpoints, unused here
+    tensors.append(np.zeros((4, 4), np.float32))
+    target.mkdir()
+    tf.raw_ops.SaveV2(prefix=str(target / "bert_model.ckpt"), tensor_names=names,
+                      shape_and_slices=[""] * len(names), tensors=tensors)
+    google_config = {key: value for key, value in config.items() if key != "layer_norm_eps"}
+    (target / "bert_config.json").write_text(json.dumps(google_config))
+    shutil.copy(model_dir / "vocab.txt", target / "vocab.txt")
+
+
+def test_google_checkpoint_gives_the_same_maps(golden, model_dir, tokenizer, tmp_path):
+    google_dir = tmp_path / "google_bert"
+    google_checkpoint_from_hugging_face(model_dir, google_dir)
+    extractor = AttentionExtractor(load_encoder(google_dir), tokenizer)
+    maps = batched_maps(extractor, [example["tokens"] for example in golden], batch_size=8)
+    for example, example_maps in zip(golden, maps, strict=True):
+        np.testing.assert_allclose(example_maps, example["attention"], rtol=0, atol=TOLERANCE)
