@@ -3,20 +3,29 @@
 Example:
     python extract_attention.py --preprocessed-data-file data/sample/unlabeled.json
 writes data/sample/unlabeled_attn.pkl: the examples in input order, each with float16 "attns"
-[layers, heads, n, n], or "skipped" when longer than --max_sequence_length.
+[layers, heads, n, n], or "skipped" when longer than --max_sequence_length. With --output-dir the
+same list is written as a directory of shard pickles as it goes; rerunning an interrupted command
+resumes after the last complete shard.
 """
 
 import argparse
+import hashlib
+import json
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
 from bert.checkpoint import read_config, resolve_bert_dir
-from bert.extraction import check_max_length, output_example, prepare_example
+from bert.extraction import check_max_length, prepare_example
 from bert.tokenization import FullTokenizer
 from bpe_utils import WORD_LEVEL_MODES
-from utils import InputError, read_json, run_cli, write_pickle
+from utils import InputError, ShardWriter, read_json, run_cli, write_pickle
+
+OPTIONS_THAT_CHANGE_OUTPUT = (
+    "max_sequence_length", "batch_size", "chunk_size", "cased", "debug", "word_level", "word_level_mode",
+    "single_segment",
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -26,12 +35,15 @@ def parse_args() -> argparse.Namespace:
                         help="JSON list of examples, each with one of 'text', 'words' or 'tokens'")
     parser.add_argument("--bert-dir", "--bert_dir", default=None,
                         help="Google or Hugging Face BERT directory (default: the embedded MiniLM)")
-    parser.add_argument("--outfile", default=None, help="output pickle (default: <input without .json>_attn.pkl)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--outfile", default=None, help="output pickle (default: <input without .json>_attn.pkl)")
+    output.add_argument("--output-dir", "--output_dir", default=None,
+                        help="write a shard directory instead of one pickle, resumable, in bounded memory")
     parser.add_argument("--max_sequence_length", "--max-sequence-length", type=int, default=128,
                         help="longer examples are kept, marked 'skipped' (default 128)")
     parser.add_argument("--batch_size", "--batch-size", type=int, default=16, help="examples per batch (default 16)")
-    parser.add_argument("--chunk-size", "--chunk_size", type=int, default=1024,
-                        help="consecutive examples sorted by length together (default 1024)")
+    parser.add_argument("--chunk-size", "--chunk_size", type=int, default=256,
+                        help="consecutive examples sorted by length together; one shard each (default 256)")
     parser.add_argument("--cased", action="store_true", help="do not lowercase (for cased models)")
     parser.add_argument("--debug", action="store_true",
                         help="use a tiny randomly initialised model (3 layers, hidden 144, fixed seed)")
@@ -53,10 +65,17 @@ def default_outfile(input_path: Path) -> Path:
     return input_path.with_name(stem + "_attn.pkl")
 
 
+def run_fingerprint(input_path: Path, bert_dir: Path, args: argparse.Namespace) -> str:
+    """Digest of the input file, the model directory and the options that change the output."""
+    digest = hashlib.sha256(input_path.read_bytes())
+    options = {name: getattr(args, name) for name in OPTIONS_THAT_CHANGE_OUTPUT}
+    digest.update(json.dumps([str(bert_dir.resolve()), options], sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def main() -> None:
     args = parse_args()
     input_path = Path(args.preprocessed_data_file)
-    outfile = Path(args.outfile) if args.outfile else default_outfile(input_path)
     bert_dir = resolve_bert_dir(args.bert_dir)
     config = read_config(bert_dir)
     check_max_length(args.max_sequence_length, config.max_position_embeddings)
@@ -68,30 +87,32 @@ def main() -> None:
         prepare_example(example, tokenizer, input_path, index, args.max_sequence_length, args.word_level)
         for index, example in enumerate(examples)
     ]
+    shard_writer = None
+    if args.output_dir:
+        shard_writer = ShardWriter(args.output_dir, run_fingerprint(input_path, bert_dir, args))
+    start = shard_writer.n_examples_written if shard_writer else 0
 
     from bert.checkpoint import debug_encoder, load_encoder
     from bert.extraction import AttentionExtractor
 
     encoder = debug_encoder(config) if args.debug else load_encoder(bert_dir)
     extractor = AttentionExtractor(encoder, tokenizer, args.single_segment)
-    outputs = []
-    with tqdm(total=len(examples), unit="ex", desc="extracting attention") as progress:
-        for start in range(0, len(examples), args.chunk_size):
-            chunk = prepared[start : start + args.chunk_size]
-            maps = {}
-            for position, example_maps in extractor.chunk_maps(chunk, args.batch_size):
-                maps[position] = example_maps
-                progress.update()
-            progress.update(len(chunk) - len(maps))
-            for position, prepared_example in enumerate(chunk):
-                example = examples[start + position]
-                outputs.append(output_example(example, prepared_example, maps.get(position), args.word_level_mode))
-    write_pickle(outfile, outputs)
+    with tqdm(total=len(examples), initial=start, unit="ex", desc="extracting attention") as progress:
+        chunks = extractor.output_chunks(
+            examples, prepared, start, args.chunk_size, args.batch_size, args.word_level_mode, progress
+        )
+        if shard_writer:
+            for chunk in chunks:
+                shard_writer.write_shard(chunk)
+            shard_writer.finish()
+        else:
+            outfile = Path(args.outfile) if args.outfile else default_outfile(input_path)
+            write_pickle(outfile, [example for chunk in chunks for example in chunk])
     skipped = sum(example.skipped is not None for example in prepared)
     if skipped:
         print(f"{skipped} of {len(examples)} examples longer than {args.max_sequence_length} tokens were skipped",
               file=sys.stderr)
-    print(f"wrote {outfile} ({len(examples) - skipped} examples with maps)", file=sys.stderr)
+    print(f"wrote {args.output_dir or outfile} ({len(examples) - skipped} examples with maps)", file=sys.stderr)
 
 
 if __name__ == "__main__":

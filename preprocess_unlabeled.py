@@ -12,6 +12,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 import utils
+from bert.checkpoint import resolve_bert_dir
+from bert.tokenization import FullTokenizer
 from preprocessing.unlabeled import build_segments, read_documents
 
 
@@ -45,9 +47,6 @@ def main() -> None:
     if not data_file.is_file():
         raise utils.InputError(f"{data_file}: no such file")
 
-    from bert.checkpoint import resolve_bert_dir
-    from bert.tokenization import FullTokenizer
-
     tokenizer = FullTokenizer(str(resolve_bert_dir(args.bert_dir) / "vocab.txt"), do_lower_case=not args.cased)
     documents = (
         [tokenizer.tokenize(sentence) for sentence in document]
@@ -55,7 +54,8 @@ def main() -> None:
     )
     segments, skipped = build_segments(documents, args.max_sequence_length, args.num_docs, args.seed)
     utils.write_json(output_file, [{"tokens": segment} for segment in segments])
-    print(f"wrote {len(segments)} segments to {output_file}", file=sys.stderr)
+    shortfall = f" (the input ran out before --num-docs {args.num_docs})" if len(segments) < args.num_docs else ""
+    print(f"wrote {len(segments)} segments to {output_file}{shortfall}", file=sys.stderr)
     if skipped:
         print(f"skipped {skipped} one-token chunks (a single one-token sentence cannot form A and B)", file=sys.stderr)
 

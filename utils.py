@@ -50,6 +50,9 @@ def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[io.IOBase]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private (0600); outputs get the usual mode
     try:
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(descriptor, mode, encoding=encoding) as stream:
@@ -141,13 +144,56 @@ def _read_example_list(path: Path) -> list:
     return examples
 
 
-def shard_paths(directory: str | Path) -> list[Path]:
-    """Paths of the complete shards listed in a shard directory's manifest, in order."""
-    directory = Path(directory)
-    manifest = read_json(directory / SHARD_MANIFEST)
+def read_manifest(directory: str | Path) -> dict:
+    """The manifest of a shard directory: `shards` (a list of `{"file", "n_examples"}`), `complete`, `fingerprint`."""
+    path = Path(directory) / SHARD_MANIFEST
+    manifest = read_json(path)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("shards"), list):
-        raise InputError(f"{directory / SHARD_MANIFEST}: not a shard manifest (no 'shards' list)")
-    return [directory / shard["file"] for shard in manifest["shards"]]
+        raise InputError(f"{path}: not a shard manifest (no 'shards' list)")
+    return manifest
+
+
+def shard_paths(directory: str | Path) -> list[Path]:
+    """Paths of the shards of a complete shard directory, in order."""
+    manifest = read_manifest(directory)
+    if not manifest.get("complete", False):
+        raise InputError(f"{directory}: incomplete shard directory (interrupted; rerun the same command to resume)")
+    return [Path(directory) / shard["file"] for shard in manifest["shards"]]
+
+
+class ShardWriter:
+    """Writes a shard directory one shard at a time; the manifest lists only shards completely written.
+
+    Rerunning with the same `fingerprint` (a digest of the input and the options) resumes after the last
+    listed shard; a directory written with another fingerprint is refused rather than mixed.
+    """
+
+    def __init__(self, directory: str | Path, fingerprint: str):
+        self.directory = Path(directory)
+        self.manifest = {"fingerprint": fingerprint, "complete": False, "shards": []}
+        if (self.directory / SHARD_MANIFEST).exists():
+            existing = read_manifest(self.directory)
+            if existing.get("fingerprint") != fingerprint:
+                raise InputError(f"{self.directory}: holds the output of another input or other options; "
+                                 "choose a new --output-dir or remove it")
+            self.manifest = existing
+
+    @property
+    def n_examples_written(self) -> int:
+        """How many examples the listed shards hold (where a resumed run starts)."""
+        return sum(shard["n_examples"] for shard in self.manifest["shards"])
+
+    def write_shard(self, examples: list[dict]) -> None:
+        """Write the next shard, then list it in the manifest."""
+        name = SHARD_PATTERN.format(len(self.manifest["shards"]))
+        write_pickle(self.directory / name, examples)
+        self.manifest["shards"].append({"file": name, "n_examples": len(examples)})
+        write_json(self.directory / SHARD_MANIFEST, self.manifest)
+
+    def finish(self) -> None:
+        """Mark the directory complete, so that readers accept it."""
+        self.manifest["complete"] = True
+        write_json(self.directory / SHARD_MANIFEST, self.manifest)
 
 
 def iter_examples(path: str | Path) -> Iterator[dict]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from bert.tokenization import FullTokenizer
 from bpe_utils import word_level_attention
@@ -122,6 +123,29 @@ class AttentionExtractor:
         for batch in length_batches([len(chunk[position].tokens) for position in kept], batch_size):
             positions = [kept[i] for i in batch]
             yield from zip(positions, self.attention_maps([chunk[position] for position in positions]), strict=True)
+
+    def output_chunks(
+        self,
+        examples: list[dict],
+        prepared: list[PreparedExample],
+        start: int,
+        chunk_size: int,
+        batch_size: int,
+        word_level_mode: str,
+        progress: tqdm,
+    ) -> Iterator[list[dict]]:
+        """Output examples from `start` on, `chunk_size` at a time, in input order; `progress` counts examples."""
+        for chunk_start in range(start, len(examples), chunk_size):
+            chunk = prepared[chunk_start : chunk_start + chunk_size]
+            maps = {}
+            for position, example_maps in self.chunk_maps(chunk, batch_size):
+                maps[position] = example_maps
+                progress.update()
+            progress.update(len(chunk) - len(maps))
+            yield [
+                output_example(examples[chunk_start + position], example, maps.get(position), word_level_mode)
+                for position, example in enumerate(chunk)
+            ]
 
 
 def output_example(example: dict, prepared: PreparedExample, maps: np.ndarray | None, word_level_mode: str) -> dict:

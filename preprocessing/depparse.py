@@ -2,13 +2,14 @@
 
 Two input formats:
 - `conll`: the original repository's `.txt` format, one word a line as `word head-reln`, a blank line between
-  sentences. The head is the digits before the first `-` of the last whitespace-separated field, the relation
-  everything after it, so relations may hold `-` or `:` and words may hold `-`.
+  sentences. Fields are separated by spaces or tabs (other Unicode spaces belong to the word). The head is the
+  digits before the first `-` of the last field, the relation everything after it, so relations may hold `-` or
+  `:` and words may hold `-`.
 - `conllu`: CoNLL-U. Multiword-token ranges (ids like `1-2`) and empty nodes (ids like `8.1`) are not words of
   the basic tree and are skipped; `# sent_id = ...` is kept as `"id"`.
 
 Heads are 1-based word positions, 0 meaning the root. Relation labels are kept exactly as written, UD subtypes
-such as `nmod:poss` or `obl:tmod` included: the analyses decide whether to merge them. Every head must lie in
+such as `nmod:poss` or `obl:unmarked` included: the analyses decide whether to merge them. Every head must lie in
 [0, number of words] and differ from the word's own position; anything else is an InputError naming the file
 and line.
 """
@@ -87,14 +88,15 @@ def parse_conll(path: str | Path) -> list[dict]:
     path = Path(path)
     builder = _SentenceBuilder(path)
     for line_number, line in enumerate(read_lines(path), start=1):
-        fields = line.strip().rsplit(maxsplit=1)
-        if not fields:
+        word, _, head_reln = line.replace("\t", " ").strip(" ").rpartition(" ")
+        if not head_reln:
             builder.end()
             continue
-        head_text, dash, reln = fields[-1].partition("-")
-        if len(fields) != 2 or not dash or not reln:
+        word = word.rstrip(" ")
+        head_text, dash, reln = head_reln.partition("-")
+        if not word or not dash or not reln:
             raise InputError(f"{path}: line {line_number}: malformed line {line!r} (expected 'word head-reln')")
-        builder.add(fields[0], _head(head_text, path, line_number), reln, line_number)
+        builder.add(word, _head(head_text, path, line_number), reln, line_number)
     builder.end()
     return builder.sentences
 
@@ -104,7 +106,7 @@ def parse_conllu(path: str | Path) -> list[dict]:
     path = Path(path)
     builder = _SentenceBuilder(path)
     for line_number, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
+        if not line.strip(" \t"):
             builder.end()
             continue
         if line.startswith("#"):

@@ -29,14 +29,10 @@ SPECIAL_TOKENS_PER_SEGMENT = 3  # [CLS], [SEP], [SEP]
 def read_documents(path: str | Path) -> Iterator[list[str]]:
     """Yield each document of a text file as its list of non-blank lines (sentences), in order."""
     path = Path(path)
-    try:
-        stream = open(path, "rb")  # noqa: SIM115 - closed by the with below, after the open error is mapped
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a text file") from None
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
     document: list[str] = []
-    with stream:
+    with open(path, "rb") as stream:
         for line_number, raw_line in enumerate(stream, start=1):
             try:
                 line = raw_line.decode("utf-8").strip()
