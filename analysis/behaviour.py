@@ -1,7 +1,8 @@
 """Behaviour labels of heads and their 2-D embedding by head distances (paper section 6, Figure 6)."""
 
+from pathlib import Path
+
 import numpy as np
-from sklearn.manifold import MDS
 
 import utils
 
@@ -58,8 +59,8 @@ def behaviour_labels(
         "sep": avg_attn["sep"] > token_threshold,
         "punct": avg_attn["punct"] > token_threshold,
     }
-    for behaviour in BEHAVIOURS[1:]:
-        labels[criteria[behaviour]] = behaviour
+    for label in BEHAVIOURS[1:]:
+        labels[criteria[label]] = label
     return labels
 
 
@@ -77,7 +78,7 @@ def parse_head(name: str, grid: tuple[int, int]) -> int:
     return (int(layer) - 1) * grid[1] + int(head) - 1
 
 
-def read_head_distances(path: str, grid: tuple[int, int]) -> np.ndarray:
+def read_head_distances(path: str | Path, grid: tuple[int, int]) -> np.ndarray:
     """The float64 `[N, N]` head distances pickled at `path`; InputError unless N = layers * heads of `grid`."""
     distances = utils.read_pickle(path)
     n_total_heads = grid[0] * grid[1]
@@ -94,6 +95,8 @@ def read_head_distances(path: str, grid: tuple[int, int]) -> np.ndarray:
 
 def embed_heads(head_distances: np.ndarray, seed: int = 0) -> np.ndarray:
     """2-D metric MDS embedding `[N, 2]` of symmetric head distances `[N, N]`, deterministic for a seed."""
+    from sklearn.manifold import MDS  # imported here: scikit-learn takes seconds to load, only this needs it
+
     mds = MDS(
         n_components=2,
         metric="precomputed",

@@ -39,15 +39,15 @@ def plot_attention_lines(
     color: str = "#1f77b4",
     highlight_color: str = "#d62728",
     title: str | None = None,
-    min_weight: float = 0.01,
+    min_weight: float = 0.002,
     max_linewidth: float = 2.5,
     fontsize: float = 8.0,
 ) -> None:
     """Draw one head's attention `[n, n]` on one example as lines from query tokens (left) to keys (right).
 
-    A line's opacity is its weight and its width `max_linewidth * weight`; weights below `min_weight`
-    are not drawn. Tokens at the `highlight` positions are bold in `highlight_color`, and so are the
-    lines leaving them.
+    A line's opacity is the square root of its weight (so that broad heads stay visible) and its width
+    `0.2 + max_linewidth * weight` points; weights below `min_weight` are not drawn. Tokens at the `highlight`
+    positions are bold in `highlight_color`, and so are the lines leaving them.
     """
     n = len(tokens)
     weights = np.clip(np.asarray(attention, dtype=np.float64), 0.0, 1.0)
@@ -56,10 +56,13 @@ def plot_attention_lines(
     order = np.argsort(is_highlighted, kind="stable")  # highlighted lines on top
     queries, keys, is_highlighted = queries[order], keys[order], is_highlighted[order]
     line_weights = weights[queries, keys]
-    rgba = np.where(is_highlighted[:, None], matplotlib.colors.to_rgba(highlight_color), matplotlib.colors.to_rgba(color))
-    rgba[:, 3] = line_weights
-    segments = np.stack([np.stack([np.zeros_like(queries), -queries], 1), np.stack([np.ones_like(keys), -keys], 1)], 1)
-    ax.add_collection(LineCollection(segments, colors=rgba, linewidths=max_linewidth * line_weights))
+    colors = np.array([matplotlib.colors.to_rgba(color), matplotlib.colors.to_rgba(highlight_color)])
+    rgba = colors[is_highlighted.astype(int)]
+    rgba[:, 3] = np.sqrt(line_weights)
+    starts = np.stack([np.zeros_like(queries), -queries], axis=1)  # [lines, 2]: (x, y) of the query token
+    ends = np.stack([np.ones_like(keys), -keys], axis=1)
+    segments = np.stack([starts, ends], axis=1)  # [lines, 2 points, 2]
+    ax.add_collection(LineCollection(segments, colors=rgba, linewidths=0.2 + max_linewidth * line_weights))
     highlighted = set(highlight)
     for position, token in enumerate(tokens):
         style = {"color": highlight_color, "fontweight": "bold"} if position in highlighted else {"color": "black"}
@@ -75,13 +78,14 @@ def plot_attention_lines(
 def plot_example_heads(example: ShownExample, heads: Sequence[tuple[int, str]], n_heads: int) -> Figure:
     """Figure 1: chosen heads on one example, side by side; `heads` holds (0-based flat index, caption)."""
     n = len(example.tokens)
-    figure, axes = plt.subplots(1, len(heads), figsize=(2.8 * len(heads), 1.2 + 0.17 * n), squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(heads), figsize=(2.8 * len(heads), 1.2 + 0.17 * n), squeeze=False, layout="constrained"
+    )
     flat_maps = example.attention_maps.reshape(-1, n, n)
     for ax, (flat_index, caption) in zip(axes[0], heads, strict=True):
         title = f"Head {head_name(flat_index, n_heads)}\n{caption}"
         plot_attention_lines(ax, example.tokens, flat_maps[flat_index], title=title)
     figure.suptitle(f"Attention of single heads on example {example.index} (heads are 1-based layer-head)")
-    figure.tight_layout()
     return figure
 
 
@@ -107,10 +111,13 @@ def plot_token_attention(statistics: GeneralStatistics) -> Figure:
     n_layers = statistics.grid[0]
     panels = [
         ("Attention to special tokens", [("cls", "[CLS]"), ("sep", "[SEP]"), ("punct", ". or ,")]),
-        ("Attention to [SEP] by kind of query token", [("sep_sep", "[SEP] \u2192 [SEP]"), ("rest_sep", "other \u2192 [SEP]")]),
-        ("Attention to relative positions", [("self", "same token"), ("next", "next token"), ("prev", "previous token")]),
+        ("Attention to [SEP] by kind of query token", [("sep_sep", "[SEP] → [SEP]"), ("rest_sep", "other → [SEP]")]),
+        (
+            "Attention to relative positions",
+            [("self", "same token"), ("next", "next token"), ("prev", "previous token")],
+        ),
     ]
-    figure, axes = plt.subplots(3, 1, figsize=(7.5, 10.5), sharex=True)
+    figure, axes = plt.subplots(3, 1, figsize=(7.5, 10.5), sharex=True, layout="constrained")
     for ax, (title, series) in zip(axes, panels, strict=True):
         offsets = np.linspace(-0.2, 0.2, len(series))
         for offset, (key, label), color in zip(offsets, series, ("C0", "C1", "C2"), strict=False):
@@ -119,8 +126,8 @@ def plot_token_attention(statistics: GeneralStatistics) -> Figure:
         ax.set_ylim(-0.03, 1.03)
         ax.set_title(title)
         ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+        ax.label_outer()
     figure.suptitle(f"Average attention of each head (points) over {statistics.n_examples} examples")
-    figure.tight_layout()
     return figure
 
 
@@ -131,29 +138,27 @@ def plot_entropies(statistics: GeneralStatistics) -> Figure:
         ("Entropy of attention (mean over queries)", statistics.entropy),
         ("Entropy of attention from [CLS]", statistics.entropy_from_cls),
     ]
-    figure, axes = plt.subplots(2, 1, figsize=(7.5, 7.5), sharex=True)
+    figure, axes = plt.subplots(2, 1, figsize=(7.5, 7.5), sharex=True, layout="constrained")
     for ax, (title, values) in zip(axes, panels, strict=True):
-        _plot_by_layer(ax, values, 0.0, "C0", "heads")
+        _plot_by_layer(ax, values, 0.0, "C0", "entropy")
         ax.axhline(statistics.uniform_entropy, color="0.3", linestyle="--", label="uniform attention")
         _layer_axis(ax, n_layers, "entropy (nats)")
         ax.set_ylim(bottom=0.0, top=max(statistics.uniform_entropy, values.max()) * 1.08)
         ax.set_title(title)
         ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+        ax.label_outer()
     figure.suptitle(f"Attention entropies of each head (points) over {statistics.n_examples} examples")
-    figure.tight_layout()
     return figure
 
 
-def plot_head_embedding(
-    points: np.ndarray, labels: np.ndarray, named_heads: Mapping[int, str] | None = None
-) -> Figure:
+def plot_head_embedding(points: np.ndarray, labels: np.ndarray, named_heads: Mapping[int, str] | None = None) -> Figure:
     """Figure 6: heads `[N, 2]` embedded by their distances, coloured by behaviour `[layers, heads]` and by layer.
 
-    `named_heads` maps 0-based flat indices to names, marked with a cross and labelled in both panels.
+    `named_heads` maps 0-based flat indices to names, circled and labelled in both panels.
     """
     n_layers, n_heads = labels.shape
     flat_labels = labels.ravel()
-    figure, (behaviour_ax, layer_ax) = plt.subplots(1, 2, figsize=(13.0, 6.2))
+    figure, (behaviour_ax, layer_ax) = plt.subplots(1, 2, figsize=(13.0, 6.2), layout="constrained")
     for behaviour in BEHAVIOURS:
         chosen = flat_labels == behaviour
         if chosen.any():
@@ -165,18 +170,26 @@ def plot_head_embedding(
     figure.colorbar(scatter, ax=layer_ax, ticks=np.arange(1, n_layers + 1), label="layer")
     for ax in (behaviour_ax, layer_ax):
         for flat_index, name in (named_heads or {}).items():
-            ax.scatter(*points[flat_index], marker="x", color="black", s=60, linewidths=1.5)
-            ax.annotate(f"{head_name(flat_index, n_heads)} {name}", points[flat_index], xytext=(5, 4),
-                        textcoords="offset points", fontsize=8)
+            ax.scatter(*points[flat_index], marker="o", facecolors="none", edgecolors="black", s=160, linewidths=1.2)
+            ax.annotate(
+                f"{head_name(flat_index, n_heads)} {name}",
+                points[flat_index],
+                xytext=(7, 5),
+                textcoords="offset points",
+                fontsize=8,
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75, "linewidth": 0},
+            )
+        ax.set_aspect("equal", adjustable="datalim")  # distances are read off the plane
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_facecolor("0.97")
     behaviour_ax.set_title("Coloured by behaviour")
     layer_ax.set_title("Coloured by layer (1-based)")
-    behaviour_ax.legend(loc="best", fontsize=8, framealpha=0.9)
-    figure.suptitle("Attention heads embedded by multidimensional scaling of their Jensen-Shannon distances"
-                    + ("\n(x: named heads, 1-based layer-head)" if named_heads else ""))
-    figure.tight_layout()
+    behaviour_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=4, fontsize=8, frameon=False)
+    figure.suptitle(
+        "Attention heads embedded by multidimensional scaling of their Jensen-Shannon distances"
+        + ("\n(circled: named heads, 1-based layer-head)" if named_heads else "")
+    )
     return figure
 
 

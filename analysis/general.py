@@ -4,13 +4,13 @@ One pass over the examples, one example in memory at a time, vectorized over lay
 positions; every accumulator is float64 and `[layers, heads]`, whatever the grid.
 """
 
+import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import special
 from tqdm import tqdm
 
 import utils
@@ -83,7 +83,7 @@ class StatisticsAccumulator:
             raise ValueError(f"maps of {n_layers} x {n_heads} heads after maps of {self.grid[0]} x {self.grid[1]}")
         for name, values in example_statistics(tokens, attention_maps).items():
             self.sums[name] += values
-        self.uniform_entropy_sum += np.log(n)
+        self.uniform_entropy_sum += math.log(n)
         self.n_examples += 1
 
     def result(self) -> GeneralStatistics:
@@ -101,21 +101,21 @@ class StatisticsAccumulator:
 def example_statistics(tokens: Sequence[str], attention_maps: np.ndarray) -> dict[str, np.ndarray]:
     """One example's values of every statistic, each float64 `[layers, heads]`.
 
-    `attention_maps` is `[layers, heads, n, n]`, rows are queries; `tokens` has length n.
+    `attention_maps` is `[layers, heads, n, n]`, rows are queries; `tokens` has length n. Computed in float64.
     """
     n = attention_maps.shape[-1]
     maps = attention_maps.astype(np.float64)
     tokens = np.asarray(tokens, dtype=object)
     is_sep = tokens == "[SEP]"
+    n_sep = int(is_sep.sum())
     # [n, 3]: which key positions hold [CLS], [SEP], punctuation.
     key_masks = np.stack([tokens == "[CLS]", is_sep, np.isin(tokens, PUNCTUATION)], axis=1).astype(np.float64)
-    to_keys = maps @ key_masks  # [layers, heads, n, 3]: each query row's attention to the three token kinds
-    to_sep = to_keys[..., 1]
-    n_sep = int(is_sep.sum())
+    to_keys = maps.sum(axis=2) @ key_masks / n  # [layers, heads, 3]
+    to_sep = maps[..., is_sep].sum(-1)  # [layers, heads, n]: each query's attention to [SEP]s
     statistics = {
-        "cls": to_keys[..., 0].sum(-1) / n,
-        "sep": to_sep.sum(-1) / n,
-        "punct": to_keys[..., 2].sum(-1) / n,
+        "cls": to_keys[..., 0],
+        "sep": to_keys[..., 1],
+        "punct": to_keys[..., 2],
         "self": np.diagonal(maps, 0, axis1=2, axis2=3).sum(-1) / n,
         "next": np.diagonal(maps, 1, axis1=2, axis2=3).sum(-1) / n,
         "prev": np.diagonal(maps, -1, axis1=2, axis2=3).sum(-1) / n,
@@ -124,7 +124,9 @@ def example_statistics(tokens: Sequence[str], attention_maps: np.ndarray) -> dic
     }
     maps *= 1.0 - SMOOTHING
     maps += SMOOTHING / n
-    row_entropy = special.entr(maps, out=maps).sum(-1)  # [layers, heads, n]
+    plogp = np.log(maps)
+    plogp *= maps
+    row_entropy = -plogp.sum(-1)  # [layers, heads, n]
     statistics["entropy"] = row_entropy.mean(-1)
     statistics["entropy_from_cls"] = row_entropy[..., 0]
     return statistics

@@ -52,7 +52,7 @@ def strongest_heads(statistics: general.GeneralStatistics) -> list[tuple[int, st
         ranking = np.argsort(-scores[key].ravel(), kind="stable")
         flat_index = int(next(index for index in ranking if index not in {head for head, _ in chosen}))
         unit = "nats" if key == "entropy" else "avg. attention"
-        chosen.append((flat_index, f"{caption} ({scores[key].ravel()[flat_index]:.2f} {unit})"))
+        chosen.append((flat_index, f"{caption}\n({scores[key].ravel()[flat_index]:.2f} {unit})"))
     return chosen
 
 
@@ -91,7 +91,8 @@ def summary_markdown(statistics: general.GeneralStatistics, labels: np.ndarray, 
         "entropy is the layer's mean entropy (nats); the other columns list the heads with each behaviour.",
         "",
         "| layer | to [CLS] | to [SEP] | to `.` `,` | entropy | "
-        + " | ".join(behaviour.BEHAVIOUR_NAMES[key] for key in SUMMARY_COLUMNS) + " |",
+        + " | ".join(behaviour.BEHAVIOUR_NAMES[key] for key in SUMMARY_COLUMNS)
+        + " |",
         "|" + "---:|" * 5 + "---|" * len(SUMMARY_COLUMNS),
     ]
     for layer in range(n_layers):

@@ -1,0 +1,226 @@
+"""Extraction throughput: ours against the reference (Hugging Face BertModel), side by side in one run.
+
+Both get the same checkpoint, the same examples and produce the same output: float16 maps [layers, heads, n, n]
+of every example on the host. The reference is fed as its documentation shows: batches of 16 in input order,
+`padding=True`, eager attention, `output_attentions=True`. Runs alternate (ours, reference, ours, reference)
+and the faster run of each counts. Useful GFLOP/s counts the FLOPs of the full encoder on real tokens only,
+and is compared with this machine's float32 GEMM rate (numpy), measured in the same run.
+
+Needs the reference: pip install -r bench/requirements.txt. Run from the repository root:
+    .venv/bin/python bench/extract_bench.py [--quick] [--skip-memory]
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bert.checkpoint import load_encoder, read_config, resolve_bert_dir  # noqa: E402
+from bert.config import BertConfig  # noqa: E402
+from bert.extraction import AttentionExtractor, PreparedExample, prepare_example  # noqa: E402
+from bert.tokenization import FullTokenizer  # noqa: E402
+from preprocessing.depparse import parse_conllu  # noqa: E402
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def sgemm_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """This machine's float32 matrix-multiply rate through numpy's BLAS, best of `repeats`."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((size, size), np.float32), rng.random((size, size), np.float32)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def encoder_flops(config: BertConfig, lengths: list[int]) -> float:
+    """FLOPs of the full encoder (projections, attention, feed-forward) on the real tokens of each example."""
+    hidden, inner, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    n = np.asarray(lengths, np.float64)
+    per_layer = 8 * n * hidden**2 + 4 * n * hidden * inner + 4 * n**2 * hidden
+    return float(layers * per_layer.sum())
+
+
+def random_hugging_face_checkpoint(model_dir: Path, vocab_file: Path) -> None:
+    """A BERT-base-sized Hugging Face directory (12 x 12 heads, hidden 768) with random weights."""
+    from safetensors.numpy import save_file
+
+    vocab_size = len(vocab_file.read_text(encoding="utf-8").splitlines())
+    config = {"vocab_size": vocab_size, "hidden_size": 768,
+              "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072, "hidden_act": "gelu",
+              "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
+              "model_type": "bert", "architectures": ["BertModel"]}
+    rng = np.random.default_rng(0)
+    shapes = {"embeddings.word_embeddings.weight": (config["vocab_size"], 768),
+              "embeddings.position_embeddings.weight": (512, 768),
+              "embeddings.token_type_embeddings.weight": (2, 768),
+              "embeddings.LayerNorm.weight": (768,), "embeddings.LayerNorm.bias": (768,)}
+    for layer in range(12):
+        prefix = f"encoder.layer.{layer}."
+        for name, shape in [("attention.self.query", (768, 768)), ("attention.self.key", (768, 768)),
+                            ("attention.self.value", (768, 768)), ("attention.output.dense", (768, 768)),
+                            ("intermediate.dense", (3072, 768)), ("output.dense", (768, 3072))]:
+            shapes[prefix + name + ".weight"] = shape
+            shapes[prefix + name + ".bias"] = (shape[0],)
+        for name in ("attention.output.LayerNorm", "output.LayerNorm"):
+            shapes[prefix + name + ".weight"] = (768,)
+            shapes[prefix + name + ".bias"] = (768,)
+    tensors = {name: (rng.normal(0, 0.02, shape) + (name.endswith("LayerNorm.weight"))).astype(np.float32)
+               for name, shape in shapes.items()}
+    model_dir.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(model_dir / "model.safetensors"))
+    (model_dir / "config.json").write_text(json.dumps(config))
+    (model_dir / "vocab.txt").write_bytes(vocab_file.read_bytes())
+
+
+def ewt_dev_examples(limit: int) -> list[dict]:
+    """UD EWT dev sentences as `words` examples (token-level maps)."""
+    sentences = parse_conllu(SHARED_DATA / "ud-english-ewt" / "dev.conllu")
+    return [{"words": sentence["words"]} for sentence in sentences[:limit]]
+
+
+def wikipedia_segments(limit: int, bert_dir: Path) -> list[dict]:
+    """128-token `[CLS] A [SEP] B [SEP]` segments of the Wikipedia sample, made by preprocess_unlabeled.py."""
+    with tempfile.TemporaryDirectory() as scratch:
+        text = Path(scratch) / "wiki.txt"
+        text.write_bytes((SHARED_DATA / "wikipedia-sample" / "unlabeled.txt").read_bytes())
+        subprocess.run([sys.executable, str(ROOT / "preprocess_unlabeled.py"), "--data-file", str(text),
+                        "--num-docs", str(limit), "--bert-dir", str(bert_dir)], check=True, capture_output=True)
+        return json.loads(text.with_suffix(".json").read_text())
+
+
+class Ours:
+    """Our pipeline from prepared examples to float16 maps: length-sorted batches, padded to the longest."""
+
+    def __init__(self, bert_dir: Path):
+        self.tokenizer = FullTokenizer(bert_dir / "vocab.txt")
+        self.extractor = AttentionExtractor(load_encoder(bert_dir), self.tokenizer)
+
+    def prepare(self, examples: list[dict]) -> list[PreparedExample]:
+        return [prepare_example(example, self.tokenizer, Path("bench"), index, 512, False)
+                for index, example in enumerate(examples)]
+
+    def lengths(self, examples: list[dict]) -> list[int]:
+        """Token count of each example."""
+        return [len(example.tokens) for example in self.prepare(examples)]
+
+    def run(self, examples: list[dict]) -> list[np.ndarray]:
+        chunks = self.extractor.output_chunks(examples, self.prepare(examples), 0, 256, 16, "mean", tqdm(disable=True))
+        return [example["attns"] for chunk in chunks for example in chunk]
+
+
+class Reference:
+    """Hugging Face BertModel, eager attention, batches of 16 in input order with padding=True."""
+
+    def __init__(self, bert_dir: Path):
+        import torch
+        from transformers import BertModel, BertTokenizerFast
+
+        self.torch = torch
+        self.tokenizer = BertTokenizerFast(str(bert_dir / "vocab.txt"), do_lower_case=True)
+        self.model = BertModel.from_pretrained(str(bert_dir), attn_implementation="eager").eval()
+
+    def run(self, examples: list[dict]) -> list[np.ndarray]:
+        maps = []
+        for start in range(0, len(examples), 16):
+            batch = examples[start : start + 16]
+            if "words" in batch[0]:
+                inputs = self.tokenizer([example["words"] for example in batch], is_split_into_words=True,
+                                        padding=True, return_tensors="pt")
+            else:
+                ids = [self.tokenizer.convert_tokens_to_ids(example["tokens"]) for example in batch]
+                inputs = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
+                is_sep = inputs["input_ids"] == self.tokenizer.sep_token_id
+                inputs["token_type_ids"] = ((is_sep.cumsum(1) - is_sep.long()) > 0).long()
+            with self.torch.inference_mode():
+                attentions = self.torch.stack(self.model(**inputs, output_attentions=True).attentions, dim=1)
+            lengths = inputs["attention_mask"].sum(1).tolist()
+            maps.extend(attentions[row, :, :, :n, :n].numpy().astype(np.float16) for row, n in enumerate(lengths))
+        return maps
+
+
+def compare(name: str, bert_dir: Path, workloads: dict[str, list[dict]], gemm: float, rounds: int) -> list[str]:
+    """Time both implementations on each workload, alternating; table rows of figures and ratios."""
+    config = read_config(bert_dir)
+    ours, reference = Ours(bert_dir), Reference(bert_dir)
+    rows = []
+    for workload, examples in workloads.items():
+        ours_maps, reference_maps = ours.run(examples[:16]), reference.run(examples[:16])  # warm up
+        worst = max(np.abs(a.astype(np.float32) - b).max() for a, b in zip(ours_maps, reference_maps, strict=True))
+        times = {"ours": [], "reference": []}
+        for _ in range(rounds):
+            for implementation, runner in (("ours", ours), ("reference", reference)):
+                start = time.perf_counter()
+                runner.run(examples)
+                times[implementation].append(time.perf_counter() - start)
+        lengths = ours.lengths(examples)
+        gflop = encoder_flops(config, lengths) / 1e9
+        best = {key: min(value) for key, value in times.items()}
+        for implementation in ("ours", "reference"):
+            seconds = best[implementation]
+            rows.append(f"| {name} | {workload} ({len(examples)} ex, mean {np.mean(lengths):.0f} tokens) | "
+                        f"{implementation} | {len(examples) / seconds:.1f} | {gflop / seconds:.1f} | "
+                        f"{gflop / seconds / gemm:.0%} | "
+                        f"{best['reference'] / seconds:.2f}x |")
+        rows.append(f"|  | max abs difference of the float16 maps, ours vs reference: {worst:.1e} | | | | | |")
+    return rows
+
+
+def peak_memory_mb(input_path: Path, output_dir: Path) -> float:
+    """Peak resident memory (MB) of one extraction into a shard directory, in a child process."""
+    command = [sys.executable, str(ROOT / "extract_attention.py"), "--preprocessed-data-file", str(input_path),
+               "--output-dir", str(output_dir)]
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    result = subprocess.run([sys.executable, "-c", probe, *command], check=True, capture_output=True, text=True)
+    return int(result.stdout.split()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer examples and one round")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the 500 vs 2,000 segment memory run")
+    args = parser.parse_args()
+    scale, rounds = (4, 1) if args.quick else (1, 2)
+    embedded = resolve_bert_dir(None)
+    gemm = sgemm_gflops()
+    print(f"float32 GEMM (numpy, 2048 x 2048): {gemm:.1f} GFLOP/s")
+    rows = ["| model | workload | implementation | examples/s | useful GFLOP/s | of GEMM | vs reference |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    segments = wikipedia_segments(256 // scale, embedded)
+    rows += compare("MiniLM-L6 (embedded)", embedded,
+                    {"UD EWT dev": ewt_dev_examples(2001 // scale), "Wikipedia 128-token": segments}, gemm, rounds)
+    with tempfile.TemporaryDirectory() as scratch:
+        base_dir = Path(scratch) / "bert-base-random"
+        random_hugging_face_checkpoint(base_dir, embedded / "vocab.txt")
+        rows += compare("BERT-base size, random", base_dir,
+                        {"UD EWT dev": ewt_dev_examples(512 // scale), "Wikipedia 128-token": segments[: 64 // scale]},
+                        gemm, rounds)
+    print("\n".join(rows))
+    if args.skip_memory:
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        for count in (500, 2000):
+            input_path = Path(scratch) / f"wiki_{count}.json"
+            input_path.write_text(json.dumps(wikipedia_segments(count, embedded)))
+            print(f"peak memory, {count} segments into a shard directory: "
+                  f"{peak_memory_mb(input_path, Path(scratch) / f'shards_{count}'):.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
