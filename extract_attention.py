@@ -41,7 +41,9 @@ def parse_args() -> argparse.Namespace:
                         help="write a shard directory instead of one pickle, resumable, in bounded memory")
     parser.add_argument("--max_sequence_length", "--max-sequence-length", type=int, default=128,
                         help="longer examples are kept, marked 'skipped' (default 128)")
-    parser.add_argument("--batch_size", "--batch-size", type=int, default=16, help="examples per batch (default 16)")
+    parser.add_argument("--batch_size", "--batch-size", type=int, default=16,
+                        help="examples per batch at --max_sequence_length; shorter examples go in larger batches "
+                             "of the same number of tokens (default 16)")
     parser.add_argument("--chunk-size", "--chunk_size", type=int, default=256,
                         help="consecutive examples sorted by length together; one shard each (default 256)")
     parser.add_argument("--cased", action="store_true", help="do not lowercase (for cased models)")
@@ -96,10 +98,10 @@ def main() -> None:
     from bert.extraction import AttentionExtractor
 
     encoder = debug_encoder(config) if args.debug else load_encoder(bert_dir)
-    extractor = AttentionExtractor(encoder, tokenizer, args.single_segment)
+    extractor = AttentionExtractor(encoder, tokenizer, args.single_segment, args.batch_size * args.max_sequence_length)
     with tqdm(total=len(examples), initial=start, unit="ex", desc="extracting attention") as progress:
         chunks = extractor.output_chunks(
-            examples, prepared, start, args.chunk_size, args.batch_size, args.word_level_mode, progress
+            examples, prepared, start, args.chunk_size, args.word_level_mode, progress
         )
         if shard_writer:
             for chunk in chunks:

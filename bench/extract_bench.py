@@ -120,7 +120,7 @@ class Ours:
         return [len(example.tokens) for example in self.prepare(examples)]
 
     def run(self, examples: list[dict]) -> list[np.ndarray]:
-        chunks = self.extractor.output_chunks(examples, self.prepare(examples), 0, 256, 16, "mean", tqdm(disable=True))
+        chunks = self.extractor.output_chunks(examples, self.prepare(examples), 0, 256, "mean", tqdm(disable=True))
         return [example["attns"] for chunk in chunks for example in chunk]
 
 

@@ -85,19 +85,32 @@ def segment_ids(tokens: list[str], single_segment: bool, type_vocab_size: int) -
     return after_first_sep.astype(np.int32)
 
 
-def length_batches(lengths: list[int], batch_size: int) -> list[np.ndarray]:
-    """Indices grouped into batches of similar length (sorted by length, stable)."""
-    order = np.argsort(lengths, kind="stable")
-    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+def length_batches(lengths: list[int], tokens_per_batch: int) -> list[list[int]]:
+    """Indices sorted by length and grouped into batches of at most `tokens_per_batch` tokens once padded.
+
+    Short examples thus go in larger batches; every batch holds at least one example.
+    """
+    batches: list[list[int]] = []
+    for index in np.argsort(lengths, kind="stable").tolist():
+        if not batches or (len(batches[-1]) + 1) * lengths[index] > tokens_per_batch:
+            batches.append([])
+        batches[-1].append(index)
+    return batches
 
 
 class AttentionExtractor:
-    """Runs a BertEncoder on prepared examples and returns float32 maps [layers, heads, n, n]."""
+    """Runs a BertEncoder on prepared examples and returns float32 maps [layers, heads, n, n].
 
-    def __init__(self, encoder, tokenizer: FullTokenizer, single_segment: bool = False):
+    Batches hold at most `tokens_per_batch` tokens, padding included (by default 16 examples of 128 tokens).
+    """
+
+    def __init__(
+        self, encoder, tokenizer: FullTokenizer, single_segment: bool = False, tokens_per_batch: int = 16 * 128
+    ):
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.single_segment = single_segment
+        self.tokens_per_batch = tokens_per_batch
 
     def batch_inputs(self, batch: list[PreparedExample]) -> dict[str, np.ndarray]:
         """Model inputs for a batch, padded to its longest example: int32 arrays [batch, longest]."""
@@ -117,10 +130,10 @@ class AttentionExtractor:
         maps = np.asarray(self.encoder.predict_on_batch(self.batch_inputs(batch)))
         return [maps[row, :, :, : len(example.tokens), : len(example.tokens)] for row, example in enumerate(batch)]
 
-    def chunk_maps(self, chunk: list[PreparedExample], batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
+    def chunk_maps(self, chunk: list[PreparedExample]) -> Iterator[tuple[int, np.ndarray]]:
         """(position in chunk, maps) for every example of a chunk that is not skipped, batched by length."""
         kept = [position for position, example in enumerate(chunk) if example.skipped is None]
-        for batch in length_batches([len(chunk[position].tokens) for position in kept], batch_size):
+        for batch in length_batches([len(chunk[position].tokens) for position in kept], self.tokens_per_batch):
             positions = [kept[i] for i in batch]
             yield from zip(positions, self.attention_maps([chunk[position] for position in positions]), strict=True)
 
@@ -130,7 +143,6 @@ class AttentionExtractor:
         prepared: list[PreparedExample],
         start: int,
         chunk_size: int,
-        batch_size: int,
         word_level_mode: str,
         progress: tqdm,
     ) -> Iterator[list[dict]]:
@@ -138,7 +150,7 @@ class AttentionExtractor:
         for chunk_start in range(start, len(examples), chunk_size):
             chunk = prepared[chunk_start : chunk_start + chunk_size]
             maps = {}
-            for position, example_maps in self.chunk_maps(chunk, batch_size):
+            for position, example_maps in self.chunk_maps(chunk):
                 maps[position] = example_maps
                 progress.update()
             progress.update(len(chunk) - len(maps))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bert.checkpoint import resolve_bert_dir
+from bert.extraction import length_batches
 from utils import read_examples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,3 +147,13 @@ def test_max_sequence_length_above_model_positions(tmp_path):
     path = write_examples(tmp_path, [{"text": "a"}])
     assert_one_line_error(run_extract("--preprocessed-data-file", str(path), "--max_sequence_length", "513"),
                           "--max_sequence_length 513", "512 positions")
+
+
+def test_length_batches_fill_a_token_budget():
+    lengths = [30, 5, 128, 6, 64, 5, 7, 100]
+    batches = length_batches(lengths, tokens_per_batch=128)
+    assert sorted(index for batch in batches for index in batch) == list(range(len(lengths)))
+    assert [lengths[index] for batch in batches for index in batch] == sorted(lengths)
+    for batch in batches:
+        assert len(batch) == 1 or len(batch) * max(lengths[index] for index in batch) <= 128
+    assert batches[0] == [1, 5, 3, 6]  # four short examples share one batch: 4 * 7 <= 128 tokens

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def sample_examples(count: int) -> list[dict]:
     """Sentences of varied length, some too long to keep."""
-    words = "the model reads every sentence and attends to some words more than to others".split()
+    words = ["the", "model", "reads", "every", "sentence", "and", "attends", "to", "some", "words", "more", "than",
+             "to", "others"]
     return [{"text": " ".join(words[: 2 + (7 * index) % 15]), "id": index} for index in range(count)]
 
 

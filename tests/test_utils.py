@@ -58,5 +58,6 @@ def test_failed_write_keeps_the_older_file(tmp_path):
 def test_shard_directory_reads_in_order(tmp_path):
     write_pickle(tmp_path / "part-00000.pkl", [{"i": 0}, {"i": 1}])
     write_pickle(tmp_path / "part-00001.pkl", [{"i": 2}])
-    write_json(tmp_path / "manifest.json", {"complete": True, "shards": [{"file": "part-00000.pkl"}, {"file": "part-00001.pkl"}]})
+    shards = [{"file": "part-00000.pkl", "n_examples": 2}, {"file": "part-00001.pkl", "n_examples": 1}]
+    write_json(tmp_path / "manifest.json", {"complete": True, "shards": shards})
     assert [example["i"] for example in iter_examples(tmp_path)] == [0, 1, 2]

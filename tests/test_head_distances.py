@@ -1,0 +1,145 @@
+"""head_distances: Jensen-Shannon distances of all head pairs against a plain float64 evaluation of DESIGN.md 4."""
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import utils
+from analysis.head_distances import head_distances
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def random_maps(rng: np.random.Generator, grid: tuple[int, int], n: int) -> np.ndarray:
+    """float16 maps [layers, heads, n, n] whose rows are softmaxes of random logits, some of them very peaked."""
+    logits = rng.normal(size=(*grid, n, n)) * rng.choice([0.5, 2.0, 8.0, 40.0], size=(*grid, n, 1))
+    weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return (weights / weights.sum(axis=-1, keepdims=True)).astype(np.float16)
+
+
+def random_examples(grid: tuple[int, int], lengths: list[int], seed: int = 0) -> list[dict]:
+    """Examples with maps of the given lengths, plus one skipped example without maps."""
+    rng = np.random.default_rng(seed)
+    examples = [{"tokens": ["tok"] * n, "attns": random_maps(rng, grid, n)} for n in lengths]
+    examples.insert(1, {"tokens": ["too", "long"], "skipped": "longer than the maximum sequence length"})
+    return examples
+
+
+def plain_distances(examples: list[dict]) -> np.ndarray:
+    """DESIGN.md section 4 written out: the mean over all (example, query row) of JS(p_h[i], p_g[i]), in float64."""
+    maps = [example["attns"] for example in examples if "attns" in example]
+    n_total_heads = maps[0].shape[0] * maps[0].shape[1]
+    totals = np.zeros((n_total_heads, n_total_heads))
+    for attention in maps:
+        n = attention.shape[-1]
+        probs = 0.999 * attention.astype(np.float64).reshape(n_total_heads, n, n) + 0.001 / n
+        for h in range(n_total_heads):
+            for g in range(n_total_heads):
+                p, q = probs[h], probs[g]
+                m = (p + q) / 2
+                js_of_rows = 0.5 * np.sum(p * np.log(p / m), axis=1) + 0.5 * np.sum(q * np.log(q / m), axis=1)
+                totals[h, g] += js_of_rows.sum()
+    return totals / sum(attention.shape[-1] for attention in maps)
+
+
+def write_shards(directory: Path, examples: list[dict], per_shard: int) -> None:
+    """Write `examples` as a complete shard directory of `per_shard` examples a shard."""
+    writer = utils.ShardWriter(directory, fingerprint="test")
+    for start in range(0, len(examples), per_shard):
+        writer.write_shard(examples[start : start + per_shard])
+    writer.finish()
+
+
+def assert_matches(distances: np.ndarray, expected: np.ndarray) -> None:
+    """float64, exactly symmetric, zero diagonal, and within 1e-6 relative of `expected` off the diagonal."""
+    assert distances.dtype == np.float64 and distances.shape == expected.shape
+    np.testing.assert_array_equal(distances, distances.T)
+    np.testing.assert_array_equal(np.diag(distances), 0.0)
+    off_diagonal = ~np.eye(len(expected), dtype=bool)
+    np.testing.assert_allclose(distances[off_diagonal], expected[off_diagonal], rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize(("grid", "lengths"), [((2, 3), [3, 11, 30, 64]), ((6, 12), [7, 25])])
+@pytest.mark.parametrize("as_shards", [False, True])
+def test_matches_plain_definition(tmp_path, grid, lengths, as_shards):
+    examples = random_examples(grid, lengths)
+    path = tmp_path / "attn.pkl"
+    if as_shards:
+        path = tmp_path / "shards"
+        write_shards(path, examples, per_shard=2)
+    else:
+        utils.write_pickle(path, examples)
+    assert_matches(head_distances(path), plain_distances(examples))
+
+
+def test_identical_heads_are_at_distance_zero(tmp_path):
+    examples = random_examples((1, 2), [9])
+    examples[0]["attns"][0, 1] = examples[0]["attns"][0, 0]
+    utils.write_pickle(tmp_path / "attn.pkl", examples)
+    np.testing.assert_allclose(head_distances(tmp_path / "attn.pkl"), np.zeros((2, 2)), rtol=0, atol=1e-12)
+
+
+def test_keras_backend_matches_plain_definition(tmp_path):
+    examples = random_examples((2, 3), [4, 19])
+    utils.write_pickle(tmp_path / "attn.pkl", examples)
+    assert_matches(head_distances(tmp_path / "attn.pkl", use_keras=True), plain_distances(examples))
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess:
+    """Run head_distances.py in a subprocess from the repository root."""
+    return subprocess.run(
+        [sys.executable, "head_distances.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_script_end_to_end(tmp_path):
+    examples = random_examples((2, 3), [6, 13])
+    utils.write_pickle(tmp_path / "attn.pkl", examples)
+    outfile = tmp_path / "out" / "distances.pkl"
+    result = run_script("--attn_data_file", str(tmp_path / "attn.pkl"), "--outfile", str(outfile))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "2 x 3 heads over 2 examples (19 query rows)" in result.stderr
+    with open(outfile, "rb") as stream:
+        assert_matches(pickle.load(stream), plain_distances(examples))
+
+
+def bad_inputs(directory: Path) -> dict[str, tuple[Path, str]]:
+    """Inputs the script must refuse: name -> (path, text the one-line message must contain)."""
+    rng = np.random.default_rng(1)
+    cases = {
+        "missing": (directory / "missing.pkl", "missing.pkl: no such file"),
+        "corrupt": (directory / "corrupt.pkl", "corrupt.pkl: not a readable attention pickle"),
+        "foreign": (directory / "foreign.pkl", "foreign.pkl: not a readable attention pickle"),
+        "not_a_list": (directory / "dict.pkl", "dict.pkl: not an attention pickle"),
+        "no_maps": (directory / "no_maps.pkl", "no_maps.pkl: no example has attention maps (field 'attns')"),
+        "grids": (directory / "grids.pkl", "grids.pkl: example 2: field 'attns': maps of 3 x 2 heads"),
+        "negative": (directory / "negative.pkl", "negative.pkl: example 0: field 'attns': expected rows"),
+        "rows": (directory / "rows.pkl", "rows.pkl: example 0: field 'attns': expected rows that sum to 1"),
+    }
+    cases["corrupt"][0].write_bytes(rng.bytes(64))
+    with open(cases["foreign"][0], "wb") as stream:
+        pickle.dump([{"attns": Path("x")}], stream)
+    utils.write_pickle(cases["not_a_list"][0], {"attns": random_maps(rng, (1, 1), 3)})
+    utils.write_pickle(cases["no_maps"][0], [{"tokens": ["a"], "skipped": "too long"}])
+    grids = [{"attns": random_maps(rng, (2, 3), 4)}, {"tokens": []}, {"attns": random_maps(rng, (3, 2), 4)}]
+    utils.write_pickle(cases["grids"][0], grids)
+    negative = random_maps(rng, (1, 2), 4)
+    negative[0, 1, 2, :2] = [-0.5, 1.5]
+    utils.write_pickle(cases["negative"][0], [{"attns": negative}])
+    utils.write_pickle(cases["rows"][0], [{"attns": np.full((1, 2, 4, 4), 0.5, dtype=np.float16)}])
+    return cases
+
+
+def test_script_refuses_bad_input(tmp_path):
+    for name, (path, message) in bad_inputs(tmp_path).items():
+        outfile = tmp_path / f"{name}_distances.pkl"
+        result = run_script("--attn-data-file", str(path), "--outfile", str(outfile))
+        assert result.returncode == 2, (name, result.stderr)
+        lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and message in lines[0], (name, result.stderr)
+        assert not outfile.exists()
