@@ -28,7 +28,7 @@ demo: setup
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/train.json --word_level
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/dev.json --word_level
 	$(PY) syntax_analysis.py --attn-data-file $(OUT)/depparse/dev_attn.pkl \
-		--train-attn-data-file $(OUT)/depparse/train_attn.pkl --probes --outdir $(OUT)/syntax
+		--train-attn-data-file $(OUT)/depparse/train_attn.pkl --probes --min-count 5 --outdir $(OUT)/syntax
 	@echo
 	@echo "Done. Look at $(OUT)/general/general.md and $(OUT)/syntax/syntax.md, and the figures beside them."
 
