@@ -210,8 +210,10 @@ def iter_examples(path: str | Path) -> Iterator[dict]:
 def iter_attention(path: str | Path) -> Iterator[tuple[int, dict, np.ndarray]]:
     """Yield `(index, example, attns)` for the examples that have maps; `attns` is `[L, H, n, n]`.
 
-    Examples marked "skipped" are passed over; a map of the wrong shape is an InputError.
+    Examples marked "skipped" are passed over; a map of the wrong shape, or of another [L, H] grid than the
+    first example's, is an InputError.
     """
+    grid = None
     for index, example in enumerate(iter_examples(path)):
         if "attns" not in example:
             continue
@@ -219,6 +221,10 @@ def iter_attention(path: str | Path) -> Iterator[tuple[int, dict, np.ndarray]]:
         if not isinstance(attns, np.ndarray) or attns.ndim != 4 or attns.shape[2] != attns.shape[3]:
             shape = getattr(attns, "shape", type(attns).__name__)
             raise example_error(path, index, "attns", f"expected an array [layers, heads, n, n], got {shape}")
+        grid = grid or attns.shape[:2]
+        if attns.shape[:2] != grid:
+            raise example_error(path, index, "attns", f"maps of {attns.shape[0]} x {attns.shape[1]} heads "
+                                f"after maps of {grid[0]} x {grid[1]} heads")
         yield index, example, attns
 
 

@@ -105,10 +105,7 @@ def read_probe_data(path: str | Path, glove: Glove) -> tuple[ProbeData, tuple[in
     data, grid = ProbeData(), None
     for index, example, attns in tqdm(utils.iter_attention(path), desc=f"features {Path(path).name}", unit="example"):
         check_dependency_example(path, index, example, attns)
-        if grid is None:
-            grid = attns.shape[:2]
-        elif attns.shape[:2] != grid:
-            raise utils.example_error(path, index, "attns", f"{attns.shape[:2]} layers x heads after {grid}")
+        grid = grid or attns.shape[:2]
         data.attention.append(attention_features(attns))
         data.word_vectors.append(glove.lookup(example["words"]))
         data.heads.append(np.asarray(example["heads"], dtype=np.int32))

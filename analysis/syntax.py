@@ -119,10 +119,7 @@ def read_dependency_data(path: str | Path, universal: bool = False) -> Dependenc
     grid = None
     for index, example, attns in tqdm(utils.iter_attention(path), desc=f"reading {Path(path).name}", unit="example"):
         check_dependency_example(path, index, example, attns)
-        if grid is None:
-            grid = attns.shape[:2]
-        elif attns.shape[:2] != grid:
-            raise utils.example_error(path, index, "attns", f"{attns.shape[:2]} layers x heads after {grid}")
+        grid = grid or attns.shape[:2]
         n_words = len(example["words"])
         labels = relation_labels(example["relns"], universal)
         predictions.append(head_predictions(attns))
