@@ -97,7 +97,8 @@ def main() -> None:
     from bert.checkpoint import debug_encoder, load_encoder
     from bert.extraction import AttentionExtractor
 
-    encoder = debug_encoder(config) if args.debug else load_encoder(bert_dir)
+    maps_dtype = "float32" if args.word_level else "float16"  # word-level maps are pooled from float32 ones
+    encoder = debug_encoder(config, maps_dtype) if args.debug else load_encoder(bert_dir, maps_dtype)
     extractor = AttentionExtractor(encoder, tokenizer, args.single_segment, args.batch_size * args.max_sequence_length)
     with tqdm(total=len(examples), initial=start, unit="ex", desc="extracting attention") as progress:
         chunks = extractor.output_chunks(

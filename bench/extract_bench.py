@@ -109,7 +109,7 @@ class Ours:
 
     def __init__(self, bert_dir: Path):
         self.tokenizer = FullTokenizer(bert_dir / "vocab.txt")
-        self.extractor = AttentionExtractor(load_encoder(bert_dir), self.tokenizer)
+        self.extractor = AttentionExtractor(load_encoder(bert_dir, "float16"), self.tokenizer)
 
     def prepare(self, examples: list[dict]) -> list[PreparedExample]:
         return [prepare_example(example, self.tokenizer, Path("bench"), index, 512, False)

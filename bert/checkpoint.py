@@ -132,11 +132,11 @@ def assign_weights(encoder: "BertEncoder", weights: dict[str, np.ndarray], sourc
         variable.assign(weights[name].astype(np.float32))
 
 
-def load_encoder(bert_dir: Path) -> "BertEncoder":
+def load_encoder(bert_dir: Path, maps_dtype: str = "float32") -> "BertEncoder":
     """A BertEncoder with the weights of the checkpoint in `bert_dir` (Google or Hugging Face)."""
     from bert.modeling import build_encoder
 
-    encoder = build_encoder(read_config(bert_dir))
+    encoder = build_encoder(read_config(bert_dir), maps_dtype)
     if checkpoint_format(bert_dir) == "google":
         weights = read_google_weights(bert_dir)
     else:
@@ -145,7 +145,7 @@ def load_encoder(bert_dir: Path) -> "BertEncoder":
     return encoder
 
 
-def debug_encoder(config: BertConfig, seed: int = 0) -> "BertEncoder":
+def debug_encoder(config: BertConfig, maps_dtype: str = "float32", seed: int = 0) -> "BertEncoder":
     """A tiny randomly initialised encoder (3 layers, hidden size 144, the config's heads), seeded."""
     import keras
 
@@ -161,4 +161,4 @@ def debug_encoder(config: BertConfig, seed: int = 0) -> "BertEncoder":
         max_position_embeddings=config.max_position_embeddings,
         type_vocab_size=config.type_vocab_size,
     )
-    return build_encoder(tiny)
+    return build_encoder(tiny, maps_dtype)

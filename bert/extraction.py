@@ -99,7 +99,7 @@ def length_batches(lengths: list[int], tokens_per_batch: int) -> list[list[int]]
 
 
 class AttentionExtractor:
-    """Runs a BertEncoder on prepared examples and returns float32 maps [layers, heads, n, n].
+    """Runs a BertEncoder on prepared examples and returns its maps [layers, heads, n, n].
 
     Batches hold at most `tokens_per_batch` tokens, padding included (by default 16 examples of 128 tokens).
     """
@@ -111,6 +111,15 @@ class AttentionExtractor:
         self.tokenizer = tokenizer
         self.single_segment = single_segment
         self.tokens_per_batch = tokens_per_batch
+        self._trace_for_any_shape()
+
+    def _trace_for_any_shape(self) -> None:
+        """Run two dummy batches of different shapes first, so that the compiled forward pass is traced for
+        any batch shape before real work: every batch then runs the same graph whatever ran before it, and a
+        resumed extraction matches an uninterrupted one bit for bit."""
+        for batch_size, length in ((1, 2), (2, 3)):
+            dummy = PreparedExample(["[CLS]"] * (length - 1) + ["[SEP]"])
+            self.attention_maps([dummy] * batch_size)
 
     def batch_inputs(self, batch: list[PreparedExample]) -> dict[str, np.ndarray]:
         """Model inputs for a batch, padded to its longest example: int32 arrays [batch, longest]."""
@@ -126,7 +135,7 @@ class AttentionExtractor:
         return inputs
 
     def attention_maps(self, batch: list[PreparedExample]) -> list[np.ndarray]:
-        """Each example's float32 token-level maps [layers, heads, n, n]."""
+        """Each example's token-level maps [layers, heads, n, n] (views into the batch's maps)."""
         maps = np.asarray(self.encoder.predict_on_batch(self.batch_inputs(batch)))
         return [maps[row, :, :, : len(example.tokens), : len(example.tokens)] for row, example in enumerate(batch)]
 
@@ -149,15 +158,18 @@ class AttentionExtractor:
         """Output examples from `start` on, `chunk_size` at a time, in input order; `progress` counts examples."""
         for chunk_start in range(start, len(examples), chunk_size):
             chunk = prepared[chunk_start : chunk_start + chunk_size]
-            maps = {}
+            outputs: list[dict | None] = [None] * len(chunk)
             for position, example_maps in self.chunk_maps(chunk):
-                maps[position] = example_maps
+                example = examples[chunk_start + position]
+                outputs[position] = output_example(example, chunk[position], example_maps, word_level_mode)
                 progress.update()
-            progress.update(len(chunk) - len(maps))
-            yield [
-                output_example(examples[chunk_start + position], example, maps.get(position), word_level_mode)
-                for position, example in enumerate(chunk)
-            ]
+            for position, prepared_example in enumerate(chunk):
+                if prepared_example.skipped is not None:
+                    outputs[position] = output_example(
+                        examples[chunk_start + position], prepared_example, None, word_level_mode
+                    )
+                    progress.update()
+            yield outputs
 
 
 def output_example(example: dict, prepared: PreparedExample, maps: np.ndarray | None, word_level_mode: str) -> dict:

@@ -67,9 +67,9 @@ class TransformerLayer(keras.layers.Layer):
 
         `attention_bias` [batch, 1, 1, key] is 0 for real keys and MASKED_SCORE for padding.
         """
-        queries = self._split_heads(self.query(hidden))
+        queries = self._split_heads(self.query(hidden) / math.sqrt(self.config.head_size))
         keys = self._split_heads(self.key(hidden))
-        scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2))) / math.sqrt(self.config.head_size)
+        scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2)))
         return ops.softmax(scores + attention_bias, axis=-1)
 
     def call(self, hidden, attention_probs):
@@ -83,11 +83,15 @@ class TransformerLayer(keras.layers.Layer):
 
 
 class BertEncoder(keras.Model):
-    """BERT's embeddings and encoder; `call` returns every layer's attention, [batch, layers, heads, query, key]."""
+    """BERT's embeddings and encoder; `call` returns every layer's attention, [batch, layers, heads, query, key].
 
-    def __init__(self, config: BertConfig, **kwargs):
+    The maps are computed in float32 and returned as `maps_dtype` (float16 halves what leaves the model).
+    """
+
+    def __init__(self, config: BertConfig, maps_dtype: str = "float32", **kwargs):
         super().__init__(**kwargs)
         self.config = config
+        self.maps_dtype = maps_dtype
         initializer = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
         hidden = config.hidden_size
         self.word_embeddings = keras.layers.Embedding(
@@ -132,7 +136,7 @@ class BertEncoder(keras.Model):
             attention_maps.append(probs)
             if layer is not self.transformer_layers[-1]:
                 hidden = layer(hidden, probs)
-        return ops.stack(attention_maps, axis=1)
+        return ops.cast(ops.stack(attention_maps, axis=1), self.maps_dtype)
 
     def weights_by_google_name(self) -> dict[str, keras.Variable]:
         """Every parameter, keyed by its name in a Google BERT checkpoint (kernels are [in, out])."""
@@ -163,8 +167,8 @@ class BertEncoder(keras.Model):
         return names
 
 
-def build_encoder(config: BertConfig) -> BertEncoder:
+def build_encoder(config: BertConfig, maps_dtype: str = "float32") -> BertEncoder:
     """A BertEncoder with all its weights created (randomly initialised)."""
-    encoder = BertEncoder(config)
+    encoder = BertEncoder(config, maps_dtype)
     encoder.build()
     return encoder
