@@ -78,11 +78,10 @@ def prepare_example(
 
 def segment_ids(tokens: list[str], single_segment: bool, type_vocab_size: int) -> np.ndarray:
     """Token type ids [n]: 0 up to and including the first `[SEP]`, 1 after it (all 0 when single_segment)."""
-    is_sep = np.array(tokens) == "[SEP]"
-    after_first_sep = (np.cumsum(is_sep) - is_sep) > 0
     if single_segment or type_vocab_size < 2:
         return np.zeros(len(tokens), np.int32)
-    return after_first_sep.astype(np.int32)
+    is_sep = np.array(tokens) == "[SEP]"
+    return ((np.cumsum(is_sep) - is_sep) > 0).astype(np.int32)
 
 
 def length_batches(lengths: list[int], tokens_per_batch: int) -> list[list[int]]:
