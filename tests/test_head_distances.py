@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import utils
-from analysis.head_distances import head_distances
+from analysis.head_distances import _log, head_distances
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,6 +81,38 @@ def test_identical_heads_are_at_distance_zero(tmp_path):
     examples[0]["attns"][0, 1] = examples[0]["attns"][0, 0]
     utils.write_pickle(tmp_path / "attn.pkl", examples)
     np.testing.assert_allclose(head_distances(tmp_path / "attn.pkl"), np.zeros((2, 2)), rtol=0, atol=1e-12)
+
+
+def test_nearly_identical_heads_match_plain_definition(tmp_path):
+    # JS is a small difference of large sums here: float32 logarithms would miss 1e-6 by far.
+    rng = np.random.default_rng(2)
+    examples = random_examples((1, 3), [20, 64], seed=2)
+    for example in examples:
+        if "attns" in example:
+            maps = example["attns"] = example["attns"].astype(np.float32)
+            other = random_maps(rng, (1, 1), maps.shape[-1])[0, 0]
+            maps[0, 1] = 0.99 * maps[0, 0] + 0.01 * other
+            maps[0, 2] = 0.9999 * maps[0, 0] + 0.0001 * other
+    utils.write_pickle(tmp_path / "attn.pkl", examples)
+    expected = plain_distances(examples)
+    assert expected[0, 2] < 1e-5
+    assert_matches(head_distances(tmp_path / "attn.pkl"), expected)
+
+
+def test_kernel_logarithm_matches_numpy():
+    powers_of_two = 2.0 ** np.arange(-1022, 1024)
+    boundaries = np.sqrt(0.5) * powers_of_two[1:-1]
+    values = np.concatenate(
+        [
+            np.geomspace(np.finfo(float).tiny, 1e308, 20_000),
+            powers_of_two,
+            *(np.nextafter(boundaries, direction) for direction in (0, np.inf)),
+            1 + np.geomspace(1e-15, 1e-1, 200),
+            1 - np.geomspace(1e-15, 1e-1, 200),
+        ]
+    )
+    logs = np.array([_log(value) for value in values])
+    np.testing.assert_allclose(logs, np.log(values), rtol=2e-15, atol=0)
 
 
 def test_keras_backend_matches_plain_definition(tmp_path):
