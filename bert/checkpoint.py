@@ -96,18 +96,25 @@ def google_name(hugging_face_name: str) -> tuple[str, bool] | None:
     return f"bert/{scope}/{'kernel' if leaf == 'weight' else 'bias'}", leaf == "weight"
 
 
+def safetensors_files(bert_dir: Path) -> list[Path]:
+    """`model.safetensors`, or else the shards named by the `weight_map` of `model.safetensors.index.json`."""
+    if (bert_dir / "model.safetensors").is_file():
+        return [bert_dir / "model.safetensors"]
+    index_path = bert_dir / SAFETENSORS_INDEX
+    index = read_json(index_path)
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not (isinstance(weight_map, dict) and weight_map and all(isinstance(f, str) for f in weight_map.values())):
+        raise InputError(f"{index_path}: expected an object whose 'weight_map' maps parameter names to file names")
+    return [bert_dir / name for name in sorted(set(weight_map.values()))]
+
+
 def read_hugging_face_weights(bert_dir: Path) -> dict[str, np.ndarray]:
     """The encoder parameters of a Hugging Face safetensors checkpoint, renamed and laid out as Google's."""
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
-    if (bert_dir / "model.safetensors").is_file():
-        files = [bert_dir / "model.safetensors"]
-    else:
-        weight_map = read_json(bert_dir / SAFETENSORS_INDEX).get("weight_map", {})
-        files = [bert_dir / name for name in sorted(set(weight_map.values()))]
     weights = {}
-    for path in files:
+    for path in safetensors_files(bert_dir):
         try:
             tensors = load_file(path)
         except (SafetensorError, OSError) as error:

@@ -10,6 +10,7 @@ import pytest
 from bert.checkpoint import load_encoder, resolve_bert_dir
 from bert.extraction import AttentionExtractor, PreparedExample, segment_ids
 from bert.tokenization import FullTokenizer
+from utils import InputError
 
 GOLDEN = Path(__file__).parent / "golden" / "minilm_attention.npz"
 TOLERANCE = 1e-5
@@ -143,3 +144,44 @@ def test_google_checkpoint_gives_the_same_maps(golden, model_dir, tokenizer, tmp
     maps = batched_maps(extractor, [example["tokens"] for example in golden], batch_size=8)
     for example, example_maps in zip(golden, maps, strict=True):
         np.testing.assert_allclose(example_maps, example["attention"], rtol=0, atol=TOLERANCE)
+
+
+def sharded_copy(model_dir: Path, target: Path) -> None:
+    """`model_dir` as a Hugging Face checkpoint in two safetensors shards with an index."""
+    from safetensors.numpy import load_file, save_file
+
+    target.mkdir()
+    for name in ("config.json", "vocab.txt"):
+        shutil.copy(model_dir / name, target / name)
+    tensors = load_file(model_dir / "model.safetensors")
+    names = sorted(tensors)
+    shards = {"model-00001-of-00002.safetensors": names[::2], "model-00002-of-00002.safetensors": names[1::2]}
+    for shard, shard_names in shards.items():
+        save_file({name: tensors[name] for name in shard_names}, target / shard)
+    weight_map = {name: shard for shard, shard_names in shards.items() for name in shard_names}
+    (target / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+
+
+def test_sharded_hugging_face_checkpoint_gives_the_same_maps(golden, model_dir, tokenizer, tmp_path):
+    sharded_dir = tmp_path / "sharded"
+    sharded_copy(model_dir, sharded_dir)
+    extractor = AttentionExtractor(load_encoder(sharded_dir), tokenizer)
+    maps = batched_maps(extractor, [example["tokens"] for example in golden[:4]], batch_size=4)
+    for example, example_maps in zip(golden[:4], maps, strict=True):
+        np.testing.assert_allclose(example_maps, example["attention"], rtol=0, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize(
+    ("index", "message"),
+    [
+        ([], "expected an object whose 'weight_map'"),
+        ({"weight_map": {"embeddings.word_embeddings.weight": 3}}, "expected an object whose 'weight_map'"),
+        ({"weight_map": {"embeddings.word_embeddings.weight": "absent.safetensors"}}, "absent.safetensors"),
+    ],
+)
+def test_bad_safetensors_index(model_dir, tmp_path, index, message):
+    sharded_dir = tmp_path / "sharded"
+    sharded_copy(model_dir, sharded_dir)
+    (sharded_dir / "model.safetensors.index.json").write_text(json.dumps(index))
+    with pytest.raises(InputError, match=message):
+        load_encoder(sharded_dir)
