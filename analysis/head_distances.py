@@ -24,7 +24,8 @@ from tqdm import tqdm
 import utils
 
 # reassoc lets the sums over cells run in vector lanes, contract fuses multiply-adds; no flag that assumes
-# away NaN or infinity, or that approximates divisions or functions.
+# away NaN or infinity, or that approximates divisions or functions. reassoc also lets LLVM regroup
+# arithmetic, so tricks that rely on exact rounding (magic-number conversions) do not belong in these kernels.
 _FASTMATH = {"reassoc", "contract"}
 _MANTISSA_BITS = (1 << 52) - 1
 _SQRT_HALF_BITS = 0x3FE6A09E667F3BCD  # the float64 bits of sqrt(1/2)
