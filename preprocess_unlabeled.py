@@ -44,8 +44,6 @@ def main() -> None:
     output_file = data_file.with_suffix(".json")
     if output_file == data_file:
         raise utils.InputError(f"{data_file}: the input must not be a .json file (the output is written there)")
-    if not data_file.is_file():
-        raise utils.InputError(f"{data_file}: no such file")
 
     tokenizer = FullTokenizer(str(resolve_bert_dir(args.bert_dir) / "vocab.txt"), do_lower_case=not args.cased)
     documents = (

@@ -60,10 +60,11 @@ def _log(x: float) -> float:
     log y = 2 atanh(t) with t = (y - 1) / (y + 1), |t| < 0.172, summed as 2 t (1 + t^2 / 3 + ... + t^16 / 17)
     in Estrin's scheme: the first term left out, 2 t^19 / 19, is below 3e-16.
     """
-    shifted = _float_bits(x) - _SQRT_HALF_BITS
+    bits = _float_bits(x)
+    shifted = bits - _SQRT_HALF_BITS
     # k fits in an int32, which converts to float64 in vector lanes (an int64 does not, without AVX-512).
     exponent = np.float64(np.int32(shifted >> 52))
-    y = _bits_float(_float_bits(x) - (shifted & ~_MANTISSA_BITS))
+    y = _bits_float(bits - (shifted & ~_MANTISSA_BITS))
     t = (y - 1.0) / (y + 1.0)
     t2 = t * t
     t4 = t2 * t2

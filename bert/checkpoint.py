@@ -61,10 +61,11 @@ def checkpoint_format(bert_dir: Path) -> str:
     )
 
 
-def read_config(bert_dir: Path) -> BertConfig:
-    """The model's config, from bert_config.json (Google) or config.json (Hugging Face)."""
-    name = "bert_config.json" if checkpoint_format(bert_dir) == "google" else "config.json"
-    return BertConfig.from_json_file(bert_dir / name)
+def read_config(bert_dir: Path, checkpoint: str | None = None) -> BertConfig:
+    """The model's config, from bert_config.json (Google) or config.json (Hugging Face); `checkpoint` is the
+    format when already known."""
+    checkpoint = checkpoint or checkpoint_format(bert_dir)
+    return BertConfig.from_json_file(bert_dir / ("bert_config.json" if checkpoint == "google" else "config.json"))
 
 
 def read_google_weights(bert_dir: Path) -> dict[str, np.ndarray]:
@@ -143,11 +144,9 @@ def load_encoder(bert_dir: Path, maps_dtype: str = "float32") -> "BertEncoder":
     """A BertEncoder with the weights of the checkpoint in `bert_dir` (Google or Hugging Face)."""
     from bert.modeling import build_encoder
 
-    encoder = build_encoder(read_config(bert_dir), maps_dtype)
-    if checkpoint_format(bert_dir) == "google":
-        weights = read_google_weights(bert_dir)
-    else:
-        weights = read_hugging_face_weights(bert_dir)
+    checkpoint = checkpoint_format(bert_dir)
+    encoder = build_encoder(read_config(bert_dir, checkpoint), maps_dtype)
+    weights = read_google_weights(bert_dir) if checkpoint == "google" else read_hugging_face_weights(bert_dir)
     assign_weights(encoder, weights, bert_dir)
     return encoder
 

@@ -142,7 +142,6 @@ class FullTokenizer:
 
     def __init__(self, vocab_file: str | Path, do_lower_case: bool = True):
         self.vocab = load_vocab(vocab_file)
-        self.inverse_vocab = {index: token for token, index in self.vocab.items()}
         self.basic_tokenizer = BasicTokenizer(do_lower_case)
         self.wordpiece_tokenizer = WordpieceTokenizer(self.vocab)
 
@@ -160,7 +159,3 @@ class FullTokenizer:
     def convert_tokens_to_ids(self, tokens: Iterable[str]) -> list[int]:
         """Vocabulary ids of tokens (each must be in the vocabulary)."""
         return [self.vocab[token] for token in tokens]
-
-    def convert_ids_to_tokens(self, ids: Iterable[int]) -> list[str]:
-        """Tokens of vocabulary ids."""
-        return [self.inverse_vocab[index] for index in ids]
