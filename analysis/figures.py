@@ -75,9 +75,10 @@ def plot_attention_lines(
         ax.set_title(title, fontsize=fontsize + 2)
 
 
-def plot_example_heads(example: ShownExample, heads: Sequence[tuple[int, str]], n_heads: int) -> Figure:
+def plot_example_heads(example: ShownExample, heads: Sequence[tuple[int, str]]) -> Figure:
     """Figure 1: chosen heads on one example, side by side; `heads` holds (0-based flat index, caption)."""
     n = len(example.tokens)
+    n_heads = example.attention_maps.shape[1]
     figure, axes = plt.subplots(
         1, len(heads), figsize=(2.8 * len(heads), 1.2 + 0.17 * n), squeeze=False, layout="constrained"
     )

@@ -159,10 +159,7 @@ def collect(
         tokens = example_tokens(path, index, example, attention_maps.shape[-1])
         if accumulator.grid is None and check_grid is not None:
             check_grid(*attention_maps.shape[:2])
-        try:
-            accumulator.update(tokens, attention_maps)
-        except ValueError as error:
-            raise utils.example_error(path, index, "attns", str(error)) from None
+        accumulator.update(tokens, attention_maps)
         if shown is None and example_index in (None, index):
             shown = ShownExample(index, tokens, attention_maps.astype(np.float32))
     if accumulator.n_examples == 0:

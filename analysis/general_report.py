@@ -123,13 +123,12 @@ def run(attn_path: str, outdir: str, distances_path: str | None = None, options:
             raise utils.InputError(f"{attn_path}: {error}") from None
 
     statistics, shown = general.collect(attn_path, options.example_index, check_grid)
-    n_heads = statistics.grid[1]
     labels = behaviour.behaviour_labels(statistics.avg_attn, statistics.entropy, **options.thresholds())
     figure_heads = [(index, behaviour.BEHAVIOUR_NAMES[labels.ravel()[index]]) for index in checked["figure_heads"]]
     figure_heads = figure_heads or strongest_heads(statistics)
     output = {**statistics.to_json(), "behaviour": labels.tolist()}
 
-    figures.save_figure(figures.plot_example_heads(shown, figure_heads, n_heads), outdir, "figure1_example_heads")
+    figures.save_figure(figures.plot_example_heads(shown, figure_heads), outdir, "figure1_example_heads")
     figures.save_figure(figures.plot_token_attention(statistics), outdir, "figure2_token_attention")
     figures.save_figure(figures.plot_entropies(statistics), outdir, "figure4_entropies")
     if distances_path is not None:

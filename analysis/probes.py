@@ -153,7 +153,7 @@ def _stack_padded(arrays: list[np.ndarray], shape: tuple[int, ...], dtype: type)
 
 def pad_batch(data: ProbeData, sentences: np.ndarray) -> Batch:
     """The sentences padded to the longest; candidate_mask marks each word's candidates (ROOT, the other words)."""
-    lengths = data.lengths()[sentences]
+    lengths = np.array([len(data.heads[sentence]) for sentence in sentences])
     longest = int(lengths.max())
     rows = np.arange(longest)[None, :, None]
     columns = np.arange(longest + 1)[None, None, :]

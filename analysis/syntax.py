@@ -61,6 +61,8 @@ class DependencyData:
     possessive_rule: np.ndarray  # bool [W]: scored by the next word's prediction (label `poss` + marker)
     grid: tuple[int, int]  # (layers, heads)
     n_examples: int
+    # relation -> (example, attns) of the first example of at most FIGURE_MAX_WORDS words that has it (Figure 5)
+    figure_examples: dict[str, tuple[dict, np.ndarray]]
 
 
 def check_dependency_example(path: str | Path, index: int, example: dict, attns: np.ndarray) -> None:
@@ -116,6 +118,7 @@ def relation_labels(relns: Iterable[str], universal: bool) -> list[str]:
 def read_dependency_data(path: str | Path, universal: bool = False) -> DependencyData:
     """Stream a word-level attention pickle (or shard directory) into gold trees and every head's predictions."""
     predictions, heads, relations, positions, lengths, rule = [], [], [], [], [], []
+    figure_examples = {}
     grid = None
     for index, example, attns in tqdm(utils.iter_attention(path), desc=f"reading {Path(path).name}", unit="example"):
         check_dependency_example(path, index, example, attns)
@@ -128,6 +131,9 @@ def read_dependency_data(path: str | Path, universal: bool = False) -> Dependenc
         positions.append(np.arange(1, n_words + 1, dtype=np.int32))
         lengths.append(np.full(n_words, n_words, dtype=np.int32))
         rule.append(possessive_rule(example["words"], labels))
+        if n_words <= FIGURE_MAX_WORDS:
+            for label in labels:
+                figure_examples.setdefault(label, (example, attns))
     if grid is None:
         raise utils.InputError(f"{path}: no examples with attention maps")
     return DependencyData(
@@ -139,6 +145,7 @@ def read_dependency_data(path: str | Path, universal: bool = False) -> Dependenc
         possessive_rule=np.concatenate(rule),
         grid=tuple(int(size) for size in grid),
         n_examples=len(heads),
+        figure_examples=figure_examples,
     )
 
 
@@ -245,21 +252,9 @@ def probes_markdown(probe_uas: dict[str, float]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def relation_examples(
-    path: str | Path, relations: Sequence[str], universal: bool = False, max_words: int = FIGURE_MAX_WORDS
-) -> dict[str, tuple[dict, np.ndarray]]:
-    """For each relation, the first example with at most `max_words` words that has it: (example, attns)."""
-    found = {}
-    for _, example, attns in utils.iter_attention(path):
-        if len(example["words"]) > max_words:
-            continue
-        labels = relation_labels(example["relns"], universal)
-        for relation in relations:
-            if relation in labels and relation not in found:
-                found[relation] = (example, attns)
-        if len(found) == len(relations):
-            break
-    return found
+def relation_examples(data: DependencyData, relations: Sequence[str]) -> dict[str, tuple[dict, np.ndarray]]:
+    """For each relation, the first example of at most FIGURE_MAX_WORDS words that has it: (example, attns)."""
+    return {relation: data.figure_examples[relation] for relation in relations if relation in data.figure_examples}
 
 
 def plot_relation_heads(
@@ -333,7 +328,7 @@ def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None
                             **probes.evaluate_probes(train_path, attn_path, **options.probe_training)}
         markdown += ["## Attention probes (Table 3)", "", f"Trained on `{train_path}`, scored on this data.", "",
                      probes_markdown(output["probes"])]
-    examples = relation_examples(attn_path, relations, options.universal)
+    examples = relation_examples(data, relations)
     if examples:
         figures.save_figure(plot_relation_heads(table, examples, options.universal), outdir, "figure5_relation_heads")
     else:
