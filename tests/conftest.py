@@ -1,5 +1,6 @@
-"""Shared test fixtures: the repository root on sys.path and the shared real data."""
+"""Shared test fixtures and helpers: the repository root on sys.path, the shared real data, running scripts."""
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -9,6 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
+import utils  # noqa: E402  (from the root just put on sys.path)
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
@@ -16,3 +19,44 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def run_script(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run `script` of the repository root with this Python, from the root; stdout and stderr captured as text."""
+    return subprocess.run([sys.executable, script, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    """Exit status 2, and one stderr line starting with "error: ", the last one, that contains every fragment.
+
+    Returns that line. Progress bars and start-up logs may come before it.
+    """
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    error_lines = [line for line in lines if line.startswith("error: ")]
+    assert len(error_lines) == 1 and lines[-1] == error_lines[0], result.stderr
+    for fragment in fragments:
+        assert fragment in error_lines[0], (fragment, result.stderr)
+    return error_lines[0]
+
+
+def run_notebook(name: str, timeout: int) -> list:
+    """Execute the repository's notebook `name` top to bottom in a fresh kernel, from the root; returns the outputs
+    of its code cells, in order, after checking that none is an error."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(ROOT / name, as_version=4)
+    resources = {"metadata": {"path": str(ROOT)}}
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources=resources).execute()
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in outputs if output.output_type == "error"]
+    return outputs
+
+
+def write_shards(directory: Path, examples: list[dict], per_shard: int) -> None:
+    """Write `examples` as a complete shard directory of `per_shard` examples a shard."""
+    writer = utils.ShardWriter(directory, fingerprint="test")
+    for start in range(0, len(examples), per_shard):
+        writer.write_shard(examples[start : start + per_shard])
+    writer.finish()

@@ -4,23 +4,33 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_one_line_error, run_script
 
 from bert.checkpoint import resolve_bert_dir
 from bert.extraction import length_batches
 from utils import read_examples
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def run_extract(*args: str) -> subprocess.CompletedProcess:
     """Run extract_attention.py with the given arguments from the repository root."""
-    command = [sys.executable, "extract_attention.py", *args]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return run_script("extract_attention.py", *args)
+
+
+TENSORFLOW_NATIVE_LOG = re.compile(r"^([IWE]\d{4} |WARNING: All log messages before absl)")
+
+
+def assert_error_alone(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """The one-line error of assert_one_line_error, and no other stderr line.
+
+    TensorFlow's C++ runtime logs a few lines of its own when it starts, whatever the log level; those are
+    the only other lines allowed.
+    """
+    error_line = assert_one_line_error(result, *fragments)
+    assert all(TENSORFLOW_NATIVE_LOG.match(line) for line in result.stderr.splitlines() if line and line != error_line)
 
 
 def write_examples(tmp_path: Path, examples: list, name: str = "examples.json") -> Path:
@@ -29,21 +39,6 @@ def write_examples(tmp_path: Path, examples: list, name: str = "examples.json") 
     return path
 
 
-TENSORFLOW_NATIVE_LOG = re.compile(r"^([IWE]\d{4} |WARNING: All log messages before absl)")
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    """Exit status 2 and one stderr line that contains every fragment.
-
-    TensorFlow's C++ runtime logs a few lines of its own when it starts, whatever the log level; those are
-    the only other lines allowed.
-    """
-    assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line and not TENSORFLOW_NATIVE_LOG.match(line)]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def test_extracts_every_input_kind_in_order(tmp_path):
@@ -97,35 +92,35 @@ def test_word_level_output(tmp_path):
 )
 def test_bad_examples(tmp_path, examples, fragments):
     path = write_examples(tmp_path, examples)
-    assert_one_line_error(run_extract("--preprocessed-data-file", str(path)), str(path), *fragments)
+    assert_error_alone(run_extract("--preprocessed-data-file", str(path)), str(path), *fragments)
     assert not (tmp_path / "examples_attn.pkl").exists()
 
 
 def test_word_level_needs_words(tmp_path):
     path = write_examples(tmp_path, [{"tokens": ["[CLS]", "hello", "[SEP]", "world", "[SEP]"]}])
-    assert_one_line_error(run_extract("--preprocessed-data-file", str(path), "--word_level"),
+    assert_error_alone(run_extract("--preprocessed-data-file", str(path), "--word_level"),
                           str(path), "example 0", "'words'", "--word_level needs 'words'")
 
 
 def test_malformed_and_non_utf8_json(tmp_path):
     malformed = tmp_path / "malformed.json"
     malformed.write_text('[{"text": "a"},', encoding="utf-8")
-    assert_one_line_error(run_extract("--preprocessed-data-file", str(malformed)), str(malformed), "malformed JSON")
+    assert_error_alone(run_extract("--preprocessed-data-file", str(malformed)), str(malformed), "malformed JSON")
     latin1 = tmp_path / "latin1.json"
     latin1.write_bytes('[{"text": "café"}]'.encode("latin-1"))
-    assert_one_line_error(run_extract("--preprocessed-data-file", str(latin1)), str(latin1), "not UTF-8")
+    assert_error_alone(run_extract("--preprocessed-data-file", str(latin1)), str(latin1), "not UTF-8")
     not_a_list = write_examples(tmp_path, {"text": "a"}, "object.json")
-    assert_one_line_error(run_extract("--preprocessed-data-file", str(not_a_list)), str(not_a_list), "JSON list")
+    assert_error_alone(run_extract("--preprocessed-data-file", str(not_a_list)), str(not_a_list), "JSON list")
 
 
 def test_model_directory_without_checkpoint(tmp_path):
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     path = write_examples(tmp_path, [{"text": "a"}])
-    assert_one_line_error(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
+    assert_error_alone(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
                           str(model_dir), "vocab.txt")
     (model_dir / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n")
-    assert_one_line_error(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
+    assert_error_alone(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
                           str(model_dir), "not a BERT checkpoint directory")
 
 
@@ -139,13 +134,13 @@ def test_checkpoint_that_does_not_fit_its_config(tmp_path):
     for name in ("vocab.txt", "model.safetensors"):
         os.symlink(embedded / name, model_dir / name)
     path = write_examples(tmp_path, [{"text": "a"}])
-    assert_one_line_error(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
+    assert_error_alone(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
                           str(model_dir), "intermediate/dense/kernel", "(384, 1536)", "(384, 1024)")
 
 
 def test_max_sequence_length_above_model_positions(tmp_path):
     path = write_examples(tmp_path, [{"text": "a"}])
-    assert_one_line_error(run_extract("--preprocessed-data-file", str(path), "--max_sequence_length", "513"),
+    assert_error_alone(run_extract("--preprocessed-data-file", str(path), "--max_sequence_length", "513"),
                           "--max_sequence_length 513", "512 positions")
 
 

@@ -2,9 +2,6 @@
 
 import json
 import math
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -13,13 +10,14 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
+from conftest import assert_one_line_error, run_script, write_shards
 from matplotlib import pyplot as plt
 from matplotlib.collections import LineCollection
+from scipy.spatial import distance_matrix
 
 import utils
 from analysis import behaviour, figures, general, general_report
 
-ROOT = Path(__file__).resolve().parents[1]
 KEYS = ("cls", "sep", "punct", "self", "next", "prev", "sep_sep", "rest_sep")
 
 
@@ -182,10 +180,7 @@ def test_statistics_match_float64_reference(grid):
 
 def test_collect_reads_shard_directories_and_keeps_the_chosen_example(tmp_path):
     examples = random_examples(np.random.default_rng(7), 2, 3, count=5)
-    writer = utils.ShardWriter(tmp_path, fingerprint="test")
-    writer.write_shard(examples[:2])
-    writer.write_shard(examples[2:])
-    writer.finish()
+    write_shards(tmp_path, examples, per_shard=2)
     statistics, shown = general.collect(tmp_path, example_index=3)
     check_statistics(statistics, reference_statistics(examples), rtol=1e-6)
     assert shown.index == 3 and shown.tokens == examples[3]["tokens"]
@@ -247,10 +242,10 @@ def test_head_names_are_one_based():
 
 def test_mds_embedding_keeps_distances_and_is_seeded():
     points = np.random.default_rng(3).normal(size=(12, 2))
-    distances = np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1))
+    distances = distance_matrix(points, points)
     embedding = behaviour.embed_heads(distances, seed=1)
     assert embedding.shape == (12, 2)
-    embedded = np.sqrt(((embedding[:, None] - embedding[None]) ** 2).sum(-1))
+    embedded = distance_matrix(embedding, embedding)
     np.testing.assert_allclose(embedded, distances, atol=1e-3)
     np.testing.assert_array_equal(embedding, behaviour.embed_heads(distances, seed=1))
 
@@ -313,18 +308,13 @@ def test_summary_lists_behaviours_one_based():
     assert cells[9] == "1-1"  # the [SEP] column
 
 
-def run_script(*args: str) -> subprocess.CompletedProcess:
-    """Run general_analysis.py in a subprocess from the repository root."""
-    return subprocess.run([sys.executable, "general_analysis.py", *args], cwd=ROOT, capture_output=True, text=True)
-
-
 @pytest.fixture(scope="module")
 def script_inputs(tmp_path_factory) -> Path:
     """A 2 x 3-head attention pickle and matching head distances."""
     directory = tmp_path_factory.mktemp("general")
     write_example_pickle(directory / "attn.pkl", random_examples(np.random.default_rng(11), 2, 3, count=6))
     points = np.random.default_rng(12).normal(size=(6, 2))
-    utils.write_pickle(directory / "distances.pkl", np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1)))
+    utils.write_pickle(directory / "distances.pkl", distance_matrix(points, points))
     utils.write_pickle(directory / "wrong.pkl", np.zeros((5, 5)))
     return directory
 
@@ -333,6 +323,7 @@ def script_inputs(tmp_path_factory) -> Path:
 def test_script_end_to_end(script_inputs, tmp_path, with_distances):
     distances = ["--head_distances", str(script_inputs / "distances.pkl")] if with_distances else []
     result = run_script(
+        "general_analysis.py",
         "--attn_data_file",
         str(script_inputs / "attn.pkl"),
         *distances,
@@ -366,14 +357,13 @@ def test_script_end_to_end(script_inputs, tmp_path, with_distances):
         (["--attn-data-file", "{dir}/attn.pkl", "--head-distances", "{dir}/missing.pkl"], "missing.pkl: no such file"),
         (
             ["--attn-data-file", "{dir}/attn.pkl", "--head-distances", "{dir}/wrong.pkl"],
-            r"wrong.pkl: expected a \[6, 6",
+            "wrong.pkl: expected a [6, 6",
         ),
         (["--attn-data-file", "{dir}/attn.pkl", "--figure-heads", "3-1"], "'3-1' is not a head"),
     ],
 )
 def test_script_rejects_bad_input(script_inputs, tmp_path, arguments, message):
-    result = run_script(*(argument.format(dir=script_inputs) for argument in arguments), "--outdir", str(tmp_path))
-    assert result.returncode == 2
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(error_lines) == 1 and re.search(message, error_lines[0]), result.stderr
+    arguments = [argument.format(dir=script_inputs) for argument in arguments]
+    result = run_script("general_analysis.py", *arguments, "--outdir", str(tmp_path))
+    assert_one_line_error(result, message)
     assert not (tmp_path / "general.json").exists()

@@ -1,14 +1,10 @@
 """General_Analysis.ipynb runs top to bottom, headless, on a small attention pickle."""
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
-from nbclient import NotebookClient
+from conftest import run_notebook
+from scipy.spatial import distance_matrix
 
 import utils
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_notebook_executes(tmp_path, monkeypatch):
@@ -19,16 +15,12 @@ def test_notebook_executes(tmp_path, monkeypatch):
         examples.append({"tokens": tokens, "attns": rng.dirichlet(np.ones(n), size=(2, 3, n)).astype(np.float16)})
     utils.write_pickle(tmp_path / "attn.pkl", examples)
     points = rng.normal(size=(6, 2))
-    utils.write_pickle(tmp_path / "distances.pkl", np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1)))
+    utils.write_pickle(tmp_path / "distances.pkl", distance_matrix(points, points))
     monkeypatch.setenv("ATTN_DATA_FILE", str(tmp_path / "attn.pkl"))
     monkeypatch.setenv("HEAD_DISTANCES", str(tmp_path / "distances.pkl"))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
-    notebook = nbformat.read(ROOT / "General_Analysis.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
-
-    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
-    assert not [output for output in outputs if output.output_type == "error"]
+    outputs = run_notebook("General_Analysis.ipynb", timeout=120)
     images = [output for output in outputs if "image/png" in output.get("data", {})]
     assert len(images) == 4  # Figures 1, 2, 4 and 6
     assert any("3 examples with attention maps" in output.get("text", "") for output in outputs)

@@ -1,17 +1,14 @@
 """head_distances: Jensen-Shannon distances of all head pairs against a plain float64 evaluation of DESIGN.md 4."""
 
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_one_line_error, run_script, write_shards
 
 import utils
 from analysis.head_distances import _log, head_distances
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def random_maps(rng: np.random.Generator, grid: tuple[int, int], n: int) -> np.ndarray:
@@ -44,14 +41,6 @@ def plain_distances(examples: list[dict]) -> np.ndarray:
                 js_of_rows = 0.5 * np.sum(p * np.log(p / m), axis=1) + 0.5 * np.sum(q * np.log(q / m), axis=1)
                 totals[h, g] += js_of_rows.sum()
     return totals / sum(attention.shape[-1] for attention in maps)
-
-
-def write_shards(directory: Path, examples: list[dict], per_shard: int) -> None:
-    """Write `examples` as a complete shard directory of `per_shard` examples a shard."""
-    writer = utils.ShardWriter(directory, fingerprint="test")
-    for start in range(0, len(examples), per_shard):
-        writer.write_shard(examples[start : start + per_shard])
-    writer.finish()
 
 
 def assert_matches(distances: np.ndarray, expected: np.ndarray) -> None:
@@ -121,18 +110,11 @@ def test_keras_backend_matches_plain_definition(tmp_path):
     assert_matches(head_distances(tmp_path / "attn.pkl", use_keras=True), plain_distances(examples))
 
 
-def run_script(*args: str) -> subprocess.CompletedProcess:
-    """Run head_distances.py in a subprocess from the repository root."""
-    return subprocess.run(
-        [sys.executable, "head_distances.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_script_end_to_end(tmp_path):
     examples = random_examples((2, 3), [6, 13])
     utils.write_pickle(tmp_path / "attn.pkl", examples)
     outfile = tmp_path / "out" / "distances.pkl"
-    result = run_script("--attn_data_file", str(tmp_path / "attn.pkl"), "--outfile", str(outfile))
+    result = run_script("head_distances.py", "--attn_data_file", str(tmp_path / "attn.pkl"), "--outfile", str(outfile))
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "2 x 3 heads over 2 examples (19 query rows)" in result.stderr
@@ -170,8 +152,6 @@ def bad_inputs(directory: Path) -> dict[str, tuple[Path, str]]:
 def test_script_refuses_bad_input(tmp_path):
     for name, (path, message) in bad_inputs(tmp_path).items():
         outfile = tmp_path / f"{name}_distances.pkl"
-        result = run_script("--attn-data-file", str(path), "--outfile", str(outfile))
-        assert result.returncode == 2, (name, result.stderr)
-        lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-        assert len(lines) == 1 and message in lines[0], (name, result.stderr)
+        result = run_script("head_distances.py", "--attn-data-file", str(path), "--outfile", str(outfile))
+        assert_one_line_error(result, message)
         assert not outfile.exists()

