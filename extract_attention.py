@@ -1,14 +1,15 @@
-"""Extract the attention maps of a BERT model for JSON examples (DESIGN.md section 3).
+"""Extract the attention maps of a BERT model for JSON examples (docs/formats.md).
 
 Example:
     python extract_attention.py --preprocessed-data-file data/sample/unlabeled.json
 writes data/sample/unlabeled_attn.pkl: the examples in input order, each with float16 "attns"
-[layers, heads, n, n], or "skipped" when longer than --max_sequence_length. With --output-dir the
-same list is written as a directory of shard pickles as it goes; rerunning an interrupted command
-resumes after the last complete shard.
+[layers, heads, n, n], or "skipped" when longer than --max_sequence_length, and its run record beside it
+(unlabeled_attn.run.json). With --output-dir the same list is written as a directory of shard pickles as it
+goes; rerunning an interrupted command resumes after the last complete shard.
 """
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -16,11 +17,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bert.checkpoint import read_config, resolve_bert_dir
+import cli
+import provenance
+from bert.checkpoint import debug_config, read_config, resolve_bert_dir
 from bert.extraction import check_max_length, prepare_example
 from bert.tokenization import FullTokenizer
 from bpe_utils import WORD_LEVEL_MODES
-from utils import InputError, ShardWriter, read_json, run_cli, write_pickle
+from utils import InputError, ShardWriter, read_json, write_pickle
 
 OPTIONS_THAT_CHANGE_OUTPUT = (
     "max_sequence_length", "batch_size", "chunk_size", "cased", "debug", "word_level", "word_level_mode",
@@ -28,34 +31,33 @@ OPTIONS_THAT_CHANGE_OUTPUT = (
 )
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options; each accepts both the dashed and the underscored spelling."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preprocessed-data-file", "--preprocessed_data_file", required=True,
-                        help="JSON list of examples, each with one of 'text', 'words' or 'tokens'")
-    parser.add_argument("--bert-dir", "--bert_dir", default=None,
-                        help="Google or Hugging Face BERT directory (default: the embedded MiniLM)")
+    cli.add_flag(parser, "preprocessed-data-file", required=True,
+                 help="JSON list of examples, each with one of 'text', 'words' or 'tokens'")
+    cli.add_flag(parser, "bert-dir", help="Google or Hugging Face BERT directory (default: the embedded MiniLM)")
     output = parser.add_mutually_exclusive_group()
-    output.add_argument("--outfile", default=None, help="output pickle (default: <input without .json>_attn.pkl)")
-    output.add_argument("--output-dir", "--output_dir", default=None,
-                        help="write a shard directory instead of one pickle, resumable, in bounded memory")
-    parser.add_argument("--max_sequence_length", "--max-sequence-length", type=int, default=128,
-                        help="longer examples are kept, marked 'skipped' (default 128)")
-    parser.add_argument("--batch_size", "--batch-size", type=int, default=16,
-                        help="examples per batch at --max_sequence_length; shorter examples go in larger batches "
-                             "of the same number of tokens (default 16)")
-    parser.add_argument("--chunk-size", "--chunk_size", type=int, default=256,
-                        help="consecutive examples sorted by length together; one shard each (default 256)")
-    parser.add_argument("--cased", action="store_true", help="do not lowercase (for cased models)")
-    parser.add_argument("--debug", action="store_true",
-                        help="use a tiny randomly initialised model (3 layers, hidden 144, fixed seed)")
-    parser.add_argument("--word_level", "--word-level", action="store_true",
-                        help="word-level maps (needs 'words'): n = len(words) + 2")
-    parser.add_argument("--word-level-mode", "--word_level_mode", choices=WORD_LEVEL_MODES, default="mean",
-                        help="attention from a split word: mean (default), first piece, or max of its pieces")
-    parser.add_argument("--single-segment", "--single_segment", action="store_true",
-                        help="all token type ids 0, as the original code did")
-    args = parser.parse_args()
+    cli.add_flag(output, "outfile", help="output pickle (default: <input without .json>_attn.pkl)")
+    cli.add_flag(output, "output-dir",
+                 help="write a shard directory instead of one pickle, resumable, in bounded memory")
+    cli.add_flag(parser, "max_sequence_length", type=int, default=128,
+                 help="longer examples are kept, marked 'skipped' (default: %(default)s)")
+    cli.add_flag(parser, "batch_size", type=int, default=16,
+                 help="examples per batch at --max_sequence_length; shorter examples go in larger batches "
+                      "of the same number of tokens (default: %(default)s)")
+    cli.add_flag(parser, "chunk-size", type=int, default=256,
+                 help="consecutive examples sorted by length together; one shard each (default: %(default)s)")
+    cli.add_flag(parser, "cased", action="store_true", help="do not lowercase (for cased models)")
+    cli.add_flag(parser, "debug", action="store_true",
+                 help="use a tiny randomly initialised model (3 layers, hidden 144, fixed seed)")
+    cli.add_flag(parser, "word_level", action="store_true", help="word-level maps (needs 'words'): n = len(words) + 2")
+    cli.add_flag(parser, "word-level-mode", choices=WORD_LEVEL_MODES, default="mean",
+                 help="attention from a split word: mean of its pieces' rows, first piece, or max "
+                      "(default: %(default)s)")
+    cli.add_flag(parser, "single-segment", action="store_true", help="all token type ids 0, as the original code did")
+    cli.add_verbose(parser)
+    args = parser.parse_args(argv)
     if args.batch_size < 1 or args.chunk_size < 1 or args.max_sequence_length < 2:
         parser.error("--batch_size and --chunk-size must be >= 1, --max_sequence_length >= 2")
     return args
@@ -75,8 +77,9 @@ def run_fingerprint(input_path: Path, bert_dir: Path, args: argparse.Namespace) 
     return digest.hexdigest()
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> None:
+    """Validate the examples and the model, then extract the maps chunk by chunk into a pickle or shards."""
+    args = parse_args(argv)
     input_path = Path(args.preprocessed_data_file)
     bert_dir = resolve_bert_dir(args.bert_dir)
     config = read_config(bert_dir)
@@ -89,11 +92,16 @@ def main() -> None:
         prepare_example(example, tokenizer, input_path, index, args.max_sequence_length, args.word_level)
         for index, example in enumerate(examples)
     ]
+    model = {"directory": str(bert_dir.resolve()), "debug": args.debug,
+             "config": dataclasses.asdict(debug_config(config) if args.debug else config)}
+    options = {name: value for name, value in vars(args).items() if name != "verbose"}
+    record = provenance.run_record(options, model=model)
     shard_writer = None
     if args.output_dir:
-        shard_writer = ShardWriter(args.output_dir, run_fingerprint(input_path, bert_dir, args))
+        shard_writer = ShardWriter(args.output_dir, run_fingerprint(input_path, bert_dir, args), run=record)
     start = shard_writer.n_examples_written if shard_writer else 0
 
+    cli.import_keras(args.verbose)
     from bert.checkpoint import debug_encoder, load_encoder
     from bert.extraction import AttentionExtractor
 
@@ -111,6 +119,7 @@ def main() -> None:
         else:
             outfile = Path(args.outfile) if args.outfile else default_outfile(input_path)
             write_pickle(outfile, [example for chunk in chunks for example in chunk])
+            provenance.write_sidecar(outfile, record)
     skipped = sum(example.skipped is not None for example in prepared)
     if skipped:
         print(f"{skipped} of {len(examples)} examples longer than {args.max_sequence_length} tokens were skipped",
@@ -119,4 +128,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_cli(main)
+    cli.run(main)

@@ -2,43 +2,44 @@
 
     python head_distances.py --attn-data-file out/demo/unlabeled_attn.pkl --outfile out/demo/head_distances.pkl
 
-Writes a pickled float64 [N, N] array, N = layers * heads, indexed by the flat head index layer * heads + head.
+Writes a pickled float64 [N, N] array, N = layers * heads, indexed by the flat head index layer * heads + head,
+and its run record beside it (head_distances.run.json).
 """
 
 import argparse
 import sys
 
+import cli
+import provenance
 import utils
-from analysis.head_distances import accumulate
 
 
-def main() -> None:
-    """Parse the command line, compute the distances, write them atomically."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--attn-data-file",
-        "--attn_data_file",
-        required=True,
-        help="attention pickle or shard directory (extract_attention.py)",
-    )
-    parser.add_argument("--outfile", "--out-file", "--out_file", required=True, help="output pickle of distances")
-    parser.add_argument(
-        "--use-keras",
-        "--use_keras",
-        action="store_true",
-        help="compute with keras.ops on the Keras backend's device (a GPU when present) instead of numpy",
-    )
-    args = parser.parse_args()
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line: input, output, and the backend to compute on."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_flag(parser, "attn-data-file", required=True,
+                 help="attention pickle or shard directory (extract_attention.py)")
+    cli.add_flag(parser, "outfile", "out-file", required=True, help="output pickle of distances")
+    cli.add_flag(parser, "use-keras", action="store_true",
+                 help="compute with keras.ops on the Keras backend's device (a GPU when present) instead of numpy")
+    cli.add_verbose(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line, compute the distances, write them and their run record atomically."""
+    args = parse_args(argv)
+    if args.use_keras:
+        cli.import_keras(args.verbose)
+    from analysis.head_distances import accumulate
 
     distances = accumulate(args.attn_data_file, args.use_keras)
     utils.write_pickle(args.outfile, distances.result())
-    n_layers, n_heads = distances.grid
-    print(
-        f"wrote {args.outfile}: distances of {n_layers} x {n_heads} heads over {distances.n_examples} examples "
-        f"({distances.n_rows} query rows)",
-        file=sys.stderr,
-    )
+    record = provenance.run_record({"use_keras": args.use_keras}, inputs={"attn_data_file": args.attn_data_file})
+    provenance.write_sidecar(args.outfile, record)
+    print(f"wrote {args.outfile}: distances of {distances.grid} heads over {distances.n_examples} examples "
+          f"({distances.n_rows} query rows)", file=sys.stderr)
 
 
 if __name__ == "__main__":
-    utils.run_cli(main)
+    cli.run(main)

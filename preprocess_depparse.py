@@ -13,23 +13,26 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+import cli
 import utils
 from preprocessing.depparse import PARSERS, find_splits
 
 
-def main() -> None:
-    """Parse the command line, convert every split found, write the JSON files."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line: where the splits are, their format, where the JSON goes."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", "--data_dir", required=True, help="directory holding the split files")
-    parser.add_argument(
-        "--format", choices=["auto", "conll", "conllu"], default="auto", help="input format (default: by extension)"
-    )
-    parser.add_argument("--output-dir", "--output_dir", help="where to write <split>.json (default: --data-dir)")
-    parser.add_argument(
-        "--splits", nargs="+", default=["train", "dev", "test"], help="split names to convert (default: train dev test)"
-    )
-    args = parser.parse_args()
+    cli.add_flag(parser, "data-dir", required=True, help="directory holding the split files")
+    cli.add_flag(parser, "format", choices=["auto", "conll", "conllu"], default="auto",
+                 help="input format (default: %(default)s, by extension)")
+    cli.add_flag(parser, "output-dir", help="where to write <split>.json (default: --data-dir)")
+    cli.add_flag(parser, "splits", nargs="+", default=["train", "dev", "test"],
+                 help="split names to convert (default: %(default)s)")
+    return parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line, convert every split found, write the JSON files."""
+    args = parse_args(argv)
     split_files = find_splits(args.data_dir, args.splits, args.format)
     output_dir = Path(args.output_dir or args.data_dir)
     for split, (path, data_format) in tqdm(split_files.items(), desc="splits", unit="split"):
@@ -41,4 +44,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    utils.run_cli(main)
+    cli.run(main)

@@ -11,35 +11,32 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+import cli
 import utils
 from bert.checkpoint import resolve_bert_dir
 from bert.tokenization import FullTokenizer
 from preprocessing.unlabeled import build_segments, read_documents
 
 
-def main() -> None:
-    """Parse the command line, build the segments, write the JSON."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line: input, model vocabulary, and how segments are built."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-file", "--data_file", required=True, help="text file, one sentence a line")
-    parser.add_argument("--bert-dir", "--bert_dir", help="model directory holding vocab.txt (default: embedded MiniLM)")
-    parser.add_argument(
-        "--num-docs",
-        "--num_docs",
-        type=int,
-        default=1000,
-        help="number of segments to write (default 1000); as in the original, it counts segments, not documents",
-    )
-    parser.add_argument("--cased", action="store_true", help="keep case (for cased models)")
-    parser.add_argument(
-        "--max-sequence-length",
-        "--max_sequence_length",
-        type=int,
-        default=128,
-        help="tokens per segment, [CLS]/[SEP] included",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed for the A/B splits and truncation (default 0)")
-    args = parser.parse_args()
+    cli.add_flag(parser, "data-file", required=True, help="text file, one sentence a line")
+    cli.add_flag(parser, "bert-dir", help="model directory holding vocab.txt (default: embedded MiniLM)")
+    cli.add_flag(parser, "num-docs", type=int, default=1000,
+                 help="number of segments to write (default: %(default)s); as in the original, it counts segments, "
+                      "not documents")
+    cli.add_flag(parser, "cased", action="store_true", help="keep case (for cased models)")
+    cli.add_flag(parser, "max-sequence-length", type=int, default=128,
+                 help="tokens per segment, [CLS]/[SEP] included (default: %(default)s)")
+    cli.add_flag(parser, "seed", type=int, default=0,
+                 help="random seed for the A/B splits and truncation (default: %(default)s)")
+    return parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line, build the segments, write the JSON."""
+    args = parse_args(argv)
     data_file = Path(args.data_file)
     output_file = data_file.with_suffix(".json")
     if output_file == data_file:
@@ -59,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    utils.run_cli(main)
+    cli.run(main)

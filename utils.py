@@ -1,8 +1,8 @@
-"""Safe, atomic file IO shared by every script: JSON, pickles, shard directories, CLI errors.
+"""Safe, atomic file IO shared by every script: JSON, pickles, shard directories, and the input error.
 
 Outputs are written to a temporary file beside the target and renamed into place, so a crash
 never leaves a half-written file or destroys an older one. Pickles are read with a restricted
-unpickler that admits only containers, strings, numbers and numpy arrays (DESIGN.md section 5).
+unpickler that admits only containers, strings, numbers and numpy arrays (docs/formats.md).
 """
 
 import contextlib
@@ -10,13 +10,10 @@ import io
 import json
 import os
 import pickle
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 SHARD_MANIFEST = "manifest.json"
 SHARD_PATTERN = "part-{:05d}.pkl"
@@ -29,16 +26,6 @@ class InputError(Exception):
 def example_error(path: str | Path, index: int, field: str, problem: str) -> InputError:
     """An InputError naming the file, the example index and the field."""
     return InputError(f"{path}: example {index}: field '{field}': {problem}")
-
-
-def run_cli(main: Callable[[], None]) -> None:
-    """Run a script's main(); an InputError becomes a one-line message and exit status 2."""
-    try:
-        main()
-    except InputError as error:
-        message = " ".join(str(error).split())
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(2)
 
 
 # ---------------------------------------------------------------------------- atomic writes
@@ -168,15 +155,15 @@ class ShardWriter:
     listed shard; a directory written with another fingerprint is refused rather than mixed.
     """
 
-    def __init__(self, directory: str | Path, fingerprint: str):
+    def __init__(self, directory: str | Path, fingerprint: str, run: dict | None = None):
         self.directory = Path(directory)
-        self.manifest = {"fingerprint": fingerprint, "complete": False, "shards": []}
+        self.manifest = {"fingerprint": fingerprint, "complete": False, "shards": [], "run": run}
         if (self.directory / SHARD_MANIFEST).exists():
             existing = read_manifest(self.directory)
             if existing.get("fingerprint") != fingerprint:
                 raise InputError(f"{self.directory}: holds the output of another input or other options; "
                                  "choose a new --output-dir or remove it")
-            self.manifest = existing
+            self.manifest = {**existing, "run": run}
 
     @property
     def n_examples_written(self) -> int:
@@ -205,27 +192,6 @@ def iter_examples(path: str | Path) -> Iterator[dict]:
     paths = shard_paths(path) if path.is_dir() else [path]
     for shard in paths:
         yield from _read_example_list(shard)
-
-
-def iter_attention(path: str | Path) -> Iterator[tuple[int, dict, np.ndarray]]:
-    """Yield `(index, example, attns)` for the examples that have maps; `attns` is `[L, H, n, n]`.
-
-    Examples marked "skipped" are passed over; a map of the wrong shape, or of another [L, H] grid than the
-    first example's, is an InputError.
-    """
-    grid = None
-    for index, example in enumerate(iter_examples(path)):
-        if "attns" not in example:
-            continue
-        attns = example["attns"]
-        if not isinstance(attns, np.ndarray) or attns.ndim != 4 or attns.shape[2] != attns.shape[3]:
-            shape = getattr(attns, "shape", type(attns).__name__)
-            raise example_error(path, index, "attns", f"expected an array [layers, heads, n, n], got {shape}")
-        grid = grid or attns.shape[:2]
-        if attns.shape[:2] != grid:
-            raise example_error(path, index, "attns", f"maps of {attns.shape[0]} x {attns.shape[1]} heads "
-                                f"after maps of {grid[0]} x {grid[1]} heads")
-        yield index, example, attns
 
 
 def read_examples(path: str | Path) -> list[dict]:

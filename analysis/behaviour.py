@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 import utils
+from analysis.heads import HeadGrid
 
 # Labels in increasing precedence: a head meeting several criteria gets the last one, as in the
 # original notebook's Figure 6 (e.g. a broad head that puts most attention on [SEP] is a [SEP] head).
@@ -24,14 +25,15 @@ BROAD_ENTROPY = 3.8
 POSITION_THRESHOLD = 0.5
 TOKEN_THRESHOLD = 0.6
 
-# Heads of BERT-base (12 x 12) that the paper found to track linguistic relations; (layer, head), 1-based.
+# Heads of BERT-base that the paper found to track linguistic relations, by their 1-based labels.
+BERT_BASE_GRID = HeadGrid(12, 12)
 PAPER_BERT_BASE_HEADS = {
-    (5, 4): "Coreference",
-    (8, 11): "Determiner",
-    (8, 10): "Direct object",
-    (9, 6): "Object of prep.",
-    (4, 10): "Passive auxiliary",
-    (7, 6): "Possessive",
+    "5-4": "Coreference",
+    "8-11": "Determiner",
+    "8-10": "Direct object",
+    "9-6": "Object of prep.",
+    "4-10": "Passive auxiliary",
+    "7-6": "Possessive",
 }
 
 
@@ -64,29 +66,15 @@ def behaviour_labels(
     return labels
 
 
-def head_name(flat_index: int, n_heads: int) -> str:
-    """The 1-based `layer-head` name of a 0-based flat head index."""
-    layer, head = divmod(int(flat_index), n_heads)
-    return f"{layer + 1}-{head + 1}"
-
-
-def parse_head(name: str, grid: tuple[int, int]) -> int:
-    """The 0-based flat index of a 1-based `layer-head` name; ValueError when malformed or off the grid."""
-    layer, _, head = name.strip().partition("-")
-    if not (layer.isdigit() and head.isdigit()) or not (1 <= int(layer) <= grid[0] and 1 <= int(head) <= grid[1]):
-        raise ValueError(f"'{name}' is not a head LAYER-HEAD (1-based) of a {grid[0]} x {grid[1]} grid")
-    return (int(layer) - 1) * grid[1] + int(head) - 1
-
-
-def read_head_distances(path: str | Path, grid: tuple[int, int]) -> np.ndarray:
+def read_head_distances(path: str | Path, grid: HeadGrid) -> np.ndarray:
     """The float64 `[N, N]` head distances pickled at `path`; InputError unless N = layers * heads of `grid`."""
+    grid = HeadGrid(*grid)
     distances = utils.read_pickle(path)
-    n_total_heads = grid[0] * grid[1]
-    if not isinstance(distances, np.ndarray) or distances.shape != (n_total_heads, n_total_heads):
+    n = grid.size
+    if not isinstance(distances, np.ndarray) or distances.shape != (n, n):
         shape = list(getattr(distances, "shape", [])) or type(distances).__name__
         raise utils.InputError(
-            f"{path}: expected a [{n_total_heads}, {n_total_heads}] array of head distances for the maps' "
-            f"{grid[0]} x {grid[1]} heads, got {shape}"
+            f"{path}: expected a [{n}, {n}] array of head distances for the maps' {grid} heads, got {shape}"
         )
     if not np.issubdtype(distances.dtype, np.number) or not np.isfinite(distances).all():
         raise utils.InputError(f"{path}: head distances must be finite numbers")

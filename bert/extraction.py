@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from bert.tokenization import FullTokenizer
+from bert.tokenization import CLS, SEP, FullTokenizer, with_special_tokens
 from bpe_utils import word_level_attention
 from utils import InputError, example_error
 
@@ -57,13 +57,13 @@ def prepare_example(
     if field == "text":
         if not isinstance(value, str):
             raise example_error(path, index, "text", "expected a string")
-        tokens = ["[CLS]", *tokenizer.tokenize(value), "[SEP]"]
+        tokens = with_special_tokens(tokenizer.tokenize(value))
     elif field == "words":
         pieces = [tokenizer.tokenize(word) for word in _check_strings(value, path, index, "words")]
         empty = [position for position, word_pieces in enumerate(pieces) if not word_pieces]
         if empty:
             raise example_error(path, index, "words", f"word {empty[0]} ({value[empty[0]]!r}) tokenizes to nothing")
-        tokens = ["[CLS]", *(piece for word_pieces in pieces for piece in word_pieces), "[SEP]"]
+        tokens = with_special_tokens(piece for word_pieces in pieces for piece in word_pieces)
         pieces_per_word = [len(word_pieces) for word_pieces in pieces] if word_level else None
     else:
         tokens = _check_strings(value, path, index, "tokens")
@@ -80,7 +80,7 @@ def segment_ids(tokens: list[str], single_segment: bool, type_vocab_size: int) -
     """Token type ids [n]: 0 up to and including the first `[SEP]`, 1 after it (all 0 when single_segment)."""
     if single_segment or type_vocab_size < 2:
         return np.zeros(len(tokens), np.int32)
-    is_sep = np.array(tokens) == "[SEP]"
+    is_sep = np.array(tokens) == SEP
     return ((np.cumsum(is_sep) - is_sep) > 0).astype(np.int32)
 
 
@@ -117,7 +117,7 @@ class AttentionExtractor:
         any batch shape before real work: every batch then runs the same graph whatever ran before it, and a
         resumed extraction matches an uninterrupted one bit for bit."""
         for batch_size, length in ((1, 2), (2, 3)):
-            dummy = PreparedExample(["[CLS]"] * (length - 1) + ["[SEP]"])
+            dummy = PreparedExample([CLS] * (length - 1) + [SEP])
             self.attention_maps([dummy] * batch_size)
 
     def batch_inputs(self, batch: list[PreparedExample]) -> dict[str, np.ndarray]:
@@ -178,7 +178,7 @@ def output_example(example: dict, prepared: PreparedExample, maps: np.ndarray | 
     """
     output = dict(example)
     if prepared.pieces_per_word is not None:
-        output["tokens"] = ["[CLS]", *example["words"], "[SEP]"]
+        output["tokens"] = with_special_tokens(example["words"])
     else:
         output.setdefault("tokens", prepared.tokens)
     if maps is None:

@@ -9,9 +9,15 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]")
+CLS, SEP, UNK = "[CLS]", "[SEP]", "[UNK]"
+SPECIAL_TOKENS = (CLS, SEP, "[MASK]", "[PAD]", UNK)
 _SPECIAL_TOKEN_PATTERN = re.compile("(" + "|".join(re.escape(token) for token in SPECIAL_TOKENS) + ")")
 MAX_WORD_CHARS = 100
+
+
+def with_special_tokens(tokens: Iterable[str]) -> list[str]:
+    """`[CLS]`, the tokens, `[SEP]`: a single-segment input (and the row labels of a word-level map)."""
+    return [CLS, *tokens, SEP]
 
 
 def load_vocab(vocab_file: str | Path) -> dict[str, int]:
@@ -112,7 +118,7 @@ class BasicTokenizer:
 class WordpieceTokenizer:
     """Greedy longest-match-first split of a word into vocabulary pieces (`##` marks continuations)."""
 
-    def __init__(self, vocab: dict[str, int], unk_token: str = "[UNK]", max_word_chars: int = MAX_WORD_CHARS):
+    def __init__(self, vocab: dict[str, int], unk_token: str = UNK, max_word_chars: int = MAX_WORD_CHARS):
         self.vocab = vocab
         self.unk_token = unk_token
         self.max_word_chars = max_word_chars

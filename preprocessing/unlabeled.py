@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bert.tokenization import CLS, SEP
 from utils import InputError
 
 SPECIAL_TOKENS_PER_SEGMENT = 3  # [CLS], [SEP], [SEP]
@@ -96,7 +97,7 @@ def document_segments(
         else:
             tokens_a, tokens_b = _pair(chunk, rng)
             kept_a, kept_b = truncated_lengths(len(tokens_a), len(tokens_b), max_num_tokens)
-            segments.append(["[CLS]", *_trim(tokens_a, kept_a, rng), "[SEP]", *_trim(tokens_b, kept_b, rng), "[SEP]"])
+            segments.append([CLS, *_trim(tokens_a, kept_a, rng), SEP, *_trim(tokens_b, kept_b, rng), SEP])
         chunk = []
         chunk_length = 0
     return segments, skipped

@@ -1,16 +1,16 @@
-"""Shared test fixtures and helpers: the repository root on sys.path, the shared real data, running scripts."""
+"""Shared test fixtures and helpers: the shared real data, scripts run in a child process or called in this one."""
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import utils
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT))
-
-import utils  # noqa: E402  (from the root just put on sys.path)
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +24,14 @@ def shared_data() -> Path:
 def run_script(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run `script` of the repository root with this Python, from the root; stdout and stderr captured as text."""
     return subprocess.run([sys.executable, script, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def input_error(main: Callable[[list[str]], None], *args: str) -> str:
+    """Call a script's `main(argv)` in this process, expecting an InputError (which the script turns into one line
+    and exit status 2); returns its message."""
+    with pytest.raises(utils.InputError) as caught:
+        main(list(args))
+    return str(caught.value)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:

@@ -1,36 +1,26 @@
-"""extract_attention.py end to end, and its answer to every bad input (exit 2, one line naming what is wrong)."""
+"""extract_attention.py end to end, and its answer to every bad input (an InputError naming what is wrong, which the
+script prints on one line with exit status 2)."""
 
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_script
+from conftest import assert_one_line_error, input_error, run_script
 
+import extract_attention
 from bert.checkpoint import resolve_bert_dir
 from bert.extraction import length_batches
-from utils import read_examples
-
-
-def run_extract(*args: str) -> subprocess.CompletedProcess:
-    """Run extract_attention.py with the given arguments from the repository root."""
-    return run_script("extract_attention.py", *args)
-
+from utils import read_examples, read_json
 
 TENSORFLOW_NATIVE_LOG = re.compile(r"^([IWE]\d{4} |WARNING: All log messages before absl)")
 
 
-def assert_error_alone(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    """The one-line error of assert_one_line_error, and no other stderr line.
-
-    TensorFlow's C++ runtime logs a few lines of its own when it starts, whatever the log level; those are
-    the only other lines allowed.
-    """
-    error_line = assert_one_line_error(result, *fragments)
-    assert all(TENSORFLOW_NATIVE_LOG.match(line) for line in result.stderr.splitlines() if line and line != error_line)
+def assert_error(*args: str) -> str:
+    """The InputError that extract_attention.py's main raises for these arguments; returns its message."""
+    return input_error(extract_attention.main, *args)
 
 
 def write_examples(tmp_path: Path, examples: list, name: str = "examples.json") -> Path:
@@ -41,6 +31,7 @@ def write_examples(tmp_path: Path, examples: list, name: str = "examples.json") 
 
 
 
+@pytest.mark.slow
 def test_extracts_every_input_kind_in_order(tmp_path):
     examples = [
         {"text": "Attention is all you need, they said.", "source": "title"},
@@ -49,9 +40,15 @@ def test_extracts_every_input_kind_in_order(tmp_path):
         {"text": " ".join(["word"] * 40)},
     ]
     path = write_examples(tmp_path, examples)
-    result = run_extract("--preprocessed-data-file", str(path), "--max_sequence_length", "20", "--batch-size", "2")
+    result = run_script("extract_attention.py", "--preprocessed-data-file", str(path), "--max_sequence_length", "20",
+                        "--batch-size", "2")
     assert result.returncode == 0, result.stderr
     assert "1 of 4 examples longer than 20 tokens were skipped" in result.stderr
+    assert not [line for line in result.stderr.splitlines() if TENSORFLOW_NATIVE_LOG.match(line)], result.stderr
+    run = read_json(tmp_path / "examples_attn.run.json")
+    assert run["script"] == "extract_attention.py" and run["options"]["max_sequence_length"] == 20
+    assert run["model"]["directory"] == str(resolve_bert_dir(None).resolve()) and not run["model"]["debug"]
+    assert (run["model"]["config"]["num_hidden_layers"], run["model"]["config"]["num_attention_heads"]) == (6, 12)
     output = read_examples(tmp_path / "examples_attn.pkl")
     assert [example.get("text", example.get("words")) for example in output[:2]] == [
         examples[0]["text"], examples[1]["words"]
@@ -68,11 +65,12 @@ def test_extracts_every_input_kind_in_order(tmp_path):
     assert output[3]["skipped"].startswith("too long: 42 tokens")
 
 
+@pytest.mark.slow
 def test_word_level_output(tmp_path):
     path = write_examples(tmp_path, [{"words": ["Unbelievably", ",", "tokenizers", "work", "."]}])
     outfile = tmp_path / "words.pkl"
-    result = run_extract("--preprocessed_data_file", str(path), "--word_level", "--outfile", str(outfile), "--debug")
-    assert result.returncode == 0, result.stderr
+    extract_attention.main(["--preprocessed_data_file", str(path), "--word_level", "--outfile", str(outfile),
+                            "--debug"])
     (example,) = read_examples(outfile)
     assert example["tokens"] == ["[CLS]", "Unbelievably", ",", "tokenizers", "work", ".", "[SEP]"]
     assert example["attns"].shape == (3, 12, 7, 7)
@@ -92,38 +90,40 @@ def test_word_level_output(tmp_path):
 )
 def test_bad_examples(tmp_path, examples, fragments):
     path = write_examples(tmp_path, examples)
-    assert_error_alone(run_extract("--preprocessed-data-file", str(path)), str(path), *fragments)
+    error = assert_error("--preprocessed-data-file", str(path))
+    assert all(fragment in error for fragment in [str(path), *fragments]), error
     assert not (tmp_path / "examples_attn.pkl").exists()
 
 
 def test_word_level_needs_words(tmp_path):
     path = write_examples(tmp_path, [{"tokens": ["[CLS]", "hello", "[SEP]", "world", "[SEP]"]}])
-    assert_error_alone(run_extract("--preprocessed-data-file", str(path), "--word_level"),
-                          str(path), "example 0", "'words'", "--word_level needs 'words'")
+    error = assert_error("--preprocessed-data-file", str(path), "--word_level")
+    assert f"{path}: example 0: field 'words': --word_level needs 'words'" in error
 
 
 def test_malformed_and_non_utf8_json(tmp_path):
     malformed = tmp_path / "malformed.json"
     malformed.write_text('[{"text": "a"},', encoding="utf-8")
-    assert_error_alone(run_extract("--preprocessed-data-file", str(malformed)), str(malformed), "malformed JSON")
+    assert f"{malformed}: malformed JSON" in assert_error("--preprocessed-data-file", str(malformed))
     latin1 = tmp_path / "latin1.json"
     latin1.write_bytes('[{"text": "café"}]'.encode("latin-1"))
-    assert_error_alone(run_extract("--preprocessed-data-file", str(latin1)), str(latin1), "not UTF-8")
+    assert f"{latin1}: not UTF-8" in assert_error("--preprocessed-data-file", str(latin1))
     not_a_list = write_examples(tmp_path, {"text": "a"}, "object.json")
-    assert_error_alone(run_extract("--preprocessed-data-file", str(not_a_list)), str(not_a_list), "JSON list")
+    assert f"{not_a_list}: expected a JSON list" in assert_error("--preprocessed-data-file", str(not_a_list))
 
 
 def test_model_directory_without_checkpoint(tmp_path):
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     path = write_examples(tmp_path, [{"text": "a"}])
-    assert_error_alone(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
-                          str(model_dir), "vocab.txt")
+    assert f"{model_dir}: model directory has no vocab.txt" in assert_error(
+        "--preprocessed-data-file", str(path), "--bert-dir", str(model_dir))
     (model_dir / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n")
-    assert_error_alone(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
-                          str(model_dir), "not a BERT checkpoint directory")
+    assert f"{model_dir}: not a BERT checkpoint directory" in assert_error(
+        "--preprocessed-data-file", str(path), "--bert-dir", str(model_dir))
 
 
+@pytest.mark.slow
 def test_checkpoint_that_does_not_fit_its_config(tmp_path):
     embedded = resolve_bert_dir(None)
     model_dir = tmp_path / "model"
@@ -134,14 +134,15 @@ def test_checkpoint_that_does_not_fit_its_config(tmp_path):
     for name in ("vocab.txt", "model.safetensors"):
         os.symlink(embedded / name, model_dir / name)
     path = write_examples(tmp_path, [{"text": "a"}])
-    assert_error_alone(run_extract("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir)),
-                          str(model_dir), "intermediate/dense/kernel", "(384, 1536)", "(384, 1024)")
+    error = assert_error("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir))
+    assert all(fragment in error for fragment in (str(model_dir), "intermediate/dense/kernel", "(384, 1536)",
+                                                    "(384, 1024)")), error
 
 
 def test_max_sequence_length_above_model_positions(tmp_path):
     path = write_examples(tmp_path, [{"text": "a"}])
-    assert_error_alone(run_extract("--preprocessed-data-file", str(path), "--max_sequence_length", "513"),
-                          "--max_sequence_length 513", "512 positions")
+    result = run_script("extract_attention.py", "--preprocessed-data-file", str(path), "--max_sequence_length", "513")
+    assert_one_line_error(result, "--max_sequence_length 513", "512 positions")
 
 
 def test_length_batches_fill_a_token_budget():

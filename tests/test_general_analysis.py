@@ -10,19 +10,22 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_script, write_shards
+from conftest import assert_one_line_error, input_error, run_script, write_shards
 from matplotlib import pyplot as plt
 from matplotlib.collections import LineCollection
 from scipy.spatial import distance_matrix
 
+import general_analysis
 import utils
-from analysis import behaviour, figures, general, general_report
+from analysis import behaviour, figures, general, general_report, maps
+from analysis.heads import HeadGrid, pair_label
+from analysis.options import GeneralOptions
 
 KEYS = ("cls", "sep", "punct", "self", "next", "prev", "sep_sep", "rest_sep")
 
 
 def one_hot_entropy(n: int) -> float:
-    """Entropy (nats) of a one-hot row of length n after the smoothing of DESIGN.md section 4."""
+    """Entropy (nats) of a one-hot row of length n after the smoothing of docs/definitions.md."""
     peak, floor = 0.9999 + 0.0001 / n, 0.0001 / n
     return -(peak * math.log(peak) + (n - 1) * floor * math.log(floor))
 
@@ -91,7 +94,7 @@ def hand_examples() -> tuple[list[dict], dict[str, np.ndarray]]:
 
 
 def reference_statistics(examples: list[dict]) -> dict:
-    """DESIGN.md section 4 evaluated plainly in float64 with loops."""
+    """docs/definitions.md evaluated plainly in float64 with loops."""
     n_layers, n_heads = examples[0]["attns"].shape[:2]
     sums = {key: np.zeros((n_layers, n_heads)) for key in (*KEYS, "entropy", "entropy_from_cls")}
     uniform = 0.0
@@ -160,7 +163,7 @@ def write_example_pickle(path: Path, examples: list[dict]) -> Path:
 
 def test_hand_computed_statistics(tmp_path):
     examples, expected = hand_examples()
-    statistics, shown = general.collect(write_example_pickle(tmp_path / "attn.pkl", examples))
+    statistics, shown = general.collect(maps.open_attention(write_example_pickle(tmp_path / "attn.pkl", examples)))
     assert statistics.n_examples == 3
     assert statistics.grid == (1, 2)
     check_statistics(statistics, expected, rtol=1e-6)
@@ -181,7 +184,7 @@ def test_statistics_match_float64_reference(grid):
 def test_collect_reads_shard_directories_and_keeps_the_chosen_example(tmp_path):
     examples = random_examples(np.random.default_rng(7), 2, 3, count=5)
     write_shards(tmp_path, examples, per_shard=2)
-    statistics, shown = general.collect(tmp_path, example_index=3)
+    statistics, shown = general.collect(maps.open_attention(tmp_path), example_index=3)
     check_statistics(statistics, reference_statistics(examples), rtol=1e-6)
     assert shown.index == 3 and shown.tokens == examples[3]["tokens"]
     np.testing.assert_array_equal(shown.attention_maps, examples[3]["attns"].astype(np.float32))
@@ -206,7 +209,7 @@ def test_collect_reads_shard_directories_and_keeps_the_chosen_example(tmp_path):
 def test_collect_rejects_unusable_input(tmp_path, examples, example_index, message):
     utils.write_pickle(tmp_path / "bad.pkl", examples)
     with pytest.raises(utils.InputError, match=message):
-        general.collect(tmp_path / "bad.pkl", example_index)
+        general.collect(maps.open_attention(tmp_path / "bad.pkl"), example_index)
 
 
 def test_behaviour_labels_thresholds_and_precedence():
@@ -228,12 +231,14 @@ def test_behaviour_labels_thresholds_and_precedence():
 
 
 def test_head_names_are_one_based():
-    assert behaviour.head_name(13, 12) == "2-2"
-    assert behaviour.parse_head("2-2", (6, 12)) == 13
-    assert behaviour.parse_head("6-12", (6, 12)) == 71
+    grid = HeadGrid(6, 12)
+    assert grid.label(13) == "2-2" and grid.pair(13) == (1, 1) and grid.flat(1, 1) == 13 and pair_label(1, 1) == "2-2"
+    assert grid.parse("2-2") == 13
+    assert grid.parse("6-12") == 71 == grid.size - 1
+    assert [grid.parse(grid.label(index)) for index in range(grid.size)] == list(range(grid.size))
     for bad in ("0-1", "7-1", "1-13", "1", "a-b"):
         with pytest.raises(ValueError):
-            behaviour.parse_head(bad, (6, 12))
+            grid.parse(bad)
     assert general_report.parse_named_heads("1-2=Foo, 2-1 = Bar", (2, 3)) == {1: "Foo", 3: "Bar"}
     assert general_report.parse_named_heads("paper", (12, 12))[4 * 12 + 3] == "Coreference"
     with pytest.raises(ValueError):
@@ -300,7 +305,7 @@ def test_summary_lists_behaviours_one_based():
         accumulator.update(example["tokens"], example["attns"])
     statistics = accumulator.result()
     labels = np.array([["sep", "other"]], dtype=object)
-    text = general_report.summary_markdown(statistics, labels, "x.pkl", general_report.Options())
+    text = general_report.summary_markdown(statistics, labels, "x.pkl", GeneralOptions())
     row = next(line for line in text.splitlines() if line.startswith("| 1 |"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[1] == f"{statistics.avg_attn['cls'][0].mean():.2f}"
@@ -348,6 +353,11 @@ def test_script_end_to_end(script_inputs, tmp_path, with_distances):
         assert (tmp_path / f"{name}.png").stat().st_size > 0 and (tmp_path / f"{name}.svg").stat().st_size > 0
     assert not (tmp_path / "figure6_head_embedding.png").exists() or with_distances
     assert "| 2 |" in (tmp_path / "general.md").read_text()
+    run = output["run"]
+    assert run["script"] == "general_analysis.py" and run["options"]["figure_heads"] == ["1-1", "2-3"]
+    assert run["options"]["broad_entropy"] == behaviour.BROAD_ENTROPY and "model" not in run
+    assert run["inputs"]["attn_data_file"]["path"] == str(script_inputs / "attn.pkl")
+    assert set(run["versions"]) >= {"attention-analysis", "numpy", "keras", "keras_backend"}
 
 
 @pytest.mark.parametrize(
@@ -364,6 +374,11 @@ def test_script_end_to_end(script_inputs, tmp_path, with_distances):
 )
 def test_script_rejects_bad_input(script_inputs, tmp_path, arguments, message):
     arguments = [argument.format(dir=script_inputs) for argument in arguments]
-    result = run_script("general_analysis.py", *arguments, "--outdir", str(tmp_path))
-    assert_one_line_error(result, message)
+    assert message in input_error(general_analysis.main, *arguments, "--outdir", str(tmp_path))
     assert not (tmp_path / "general.json").exists()
+
+
+def test_script_error_is_one_line(script_inputs, tmp_path):
+    result = run_script("general_analysis.py", "--attn-data-file", str(script_inputs / "attn.pkl"),
+                        "--figure-heads", "3-1", "--outdir", str(tmp_path))
+    assert_one_line_error(result, "attn.pkl: '3-1' is not a head")

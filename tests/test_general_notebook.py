@@ -1,10 +1,13 @@
 """General_Analysis.ipynb runs top to bottom, headless, on a small attention pickle."""
 
 import numpy as np
+import pytest
 from conftest import run_notebook
 from scipy.spatial import distance_matrix
 
 import utils
+
+pytestmark = pytest.mark.slow  # executes a notebook
 
 
 def test_notebook_executes(tmp_path, monkeypatch):

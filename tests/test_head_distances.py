@@ -1,12 +1,13 @@
-"""head_distances: Jensen-Shannon distances of all head pairs against a plain float64 evaluation of DESIGN.md 4."""
+"""head_distances: Jensen-Shannon distances of all head pairs against a plain float64 evaluation of the definition."""
 
 import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_script, write_shards
+from conftest import assert_one_line_error, input_error, run_script, write_shards
 
+import head_distances as head_distances_script
 import utils
 from analysis.head_distances import _log, head_distances
 
@@ -27,7 +28,7 @@ def random_examples(grid: tuple[int, int], lengths: list[int], seed: int = 0) ->
 
 
 def plain_distances(examples: list[dict]) -> np.ndarray:
-    """DESIGN.md section 4 written out: the mean over all (example, query row) of JS(p_h[i], p_g[i]), in float64."""
+    """docs/definitions.md written out: the mean over all (example, query row) of JS(p_h[i], p_g[i]), in float64."""
     maps = [example["attns"] for example in examples if "attns" in example]
     n_total_heads = maps[0].shape[0] * maps[0].shape[1]
     totals = np.zeros((n_total_heads, n_total_heads))
@@ -120,6 +121,9 @@ def test_script_end_to_end(tmp_path):
     assert "2 x 3 heads over 2 examples (19 query rows)" in result.stderr
     with open(outfile, "rb") as stream:
         assert_matches(pickle.load(stream), plain_distances(examples))
+    run = utils.read_json(tmp_path / "out" / "distances.run.json")
+    assert run["script"] == "head_distances.py" and run["options"] == {"use_keras": False}
+    assert run["inputs"]["attn_data_file"] == {"path": str(tmp_path / "attn.pkl"), "run": None}
 
 
 def bad_inputs(directory: Path) -> dict[str, tuple[Path, str]]:
@@ -150,8 +154,12 @@ def bad_inputs(directory: Path) -> dict[str, tuple[Path, str]]:
 
 
 def test_script_refuses_bad_input(tmp_path):
-    for name, (path, message) in bad_inputs(tmp_path).items():
+    cases = bad_inputs(tmp_path)
+    for name, (path, message) in cases.items():
         outfile = tmp_path / f"{name}_distances.pkl"
-        result = run_script("head_distances.py", "--attn-data-file", str(path), "--outfile", str(outfile))
-        assert_one_line_error(result, message)
+        arguments = ("--attn-data-file", str(path), "--outfile", str(outfile))
+        assert message in input_error(head_distances_script.main, *arguments)
         assert not outfile.exists()
+    path, message = cases["rows"]
+    result = run_script("head_distances.py", "--attn-data-file", str(path), "--outfile", str(tmp_path / "rows_out.pkl"))
+    assert_one_line_error(result, message)

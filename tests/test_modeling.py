@@ -12,6 +12,8 @@ from bert.extraction import AttentionExtractor, PreparedExample, segment_ids
 from bert.tokenization import FullTokenizer
 from utils import InputError
 
+pytestmark = pytest.mark.slow  # runs the model
+
 GOLDEN = Path(__file__).parent / "golden" / "minilm_attention.npz"
 TOLERANCE = 1e-5
 

@@ -5,8 +5,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, assert_one_line_error, run_script
+from conftest import ROOT, assert_one_line_error, input_error, run_script
 
+import preprocess_depparse
 from preprocessing.depparse import parse_conll, parse_conllu
 
 SAMPLE = ROOT / "data" / "sample" / "depparse"
@@ -183,26 +184,23 @@ def test_sample_through_the_script(tmp_path):
         ("dev.conllu", b"# c\n1\ta\t_\t_\t_\t_\t0\troot\t_\t_\n2\tb\t_\t_\t_\t_\t7\tdep\t_\t_\n", "line 3: head 7"),
     ],
 )
-def test_bad_input_exits_2_with_file_and_line(tmp_path, file_name, content, message):
+def test_bad_input_names_file_and_line(tmp_path, file_name, content, message):
     (tmp_path / file_name).write_bytes(content)
-    result = run_depparse("--data-dir", str(tmp_path))
-    assert_one_line_error(result, message, str(tmp_path))
+    error = input_error(preprocess_depparse.main, "--data-dir", str(tmp_path))
+    assert message in error and str(tmp_path) in error
     assert not list(tmp_path.glob("*.json"))
 
 
 def test_missing_split_files_exit_2(tmp_path):
     (tmp_path / "README.md").write_text("no data here")
-    result = run_depparse("--data-dir", str(tmp_path))
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: ") and "no split file found" in result.stderr
-    assert "train.txt" in result.stderr and "dev.conllu" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    error_line = assert_one_line_error(run_depparse("--data-dir", str(tmp_path)), "no split file found")
+    assert "train.txt" in error_line and "dev.conllu" in error_line
 
 
 def test_one_of_train_and_dev_is_enough_and_test_is_converted(tmp_path):
     (tmp_path / "dev.txt").write_text("a 0-root\n", encoding="utf-8")
     (tmp_path / "test.txt").write_text("b 0-root\n", encoding="utf-8")
-    assert run_depparse("--data-dir", str(tmp_path)).returncode == 0
+    preprocess_depparse.main(["--data-dir", str(tmp_path)])
     assert json.loads((tmp_path / "test.json").read_text()) == [{"words": ["b"], "heads": [0], "relns": ["root"]}]
     assert not (tmp_path / "train.json").exists()
 
@@ -210,7 +208,6 @@ def test_one_of_train_and_dev_is_enough_and_test_is_converted(tmp_path):
 def test_auto_format_refuses_two_files_for_one_split(tmp_path):
     (tmp_path / "dev.txt").write_text("a 0-root\n", encoding="utf-8")
     (tmp_path / "dev.conllu").write_text("1\ta\t_\t_\t_\t_\t0\troot\t_\t_\n", encoding="utf-8")
-    result = run_depparse("--data-dir", str(tmp_path))
-    assert result.returncode == 2 and "--format" in result.stderr
-    assert run_depparse("--data-dir", str(tmp_path), "--format", "conllu").returncode == 0
+    assert "--format" in input_error(preprocess_depparse.main, "--data-dir", str(tmp_path))
+    preprocess_depparse.main(["--data-dir", str(tmp_path), "--format", "conllu"])
     assert json.loads((tmp_path / "dev.json").read_text()) == [{"words": ["a"], "heads": [0], "relns": ["root"]}]

@@ -5,8 +5,9 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import ROOT, assert_one_line_error, run_script
+from conftest import ROOT, assert_one_line_error, input_error, run_script
 
+import preprocess_unlabeled
 from preprocessing.unlabeled import build_segments, document_segments, read_documents, truncated_lengths
 from utils import InputError
 
@@ -174,8 +175,7 @@ def test_script_output_is_complete_deterministic_and_atomic(tmp_path):
     result = run_preprocess("--data-file", str(data_file), "--num_docs", "10", "--max-sequence-length", "16")
     assert result.returncode == 0, result.stderr
     first = (tmp_path / "corpus.json").read_bytes()
-    rerun = run_preprocess("--data_file", str(data_file), "--num-docs", "10", "--max_sequence_length", "16")
-    assert rerun.returncode == 0
+    preprocess_unlabeled.main(["--data_file", str(data_file), "--num-docs", "10", "--max_sequence_length", "16"])
     assert (tmp_path / "corpus.json").read_bytes() == first
     segments = [example["tokens"] for example in json.loads(first)]
     assert segments[0] == ["[CLS]", "the", "cat", "sat", ".", "[SEP]", "the", "dog", "ran", ".", "[SEP]"]
@@ -187,8 +187,7 @@ def test_script_output_is_complete_deterministic_and_atomic(tmp_path):
 def test_script_on_the_bundled_sample(tmp_path):
     data_file = tmp_path / "unlabeled.txt"
     data_file.write_bytes((ROOT / "data" / "sample" / "unlabeled.txt").read_bytes())
-    result = run_preprocess("--data-file", str(data_file), "--max_sequence_length", "48", "--seed", "5")
-    assert result.returncode == 0, result.stderr
+    preprocess_unlabeled.main(["--data-file", str(data_file), "--max_sequence_length", "48", "--seed", "5"])
     segments = [example["tokens"] for example in json.loads((tmp_path / "unlabeled.json").read_text())]
     assert len(segments) >= 5
     for segment in segments:
@@ -204,9 +203,12 @@ def test_script_on_the_bundled_sample(tmp_path):
         ("input.json", b"[]", "must not be a .json file"),
     ],
 )
-def test_script_bad_input_exits_2_with_one_line(tmp_path, file_name, content, message):
+def test_script_bad_input_is_an_input_error(tmp_path, file_name, content, message):
     data_file = tmp_path / file_name
     if content is not None:
         data_file.write_bytes(content)
-    result = run_preprocess("--data-file", str(data_file))
-    assert_one_line_error(result, message)
+    assert message in input_error(preprocess_unlabeled.main, "--data-file", str(data_file))
+
+
+def test_script_error_is_one_line(tmp_path):
+    assert_one_line_error(run_preprocess("--data-file", str(tmp_path / "missing.txt")), "missing.txt: no such file")

@@ -1,14 +1,20 @@
 """The attention probes: features, GloVe lookup, batching, and that each probe learns a planted signal."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from syntax_fixtures import make_example, make_examples
 
 import utils
-from analysis import probes
+from analysis import maps, probes
+from analysis.dependency_data import check_dependency_example
+from analysis.options import ProbeSettings
 
-FAST = {"epochs": 8, "patience": 3, "learning_rate": 0.1}
 MAX_PAIRS = 400
+FAST = ProbeSettings(epochs=8, patience=3, learning_rate=0.1, holdout_fraction=0.2, max_pairs=MAX_PAIRS)
+
+pytestmark = pytest.mark.slow
 
 
 def test_attention_features_merge_cls_and_sep_into_root():
@@ -45,12 +51,14 @@ def _probe_data(tmp_path, name, examples):
     utils.write_pickle(tmp_path / name, examples)
     words = sorted({word.lower() for example in examples for word in example["words"]})
     vectors = np.random.default_rng(1).normal(size=(len(words), 5)).astype(np.float32)
-    return probes.read_probe_data(tmp_path / name, probes.Glove({word: row for row, word in enumerate(words)}, vectors))
+    features = probes.ProbeFeatures(probes.Glove({word: row for row, word in enumerate(words)}, vectors))
+    maps.feed(maps.open_attention(tmp_path / name), [features], "features", check=check_dependency_example)
+    return features.result()
 
 
 def test_batches_hold_every_sentence_once_within_the_budget(tmp_path):
-    data, grid = _probe_data(tmp_path, "data.pkl", make_examples(0, 30))
-    assert grid == (2, 3)
+    data = _probe_data(tmp_path, "data.pkl", make_examples(0, 30))
+    assert data.grid == (2, 3)
     batches = probes.make_batches(data, np.arange(30), MAX_PAIRS)
     assert sum(len(batch.heads) for batch in batches) == 30
     assert sum(batch.word_mask.sum() for batch in batches) == data.lengths().sum()
@@ -63,10 +71,10 @@ def test_batches_hold_every_sentence_once_within_the_budget(tmp_path):
     np.testing.assert_array_equal(batch.inputs["candidate_mask"][0], expected_mask)
 
 
-def _train_and_score(model, train, dev, **options):
+def _train_and_score(model, train, dev):
     """Dev UAS of `model` trained on `train`."""
-    fit_batches, holdout_batches = probes.split_batches(train, 0.2, MAX_PAIRS, seed=0)
-    probes.train_probe(model, fit_batches, holdout_batches, **{**FAST, **options})
+    fit_batches, holdout_batches = probes.split_batches(train, FAST)
+    probes.train_probe(model, fit_batches, holdout_batches, FAST)
     return probes.probe_uas(model, probes.make_batches(dev, np.arange(len(dev.heads)), MAX_PAIRS))
 
 
@@ -74,8 +82,8 @@ def _train_and_score(model, train, dev, **options):
 def planted(tmp_path_factory):
     """Train and dev data in which head (1, 2) points at every word's gold head."""
     tmp_path = tmp_path_factory.mktemp("planted")
-    train, _ = _probe_data(tmp_path, "train.pkl", make_examples(0, 60, planted=(1, 2)))
-    dev, _ = _probe_data(tmp_path, "dev.pkl", make_examples(1, 20, planted=(1, 2)))
+    train = _probe_data(tmp_path, "train.pkl", make_examples(0, 60, planted=(1, 2)))
+    dev = _probe_data(tmp_path, "dev.pkl", make_examples(1, 20, planted=(1, 2)))
     return train, dev
 
 
@@ -89,11 +97,11 @@ def test_attention_glove_probe_finds_the_planted_head(planted):
 
 def test_training_is_reproducible(planted):
     train, _ = planted
-    fit_batches, holdout_batches = probes.split_batches(train, 0.2, MAX_PAIRS, seed=0)
+    fit_batches, holdout_batches = probes.split_batches(train, FAST)
     weights = []
     for _ in range(2):
         model = probes.AttentionProbe(12)
-        probes.train_probe(model, fit_batches, holdout_batches, **{**FAST, "epochs": 2})
+        probes.train_probe(model, fit_batches, holdout_batches, dataclasses.replace(FAST, epochs=2))
         weights.append(model.get_weights()[0])
     np.testing.assert_array_equal(*weights)
     assert np.abs(weights[0]).sum() > 0
@@ -105,6 +113,6 @@ def test_words_distances_probe_learns_right_branching_trees(tmp_path):
         rng = np.random.default_rng(seed)
         return [make_example(rng, n, heads=[*range(2, n + 1), 0]) for n in rng.integers(3, 9, n_examples).tolist()]
 
-    train, _ = _probe_data(tmp_path, "train.pkl", right_branching(0, 60))
-    dev, _ = _probe_data(tmp_path, "dev.pkl", right_branching(1, 20))
+    train = _probe_data(tmp_path, "train.pkl", right_branching(0, 60))
+    dev = _probe_data(tmp_path, "dev.pkl", right_branching(1, 20))
     assert _train_and_score(probes.WordsDistancesProbe(5), train, dev) > 0.95

@@ -8,9 +8,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import ROOT
 
 from utils import SHARD_MANIFEST, read_examples
+
+pytestmark = pytest.mark.slow  # runs extractions in child processes
 
 
 def sample_examples(count: int) -> list[dict]:
@@ -63,6 +66,7 @@ def test_shards_equal_single_pickle_and_resume_after_kill(tmp_path):
     resumed = json.loads(manifest.read_text())
     assert resumed["complete"] and len(resumed["shards"]) == 24
     assert resumed["shards"][: len(interrupted["shards"])] == interrupted["shards"]
+    assert resumed["run"]["script"] == "extract_attention.py" and resumed["run"]["model"]["debug"]
     assert_same_examples(read_examples(shards), expected)
     assert sorted(path.name for path in shards.iterdir()) == [SHARD_MANIFEST] + [f"part-{i:05d}.pkl" for i in range(24)]
 

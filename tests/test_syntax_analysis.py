@@ -1,14 +1,18 @@
-"""Dependency accuracy of heads and baselines (DESIGN.md section 4), Table 1, and syntax_analysis.py end to end."""
+"""Dependency accuracy of heads and baselines (docs/definitions.md), Table 1, and syntax_analysis.py end to end."""
 
 import json
+import re
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_script
+from conftest import assert_one_line_error, input_error, run_script
 from syntax_fixtures import make_examples
 
+import syntax_analysis
 import utils
 from analysis import syntax
+
+TENSORFLOW_NATIVE_LOG = re.compile(r"^([IWE]\d{4} |WARNING: All log messages before absl)")
 
 # "John saw Mary": John -nsubj-> saw, saw = root, Mary -obj-> saw. Positions 0 [CLS], 1-3 the words, 4 [SEP].
 # Head 0: John attends to saw (right); saw to [CLS] and John (John counts: [CLS] is never a prediction);
@@ -143,6 +147,7 @@ def test_script_end_to_end(tmp_path):
                         "--train-attn-data-file", str(tmp_path / "train_attn.pkl"), "--probes", "--select-on", "train",
                         "--min_count", "5", "--probe-epochs", "2", "--outdir", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
+    assert not [line for line in result.stderr.splitlines() if TENSORFLOW_NATIVE_LOG.match(line)], result.stderr
     output = json.loads((tmp_path / "out" / "syntax.json").read_text())
     assert output["n_examples"] == 12 and output["select_on"] == "train"
     assert output["table"][0]["relation"] == "all"
@@ -152,6 +157,7 @@ def test_script_end_to_end(tmp_path):
         assert row["relation"] not in ("root", "punct") and row["count"] >= 5 or row["relation"] == "all"
         assert (row["layer"], row["head"], row["direction"]) == (1, 2, "dep->head")  # the planted head
     assert set(output["probes"]) == {"right_branching", "attention_only", "attention_glove", "words_distances"}
+    assert output["run"]["options"]["probes"]["epochs"] == 2 and output["run"]["options"]["syntax"]["min_count"] == 5
     assert all(0 <= uas <= 1 for uas in output["probes"].values())
     markdown = (tmp_path / "out" / "syntax.md").read_text()
     assert "| all | " in markdown and "| 2-3 | dep->head |" in markdown and "Attention + GloVe" in markdown
@@ -170,6 +176,11 @@ def test_script_rejects_bad_input(tmp_path, problem, field):
     path = tmp_path / "dev_attn.pkl"
     if problem != "missing":
         utils.write_pickle(path, [example])
-    result = run_script("syntax_analysis.py", "--attn-data-file", str(path), "--outdir", str(tmp_path / "out"))
-    assert_one_line_error(result, str(path), *([f"example 0: field '{field}'"] if field else []))
+    error = input_error(syntax_analysis.main, "--attn-data-file", str(path), "--outdir", str(tmp_path / "out"))
+    assert str(path) in error and (field is None or f"example 0: field '{field}'" in error)
     assert not (tmp_path / "out").exists()
+
+
+def test_script_error_is_one_line(tmp_path):
+    result = run_script("syntax_analysis.py", "--attn-data-file", str(tmp_path / "missing.pkl"))
+    assert_one_line_error(result, "missing.pkl: no such file")

@@ -1,9 +1,12 @@
 """Syntax_Analysis.ipynb runs top to bottom, headless, on small word-level attention pickles."""
 
+import pytest
 from conftest import run_notebook
 from syntax_fixtures import make_examples
 
 import utils
+
+pytestmark = pytest.mark.slow  # executes a notebook
 
 
 def test_notebook_executes(tmp_path, monkeypatch):

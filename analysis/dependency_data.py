@@ -1,0 +1,85 @@
+"""Dependency data in word-level attention files: the checks every reader applies, relation labels, the
+possessive rule, and the example sentences kept for figures.
+
+An example has "words", gold "heads" (1-based, 0 = root) and "relns", and word-level maps
+`[layers, heads, n_words + 2, n_words + 2]` whose rows and columns are `[CLS]`, the words, `[SEP]`.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.maps import ExampleError
+
+PUNCT = "punct"
+POSSESSIVE = "poss"
+POSSESSIVE_MARKERS = ("'s", "'", "s'")
+FIGURE_MAX_WORDS = 20  # figures show sentences of at most this many words
+
+
+def check_dependency_example(example: dict, attns: np.ndarray) -> None:
+    """ExampleError unless the example has a word-level map and a well-formed gold tree over its words."""
+    words, heads, relns = (example.get(name) for name in ("words", "heads", "relns"))
+    for name, value in (("words", words), ("heads", heads), ("relns", relns)):
+        if not isinstance(value, list) or not value:
+            raise ExampleError(name, "missing or not a non-empty list")
+    for name, value in (("words", words), ("relns", relns)):
+        if not all(isinstance(item, str) for item in value):
+            raise ExampleError(name, "not a list of strings")
+    n_words = len(words)
+    for name, value in (("heads", heads), ("relns", relns)):
+        if len(value) != n_words:
+            raise ExampleError(name, f"has {len(value)} entries for {n_words} words")
+    for position, head in enumerate(heads, start=1):
+        if isinstance(head, bool) or not isinstance(head, int | np.integer) or not 0 <= head <= n_words:
+            raise ExampleError("heads", f"word {position}'s head {head!r} is not in [0, {n_words}]")
+        if head == position:
+            raise ExampleError("heads", f"word {position} is its own head")
+    if attns.shape[2] != n_words + 2:
+        raise ExampleError("attns", f"maps of size {attns.shape[2]} are not word-level for {n_words} words "
+                           f"(expected {n_words + 2}: [CLS], the words, [SEP]; run extract_attention.py --word_level)")
+
+
+def relation_labels(relns: Iterable[str], universal: bool) -> list[str]:
+    """The labels as written, or their universal part before ':' (`nmod:poss` -> `nmod`)."""
+    return [reln.split(":")[0] if universal else reln for reln in relns]
+
+
+def possessive_rule(words: Sequence[str], relations: Sequence[str]) -> np.ndarray:
+    """bool `[n_words]`: words labelled exactly `poss` whose next word (in this sentence) is a possessive marker."""
+    following = [*words[1:], None]
+    pairs = zip(relations, following, strict=True)
+    return np.array([reln == POSSESSIVE and after in POSSESSIVE_MARKERS for reln, after in pairs], dtype=bool)
+
+
+@dataclass
+class RelationExample:
+    """One sentence shown in a figure: its words, gold heads, relation labels and maps `[L, H, n + 2, n + 2]`."""
+
+    words: list[str]
+    heads: list[int]
+    relations: list[str]
+    attention_maps: np.ndarray
+
+
+class RelationExamples:
+    """Keeps, for each relation, the first example of at most `max_words` words that has it."""
+
+    def __init__(self, universal: bool = False, max_words: int = FIGURE_MAX_WORDS) -> None:
+        self.universal = universal
+        self.max_words = max_words
+        self.examples: dict[str, RelationExample] = {}
+
+    def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
+        """Keep the example for each of its relations that has none yet."""
+        if len(example["words"]) > self.max_words:
+            return
+        labels = relation_labels(example["relns"], self.universal)
+        kept = RelationExample(example["words"], example["heads"], labels, attention_maps)
+        for label in labels:
+            self.examples.setdefault(label, kept)
+
+    def result(self, relations: Iterable[str]) -> dict[str, RelationExample]:
+        """The kept example of each of `relations` that has one."""
+        return {relation: self.examples[relation] for relation in relations if relation in self.examples}

@@ -1,0 +1,155 @@
+"""The syntax analysis end to end: Table 1 (best head per relation), Figure 5 and, with probes, Table 3;
+writes syntax.json, syntax.md and the figure.
+
+Each input file is read once: the training file (when heads are chosen on it or the probes train on it) feeds
+the head scores and the probe features in one pass, and so does the evaluation file, which also gives Figure 5
+its sentences.
+"""
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import provenance
+import utils
+from analysis import figures, maps, syntax
+from analysis.dependency_data import FIGURE_MAX_WORDS, RelationExamples, check_dependency_example
+from analysis.heads import pair_label
+from analysis.options import ProbeSettings, SyntaxOptions
+
+FIGURE_RELATIONS = 6  # Figure 5 shows the table's most frequent relations
+PROBE_NAMES = {
+    "right_branching": "Right-branching",
+    "words_distances": "Words + distances (GloVe)",
+    "attention_only": "Attention only",
+    "attention_glove": "Attention + GloVe",
+}
+
+
+@dataclass
+class SyntaxData:
+    """What one pass over a word-level attention file gives: head scores, figure sentences, probe features."""
+
+    dependencies: syntax.DependencyData
+    relation_examples: RelationExamples
+    probe_data: object | None  # probes.ProbeData when the probes run
+
+
+def read_syntax_data(path: str | Path, universal: bool = False, glove: object | None = None) -> SyntaxData:
+    """Read a word-level attention pickle or shard directory once; with GloVe vectors, also the probe features."""
+    data = maps.open_attention(path)
+    dependencies, relation_examples = syntax.DependencyAccumulator(universal), RelationExamples(universal)
+    accumulators = [dependencies, relation_examples]
+    if glove is not None:
+        from analysis import probes  # imports Keras: only when the probes run
+
+        accumulators.append(probes.ProbeFeatures(glove))
+    maps.feed(data, accumulators, f"reading {data.path.name}", check=check_dependency_example)
+    probe_data = accumulators[2].result() if glove is not None else None
+    return SyntaxData(dependencies.result(), relation_examples, probe_data)
+
+
+def table_markdown(table: Sequence[dict], select_on: str) -> str:
+    """Table 1 as Markdown: 1-based `layer-head`, percentages."""
+    protocol = ("chosen and scored on the same data, as in the paper" if select_on == "same"
+                else f"chosen on {select_on}, scored on this data")
+    lines = [
+        f"Best single head per relation vs. best offset baseline (heads and offsets {protocol}). "
+        "Heads are 1-based `layer-head`; the baseline predicts word i + offset.",
+        "",
+        "| relation | count | head | direction | accuracy | baseline | baseline accuracy |",
+        "|---|---:|---|---|---:|---:|---:|",
+    ]
+    for row in table:
+        head = pair_label(row["layer"], row["head"])
+        accuracies = f"{100 * row['accuracy']:.1f} | {row['baseline_offset']:+d} | {100 * row['baseline_accuracy']:.1f}"
+        lines.append(f"| {row['relation']} | {row['count']} | {head} | {row['direction']} | {accuracies} |")
+    return "\n".join(lines) + "\n"
+
+
+def probes_markdown(probe_uas: dict[str, float]) -> str:
+    """Table 3 as Markdown: dev UAS (punct ignored) of each probe and baseline, in percent."""
+    lines = ["| model | dev UAS (punct ignored) |", "|---|---:|"]
+    lines += [f"| {PROBE_NAMES[name]} | {100 * uas:.1f} |" for name, uas in probe_uas.items()]
+    return "\n".join(lines) + "\n"
+
+
+def figure_relations(table: Sequence[dict], options: SyntaxOptions, source: str | Path) -> list[str]:
+    """Figure 5's relations: those asked for (InputError unless all are in the table), else the table's
+    FIGURE_RELATIONS most frequent."""
+    relations = list(options.figure_relations) or [row["relation"] for row in table[1:1 + FIGURE_RELATIONS]]
+    missing = sorted(set(relations) - {row["relation"] for row in table})
+    if missing:
+        raise utils.InputError(f"{source}: relations {', '.join(missing)} are not in the table "
+                               f"(fewer than {options.min_count} words, root, punct or absent)")
+    return relations
+
+
+def probe_table(fit_batches: list, holdout_batches: list, dev: SyntaxData, glove: object,
+                settings: ProbeSettings) -> dict[str, float]:
+    """Table 3: the dev UAS of the right-branching baseline and of the three probes trained on train's batches."""
+    from analysis import probes  # imports Keras: only when the probes run
+
+    dev_batches = probes.make_batches(dev.probe_data, np.arange(len(dev.probe_data.heads)), settings.max_pairs)
+    grid, vector_size = dev.dependencies.grid, glove.vectors.shape[1]
+    probe_uas = probes.evaluate_probes(fit_batches, holdout_batches, dev_batches, grid, vector_size, settings)
+    return {"right_branching": syntax.right_branching_uas(dev.dependencies), **probe_uas}
+
+
+def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None = None,
+        options: SyntaxOptions | None = None, probe_settings: ProbeSettings | None = None) -> dict:
+    """Table 1, Figure 5 and (with `options.probes`) Table 3 from word-level attention files; writes OUTDIR's
+    syntax.json, syntax.md and figure5_relation_heads.png/.svg, and returns the JSON."""
+    options, probe_settings = options or SyntaxOptions(), probe_settings or ProbeSettings()
+    if train_path is None and (options.probes or options.select_on == "train"):
+        raise utils.InputError("the probes and --select-on train need the training data (--train-attn-data-file)")
+    glove = None
+    if options.probes:
+        from analysis import probes  # imports Keras: only when the probes run
+
+        glove = probes.load_glove()
+    select = train = None
+    if train_path is not None and (options.select_on == "train" or options.probes):
+        train = read_syntax_data(train_path, options.universal_relations, glove)
+        select = train.dependencies if options.select_on == "train" else None
+        if options.probes:
+            fit_batches, holdout_batches = probes.split_batches(train.probe_data, probe_settings)
+            train.probe_data = None  # the batches hold what is needed; free the features before reading dev
+    dev = read_syntax_data(attn_path, options.universal_relations, glove)
+    data = dev.dependencies
+    if train is not None and train.dependencies.grid != data.grid:
+        raise utils.InputError(f"{train_path}: {train.dependencies.grid} layers x heads, but {attn_path} has "
+                               f"{data.grid}")
+    table = syntax.accuracy_table(data, select, options.min_count)
+    relations = figure_relations(table, options, attn_path)
+    output = {"source": str(attn_path), "n_examples": data.n_examples, "grid": list(data.grid),
+              "select_on": options.select_on, "min_count": options.min_count,
+              "universal_relations": options.universal_relations, "table": table}
+    labels = "universal relations (subtypes merged)" if options.universal_relations else "relations as written"
+    markdown = [
+        "# Dependency syntax in attention heads", "",
+        f"Source: `{attn_path}`: {data.n_examples} examples, {len(data.heads)} words, {data.grid.n_layers} layers "
+        f"x {data.grid.n_heads} heads; {labels}.", "",
+        "## Best single heads (Table 1)", "",
+        f"Relations with at least {options.min_count} words, root and punct excepted. The `all` row counts every "
+        "word, root and punct included (a root word, whose gold head is 0, is never right for a head).", "",
+        table_markdown(table, options.select_on),
+    ]
+    if options.probes:
+        output["probes"] = probe_table(fit_batches, holdout_batches, dev, glove, probe_settings)
+        markdown += ["## Attention probes (Table 3)", "", f"Trained on `{train_path}`, scored on this data.", "",
+                     probes_markdown(output["probes"])]
+    examples = dev.relation_examples.result(relations)
+    if examples:
+        figures.save_figure(figures.plot_relation_heads(table, examples), outdir, "figure5_relation_heads")
+    else:
+        print(f"{attn_path}: no example of at most {FIGURE_MAX_WORDS} words has {', '.join(relations) or 'a relation'}"
+              " of the table: no Figure 5", file=sys.stderr)
+    output["run"] = provenance.run_record({"syntax": options, "probes": probe_settings if options.probes else None},
+                                          inputs={"attn_data_file": attn_path, "train_attn_data_file": train_path})
+    utils.write_json(Path(outdir) / "syntax.json", output)
+    utils.write_text(Path(outdir) / "syntax.md", "\n".join(markdown))
+    return output

@@ -1,0 +1,122 @@
+"""What every script's command line shares: flags in both spellings, options from a dataclass, quiet start-up,
+and one-line errors.
+
+Each flag accepts the dashed and the underscored spelling (`--min-count` and `--min_count`), as the original
+scripts used underscores. An analysis keeps its options and their defaults in one dataclass whose fields carry
+their help text (`option(default, "help")`); `add_options` turns it into flags, `options_from` back into the
+dataclass.
+"""
+
+import argparse
+import contextlib
+import dataclasses
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from utils import InputError
+
+
+def option(default: Any, help: str, **argparse_settings: Any) -> Any:
+    """A dataclass field with its command-line help (and `choices`, `type`, `flag`... for argparse)."""
+    return dataclasses.field(default=default, metadata={"help": help, **argparse_settings})
+
+
+def comma_list(value: str) -> tuple[str, ...]:
+    """An argparse type: "a,b" -> ("a", "b")."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def add_flag(parser: argparse.ArgumentParser | argparse._ActionsContainer, *names: str, **settings: Any) -> None:
+    """Add `--name` for each name (the first gives the destination), in its dashed and underscored spellings."""
+    flags = []
+    for name in names:
+        flags += dict.fromkeys([f"--{name.replace('_', '-')}", f"--{name.replace('-', '_')}"])
+    parser.add_argument(*flags, dest=names[0].replace("-", "_"), **settings)
+
+
+def analysis_parser(description: str, attn_help: str, outdir_name: str) -> argparse.ArgumentParser:
+    """A parser with what every analysis script takes: `--attn-data-file` and `--outdir` (default: a folder named
+    `outdir_name` beside the attention data)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_flag(parser, "attn-data-file", required=True, help=attn_help)
+    add_flag(parser, "outdir", "out-dir", help=f"output directory (default: '{outdir_name}' beside the attention data)")
+    return parser
+
+
+def default_outdir(args: argparse.Namespace, outdir_name: str) -> str:
+    """`--outdir`, or the folder `outdir_name` beside the attention data."""
+    return args.outdir or str(Path(args.attn_data_file).resolve().parent / outdir_name)
+
+
+def add_options(parser: argparse.ArgumentParser, options_class: type, prefix: str = "") -> None:
+    """One flag per field of the dataclass `options_class`, its default and help taken from the field.
+
+    A field's flag is `--<prefix><name>` unless its metadata names a `flag`; booleans are switches; a
+    tuple default takes a comma-separated list.
+    """
+    for field in dataclasses.fields(options_class):
+        settings = dict(field.metadata)
+        name = settings.pop("flag", prefix + field.name)
+        default = field.default
+        if isinstance(default, bool):
+            settings["action"] = "store_true"
+        elif isinstance(default, tuple):
+            settings.setdefault("type", comma_list)
+        elif default is not None:
+            settings.setdefault("type", type(default))
+        if default not in (None, False, ()):
+            settings["help"] += " (default: %(default)s)"
+        add_flag(parser, name, default=default, **settings)
+
+
+def options_from(args: argparse.Namespace, options_class: type, prefix: str = "") -> Any:
+    """The dataclass `options_class` filled from parsed arguments (the inverse of `add_options`)."""
+    values = {}
+    for field in dataclasses.fields(options_class):
+        name = field.metadata.get("flag", prefix + field.name)
+        values[field.name] = getattr(args, name.replace("-", "_"))
+    return options_class(**values)
+
+
+def add_verbose(parser: argparse.ArgumentParser) -> None:
+    """`--verbose`: let the backend print its start-up logs."""
+    parser.add_argument("--verbose", action="store_true", help="show the Keras backend's start-up logs")
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send what native code writes to file descriptor 2 to /dev/null for the duration (Python errors still show
+    once it ends, since they propagate)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_keras(verbose: bool = False) -> None:
+    """Import Keras (and its backend) before anything else does, without the backend's screen of start-up logs
+    (oneDNN, CUDA, CPU features), unless `verbose`."""
+    if verbose:
+        import keras  # noqa: F401
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # what TensorFlow logs later, once running
+    with _native_stderr_silenced():
+        import keras  # noqa: F401
+
+
+def run(main: Callable[[], None]) -> None:
+    """Run a script's main(); an InputError becomes a one-line message and exit status 2."""
+    try:
+        main()
+    except InputError as error:
+        message = " ".join(str(error).split())
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
