@@ -30,8 +30,13 @@ demo: setup
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/dev.json --word_level
 	$(PY) syntax_analysis.py --attn-data-file $(OUT)/depparse/dev_attn.pkl \
 		--train-attn-data-file $(OUT)/depparse/train_attn.pkl --probes --min-count 5 --outdir $(OUT)/syntax
+	mkdir -p $(OUT)/coref
+	$(PY) preprocess_coref.py --data-file $(SAMPLE)/coref/sample.conllu --outfile $(OUT)/coref/sample.json
+	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/coref/sample.json --word_level
+	$(PY) coref_analysis.py --attn-data-file $(OUT)/coref/sample_attn.pkl --outdir $(OUT)/coref/analysis
 	@echo
-	@echo "Done. Look at $(OUT)/general/general.md and $(OUT)/syntax/syntax.md, and the figures beside them."
+	@echo "Done. Look at $(OUT)/general/general.md, $(OUT)/syntax/syntax.md and $(OUT)/coref/analysis/coref.md,"
+	@echo "and the figures beside them."
 
 test: setup
 	$(PY) -m ruff check .
@@ -40,3 +45,4 @@ test: setup
 bench: setup
 	$(PY) bench/head_distances_bench.py
 	$(PY) bench/extract_bench.py
+	$(PY) bench/coref_bench.py

@@ -81,6 +81,20 @@ def options_from(args: argparse.Namespace, options_class: type, prefix: str = ""
     return options_class(**values)
 
 
+def require_files(*paths: str | None) -> None:
+    """InputError for the first given path that does not exist (None stands for an option left out)."""
+    for path in paths:
+        if path is not None and not Path(path).exists():
+            raise InputError(f"{path}: no such file")
+
+
+def headless_figures() -> None:
+    """Draw figures without a display (matplotlib's Agg backend); call before pyplot is imported."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
 def add_verbose(parser: argparse.ArgumentParser) -> None:
     """`--verbose`: let the backend print its start-up logs."""
     parser.add_argument("--verbose", action="store_true", help="show the Keras backend's start-up logs")

@@ -5,10 +5,8 @@ r"""What BERT's heads attend to in general (paper sections 3 and 6): figures, ge
 """
 
 import argparse
-from pathlib import Path
 
 import cli
-import utils
 from analysis.options import GeneralOptions
 
 OUTDIR = "general"
@@ -26,12 +24,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line, check the inputs exist, run the analysis."""
     args = parse_args(argv)
-    for path in (args.attn_data_file, args.head_distances):
-        if path is not None and not Path(path).exists():
-            raise utils.InputError(f"{path}: no such file")
-    import matplotlib
-
-    matplotlib.use("Agg")
+    cli.require_files(args.attn_data_file, args.head_distances)
+    cli.headless_figures()
     from analysis import general_report
 
     outdir = cli.default_outdir(args, OUTDIR)

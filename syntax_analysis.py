@@ -8,10 +8,8 @@ and "relns". Writes OUTDIR/syntax.json, OUTDIR/syntax.md and Figure 5 as PNG and
 """
 
 import argparse
-from pathlib import Path
 
 import cli
-import utils
 from analysis.options import ProbeSettings, SyntaxOptions
 
 OUTDIR = "syntax"
@@ -35,14 +33,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line, check the inputs exist, run the analysis."""
     args = parse_args(argv)
-    for path in (args.attn_data_file, args.train_attn_data_file):
-        if path is not None and not Path(path).exists():
-            raise utils.InputError(f"{path}: no such file")
+    cli.require_files(args.attn_data_file, args.train_attn_data_file)
     if args.probes:
         cli.import_keras(args.verbose)
-    import matplotlib
-
-    matplotlib.use("Agg")
+    cli.headless_figures()
     from analysis import syntax_report
 
     outdir = cli.default_outdir(args, OUTDIR)

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 import utils
 from analysis.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS
+from analysis.coref import MentionExample
 from analysis.dependency_data import RelationExample
 from analysis.general import GeneralStatistics, ShownExample
 from analysis.heads import HeadGrid, pair_label
@@ -39,8 +40,10 @@ def plot_attention_lines(
     attention: np.ndarray,
     *,
     highlight: Sequence[int] = (),
+    key_highlight: Sequence[int] = (),
     color: str = "#1f77b4",
     highlight_color: str = "#d62728",
+    key_highlight_color: str = "#2ca02c",
     title: str | None = None,
     min_weight: float = 0.002,
     max_linewidth: float = 2.5,
@@ -50,7 +53,8 @@ def plot_attention_lines(
 
     A line's opacity is the square root of its weight (so that broad heads stay visible) and its width
     `0.2 + max_linewidth * weight` points; weights below `min_weight` are not drawn. Tokens at the `highlight`
-    positions are bold in `highlight_color`, and so are the lines leaving them.
+    positions are bold in `highlight_color`, and so are the lines leaving them; keys at the `key_highlight`
+    positions are bold in `key_highlight_color` on the right.
     """
     n = len(tokens)
     weights = np.clip(np.asarray(attention, dtype=np.float64), 0.0, 1.0)
@@ -66,10 +70,10 @@ def plot_attention_lines(
     ends = np.stack([np.ones_like(keys), -keys], axis=1)
     segments = np.stack([starts, ends], axis=1)  # [lines, 2 points, 2]
     ax.add_collection(LineCollection(segments, colors=rgba, linewidths=0.2 + max_linewidth * line_weights))
-    highlighted = set(highlight)
-    for position, token in enumerate(tokens):
-        style = {"color": highlight_color, "fontweight": "bold"} if position in highlighted else {"color": "black"}
-        for x, alignment in ((-0.04, "right"), (1.04, "left")):
+    for x, alignment, marked, marked_color in ((-0.04, "right", set(highlight), highlight_color),
+                                               (1.04, "left", set(key_highlight), key_highlight_color)):
+        for position, token in enumerate(tokens):
+            style = {"color": marked_color, "fontweight": "bold"} if position in marked else {"color": "black"}
             ax.text(x, -position, token, ha=alignment, va="center", fontsize=fontsize, **style)
     ax.set_xlim(-0.5, 1.5)
     ax.set_ylim(-n + 0.5, 0.5)
@@ -217,6 +221,41 @@ def plot_relation_heads(table: Sequence[dict], examples: Mapping[str, RelationEx
                              highlight=queries, title=title)
     figure.suptitle("The best head of each relation (1-based layer-head); in red, the relation's dependents "
                     "(dep->head) or heads (head->dep) and their attention")
+    figure.tight_layout()
+    return figure
+
+
+def plot_head_grid(values: np.ndarray, title: str, label: str) -> Figure:
+    """A heat map of one number per head, `[layers, heads]`, with 1-based layer and head ticks."""
+    n_layers, n_heads = values.shape
+    figure, ax = plt.subplots(figsize=(1.2 + 0.5 * n_heads, 1.2 + 0.45 * n_layers), layout="constrained")
+    image = ax.imshow(values, cmap="viridis", aspect="auto")
+    ax.set_xticks(np.arange(n_heads), np.arange(1, n_heads + 1))
+    ax.set_yticks(np.arange(n_layers), np.arange(1, n_layers + 1))
+    ax.set_xlabel("head")
+    ax.set_ylabel("layer")
+    best_layer, best_head = np.unravel_index(np.nanargmax(values), values.shape)
+    ax.add_patch(plt.Rectangle((best_head - 0.5, best_layer - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
+    figure.colorbar(image, ax=ax, label=label)
+    ax.set_title(title)
+    return figure
+
+
+def plot_mention_heads(examples: Sequence[MentionExample], layer: int, head: int) -> Figure:
+    """The head (layer, head) on scored mentions, each cropped to the words from its first antecedent to itself:
+    the mention's head word in red (its attention drawn in red), its antecedents' head words in green."""
+    figure, axes = plt.subplots(1, len(examples), figsize=(3.3 * len(examples), 6.5), squeeze=False)
+    for ax, example in zip(axes[0], examples, strict=True):
+        mention = example.scored.mention
+        start = max(0, min(example.scored.antecedent_heads) - 2)
+        stop = min(len(example.window.words), mention.end + 2)
+        words = slice(start + 1, stop + 1)  # map positions: [CLS] is 0
+        crop = example.attention_maps[layer, head, words, words]
+        title = f"{mention.type}: '{' '.join(example.window.words[mention.start:mention.end])}'"
+        plot_attention_lines(ax, example.window.words[start:stop], crop, highlight=[mention.head - start],
+                             key_highlight=[word - start for word in example.scored.antecedent_heads], title=title)
+    figure.suptitle(f"Head {pair_label(layer, head)} on mentions with antecedents (1-based layer-head): in red the "
+                    "mention's head word and its attention, in green its antecedents' head words")
     figure.tight_layout()
     return figure
 

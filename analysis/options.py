@@ -61,3 +61,11 @@ class ProbeSettings:
     holdout_fraction: float = option(0.1, "share of train sentences held out to steer training")
     max_pairs: int = option(16384, "most padded (word, candidate) pairs in a training batch")
     seed: int = option(0, "random seed of the probes (held-out split, batch order)", flag="seed")
+
+
+@dataclass
+class CorefOptions:
+    """How Table 2 is made: where the best head is chosen."""
+
+    select_on: str = option("same", "choose the best head on the same data (the paper's protocol) or on the "
+                            "selection data (--select-attn-data-file)", choices=["same", "train"])

@@ -1,0 +1,76 @@
+"""Turn CoNLL-U with coreference (`Entity=` brackets in MISC, as in GUM / CorefUD) into windows for the coreference
+analysis (paper section 4.3).
+
+    python preprocess_coref.py --data-file data/sample/coref/sample.conllu
+
+Writes `<data-file without .conllu>.json` (or --outfile): a list of windows `{"doc_id", "window", "words", "upos",
+"feats", "mentions"}`, each mention `{"start", "end", "head", "entity", "type"}` with 0-based word positions in the
+window (`end` exclusive), the input of `extract_attention.py --word_level`. A document's sentences are packed
+greedily into windows of at most --max-sequence-length WordPiece tokens, [CLS] and [SEP] included, counted with the
+model's tokenizer (see preprocessing/coref.py for the reading rules).
+"""
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tqdm import tqdm
+
+import cli
+import utils
+from bert.checkpoint import resolve_bert_dir
+from bert.tokenization import FullTokenizer
+from preprocessing.coref import SPECIAL_TOKENS_PER_WINDOW, TYPES, document_windows, piece_counter, read_documents
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line: input, model vocabulary, window size, output."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_flag(parser, "data-file", required=True, help="CoNLL-U file with Entity= coreference in MISC")
+    cli.add_flag(parser, "bert-dir", help="model directory holding vocab.txt (default: embedded MiniLM)")
+    cli.add_flag(parser, "cased", action="store_true", help="keep case when counting tokens (for cased models)")
+    cli.add_flag(parser, "max-sequence-length", type=int, default=128,
+                 help="tokens per window, [CLS]/[SEP] included (default: %(default)s)")
+    cli.add_flag(parser, "first-window-only", action="store_true",
+                 help="keep only each document's first window (the paper truncated documents to 128 tokens)")
+    cli.add_flag(parser, "outfile", help="output JSON (default: the data file with .json instead of .conllu)")
+    return parser.parse_args(argv)
+
+
+def output_path(data_file: Path, outfile: str | None) -> Path:
+    """Where the windows go: --outfile, or the data file with a .json suffix; never the data file itself."""
+    output_file = Path(outfile) if outfile else data_file.with_suffix(".json")
+    if output_file.resolve() == data_file.resolve():
+        raise utils.InputError(f"{data_file}: the output would overwrite the input; give another --outfile")
+    return output_file
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line, read the documents, cut them into windows, write the JSON."""
+    args = parse_args(argv)
+    if args.max_sequence_length <= SPECIAL_TOKENS_PER_WINDOW:
+        raise utils.InputError(f"--max-sequence-length {args.max_sequence_length}: must leave room for words "
+                               f"beside [CLS] and [SEP]")
+    data_file = Path(args.data_file)
+    output_file = output_path(data_file, args.outfile)
+    tokenizer = FullTokenizer(resolve_bert_dir(args.bert_dir) / "vocab.txt", do_lower_case=not args.cased)
+    count_pieces = piece_counter(tokenizer)
+    documents = read_documents(data_file)
+    examples, n_dropped = [], 0
+    for document in tqdm(documents, desc="documents", unit="doc"):
+        windows, n_window_dropped = document_windows(document, count_pieces, args.max_sequence_length,
+                                                     args.first_window_only)
+        examples += windows
+        n_dropped += n_window_dropped
+    utils.write_json(output_file, examples)
+    by_type = Counter(mention["type"] for example in examples for mention in example["mentions"])
+    type_counts = ", ".join(f"{by_type[name]} {name}" for name in TYPES)
+    n_cross_sentence = sum(document.n_cross_sentence for document in documents)
+    print(f"{data_file}: {len(documents)} documents, {len(examples)} windows, {by_type.total()} mentions "
+          f"({type_counts}); dropped {n_cross_sentence} crossing sentences, {n_dropped} crossing windows "
+          f"-> {output_file}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    cli.run(main)
