@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from utils import InputError
 
@@ -22,6 +22,33 @@ from utils import InputError
 def option(default: Any, help: str, **argparse_settings: Any) -> Any:
     """A dataclass field with its command-line help (and `choices`, `type`, `flag`... for argparse)."""
     return dataclasses.field(default=default, metadata={"help": help, **argparse_settings})
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, with the script's docstring as help and one-line errors: a bad option is an InputError
+    (one line, exit status 2) instead of a usage block."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def error(self, message: str) -> NoReturn:
+        """Refuse the command line in one line."""
+        raise InputError(f"{self.prog}: {message} (see --help)")
+
+
+def bounded(kind: type, minimum: float | None = None, maximum: float | None = None) -> Callable[[str], Any]:
+    """An argparse type: `kind(value)` within [minimum, maximum] (a bound of None is no bound)."""
+
+    def convert(text: str) -> Any:
+        value = kind(text)
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            low = "-inf" if minimum is None else minimum
+            high = "inf" if maximum is None else maximum
+            raise argparse.ArgumentTypeError(f"{text} is not in [{low}, {high}]")
+        return value
+
+    convert.__name__ = kind.__name__  # argparse names the type in its message
+    return convert
 
 
 def comma_list(value: str) -> tuple[str, ...]:
@@ -40,7 +67,7 @@ def add_flag(parser: argparse.ArgumentParser | argparse._ActionsContainer, *name
 def analysis_parser(description: str, attn_help: str, outdir_name: str) -> argparse.ArgumentParser:
     """A parser with what every analysis script takes: `--attn-data-file` and `--outdir` (default: a folder named
     `outdir_name` beside the attention data)."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description)
     add_flag(parser, "attn-data-file", required=True, help=attn_help)
     add_flag(parser, "outdir", "out-dir", help=f"output directory (default: '{outdir_name}' beside the attention data)")
     return parser
@@ -55,11 +82,12 @@ def add_options(parser: argparse.ArgumentParser, options_class: type, prefix: st
     """One flag per field of the dataclass `options_class`, its default and help taken from the field.
 
     A field's flag is `--<prefix><name>` unless its metadata names a `flag`; booleans are switches; a
-    tuple default takes a comma-separated list.
+    tuple default takes a comma-separated list; `minimum` and `maximum` bound a number.
     """
     for field in dataclasses.fields(options_class):
         settings = dict(field.metadata)
         name = settings.pop("flag", prefix + field.name)
+        minimum, maximum = settings.pop("minimum", None), settings.pop("maximum", None)
         default = field.default
         if isinstance(default, bool):
             settings["action"] = "store_true"
@@ -67,6 +95,8 @@ def add_options(parser: argparse.ArgumentParser, options_class: type, prefix: st
             settings.setdefault("type", comma_list)
         elif default is not None:
             settings.setdefault("type", type(default))
+        if minimum is not None or maximum is not None:
+            settings["type"] = bounded(settings["type"], minimum, maximum)
         if default not in (None, False, ()):
             settings["help"] += " (default: %(default)s)"
         add_flag(parser, name, default=default, **settings)

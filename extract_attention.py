@@ -33,7 +33,7 @@ OPTIONS_THAT_CHANGE_OUTPUT = (
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options; each accepts both the dashed and the underscored spelling."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(__doc__)
     cli.add_flag(parser, "preprocessed-data-file", required=True,
                  help="JSON list of examples, each with one of 'text', 'words' or 'tokens'")
     cli.add_flag(parser, "bert-dir", help="Google or Hugging Face BERT directory (default: the embedded MiniLM)")

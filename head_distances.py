@@ -16,7 +16,7 @@ import utils
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line: input, output, and the backend to compute on."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(__doc__)
     cli.add_flag(parser, "attn-data-file", required=True,
                  help="attention pickle or shard directory (extract_attention.py)")
     cli.add_flag(parser, "outfile", "out-file", required=True, help="output pickle of distances")

@@ -26,7 +26,7 @@ from preprocessing.coref import SPECIAL_TOKENS_PER_WINDOW, TYPES, document_windo
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line: input, model vocabulary, window size, output."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(__doc__)
     cli.add_flag(parser, "data-file", required=True, help="CoNLL-U file with Entity= coreference in MISC")
     cli.add_flag(parser, "bert-dir", help="model directory holding vocab.txt (default: embedded MiniLM)")
     cli.add_flag(parser, "cased", action="store_true", help="keep case when counting tokens (for cased models)")

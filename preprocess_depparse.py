@@ -20,7 +20,7 @@ from preprocessing.depparse import PARSERS, find_splits
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line: where the splits are, their format, where the JSON goes."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(__doc__)
     cli.add_flag(parser, "data-dir", required=True, help="directory holding the split files")
     cli.add_flag(parser, "format", choices=["auto", "conll", "conllu"], default="auto",
                  help="input format (default: %(default)s, by extension)")

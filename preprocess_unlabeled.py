@@ -20,7 +20,7 @@ from preprocessing.unlabeled import build_segments, read_documents
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line: input, model vocabulary, and how segments are built."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(__doc__)
     cli.add_flag(parser, "data-file", required=True, help="text file, one sentence a line")
     cli.add_flag(parser, "bert-dir", help="model directory holding vocab.txt (default: embedded MiniLM)")
     cli.add_flag(parser, "num-docs", type=int, default=1000,

@@ -15,7 +15,7 @@ class GeneralOptions:
     """
 
     example_index: int | None = option(None, "example shown in Figure 1 (index in the file; default: the first "
-                                       "with maps)", type=int)
+                                       "with maps)", type=int, minimum=0)
     figure_heads: tuple[str, ...] = option((), "heads of Figure 1, LAYER-HEAD,... (default: the strongest "
                                            "next-token, previous-token, [SEP] and broad heads)")
     named_heads: str | None = option(None, "heads marked in Figure 6: LAYER-HEAD=NAME,..., or 'paper' for the "
@@ -25,7 +25,7 @@ class GeneralOptions:
                                        "average attention to next/previous token that labels a head")
     token_threshold: float = option(behaviour.TOKEN_THRESHOLD,
                                     "average attention to [CLS]/[SEP]/punctuation that labels a head")
-    seed: int = option(0, "random seed of the MDS embedding")
+    seed: int = option(0, "random seed of the MDS embedding", minimum=0)
 
     def thresholds(self) -> dict[str, float]:
         """The keyword arguments of behaviour.behaviour_labels."""
@@ -42,7 +42,7 @@ class SyntaxOptions:
 
     select_on: str = option("same", "choose each relation's head on the same data (the paper's protocol) or on "
                             "train", choices=["same", "train"])
-    min_count: int = option(100, "relations with fewer words are left out of the table")
+    min_count: int = option(100, "relations with fewer words are left out of the table", minimum=0)
     universal_relations: bool = option(False, "merge relation subtypes into their universal part (nmod:poss -> nmod)")
     figure_relations: tuple[str, ...] = option((), "relations of Figure 5, comma-separated (default: the table's "
                                                "6 most frequent)")
@@ -53,14 +53,16 @@ class SyntaxOptions:
 class ProbeSettings:
     """How the attention probes are trained (Table 3); flags `--probe-<name>`, the seed `--seed`."""
 
-    epochs: int = option(40, "most training epochs of each probe")
-    patience: int = option(3, "epochs without held-out improvement before a probe stops")
-    learning_rate: float = option(0.05, "initial Adam learning rate of the probes")
-    lr_decay: float = option(0.5, "learning-rate factor after an epoch without held-out improvement")
-    min_delta: float = option(1e-3, "held-out loss improvement that counts as one")
-    holdout_fraction: float = option(0.1, "share of train sentences held out to steer training")
-    max_pairs: int = option(16384, "most padded (word, candidate) pairs in a training batch")
-    seed: int = option(0, "random seed of the probes (held-out split, batch order)", flag="seed")
+    epochs: int = option(40, "most training epochs of each probe", minimum=1)
+    patience: int = option(3, "epochs without held-out improvement before a probe stops", minimum=1)
+    learning_rate: float = option(0.05, "initial Adam learning rate of the probes", minimum=1e-12)
+    lr_decay: float = option(0.5, "learning-rate factor after an epoch without held-out improvement",
+                             minimum=1e-12, maximum=1.0)
+    min_delta: float = option(1e-3, "held-out loss improvement that counts as one", minimum=0.0)
+    holdout_fraction: float = option(0.1, "share of train sentences held out to steer training",
+                                     minimum=1e-12, maximum=0.99)
+    max_pairs: int = option(16384, "most padded (word, candidate) pairs in a training batch", minimum=1)
+    seed: int = option(0, "random seed of the probes (held-out split, batch order)", flag="seed", minimum=0)
 
 
 @dataclass
