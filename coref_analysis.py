@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
 
     outdir = cli.default_outdir(args, OUTDIR)
     coref_report.run(args.attn_data_file, outdir, args.select_attn_data_file, cli.options_from(args, CorefOptions))
-    print(f"wrote {outdir}/coref.json, coref.md and figures")
+    page = "" if args.no_html else ", report.html"
+    print(f"wrote {outdir}/coref.json, coref.md{page} and figures")
 
 
 if __name__ == "__main__":

@@ -15,15 +15,22 @@ import json
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 import cli
 import provenance
 from bert.checkpoint import debug_config, read_config, resolve_bert_dir
 from bert.extraction import check_max_length, prepare_example
 from bert.tokenization import FullTokenizer
 from bpe_utils import WORD_LEVEL_MODES
-from utils import InputError, ShardWriter, read_json, write_pickle
+from utils import (
+    InputError,
+    ShardWriter,
+    check_input_file,
+    check_output_file,
+    progress_bar,
+    read_bytes,
+    read_json,
+    write_pickle,
+)
 
 OPTIONS_THAT_CHANGE_OUTPUT = (
     "max_sequence_length", "batch_size", "chunk_size", "cased", "debug", "word_level", "word_level_mode",
@@ -41,12 +48,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cli.add_flag(output, "outfile", help="output pickle (default: <input without .json>_attn.pkl)")
     cli.add_flag(output, "output-dir",
                  help="write a shard directory instead of one pickle, resumable, in bounded memory")
-    cli.add_flag(parser, "max_sequence_length", type=int, default=128,
+    cli.add_flag(parser, "max_sequence_length", type=cli.bounded(int, 3), default=128,
                  help="longer examples are kept, marked 'skipped' (default: %(default)s)")
-    cli.add_flag(parser, "batch_size", type=int, default=16,
+    cli.add_flag(parser, "batch_size", type=cli.bounded(int, 1), default=16,
                  help="examples per batch at --max_sequence_length; shorter examples go in larger batches "
                       "of the same number of tokens (default: %(default)s)")
-    cli.add_flag(parser, "chunk-size", type=int, default=256,
+    cli.add_flag(parser, "chunk-size", type=cli.bounded(int, 1), default=256,
                  help="consecutive examples sorted by length together; one shard each (default: %(default)s)")
     cli.add_flag(parser, "cased", action="store_true", help="do not lowercase (for cased models)")
     cli.add_flag(parser, "debug", action="store_true",
@@ -57,10 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                       "(default: %(default)s)")
     cli.add_flag(parser, "single-segment", action="store_true", help="all token type ids 0, as the original code did")
     cli.add_verbose(parser)
-    args = parser.parse_args(argv)
-    if args.batch_size < 1 or args.chunk_size < 1 or args.max_sequence_length < 2:
-        parser.error("--batch_size and --chunk-size must be >= 1, --max_sequence_length >= 2")
-    return args
+    return parser.parse_args(argv)
 
 
 def default_outfile(input_path: Path) -> Path:
@@ -71,7 +75,7 @@ def default_outfile(input_path: Path) -> Path:
 
 def run_fingerprint(input_path: Path, bert_dir: Path, args: argparse.Namespace) -> str:
     """Digest of the input file, the model directory and the options that change the output."""
-    digest = hashlib.sha256(input_path.read_bytes())
+    digest = hashlib.sha256(read_bytes(input_path))
     options = {name: getattr(args, name) for name in OPTIONS_THAT_CHANGE_OUTPUT}
     digest.update(json.dumps([str(bert_dir.resolve()), options], sort_keys=True).encode())
     return digest.hexdigest()
@@ -80,14 +84,20 @@ def run_fingerprint(input_path: Path, bert_dir: Path, args: argparse.Namespace) 
 def main(argv: list[str] | None = None) -> None:
     """Validate the examples and the model, then extract the maps chunk by chunk into a pickle or shards."""
     args = parse_args(argv)
-    input_path = Path(args.preprocessed_data_file)
+    input_path = check_input_file(args.preprocessed_data_file)
     bert_dir = resolve_bert_dir(args.bert_dir)
     config = read_config(bert_dir)
     check_max_length(args.max_sequence_length, config.max_position_embeddings)
+    outfile = Path(args.outfile) if args.outfile else default_outfile(input_path)
+    if not args.output_dir:
+        check_output_file(outfile)
     examples = read_json(input_path)
     if not isinstance(examples, list):
         raise InputError(f"{input_path}: expected a JSON list of examples")
     tokenizer = FullTokenizer(bert_dir / "vocab.txt", do_lower_case=not args.cased)
+    if len(tokenizer.vocab) > config.vocab_size:
+        raise InputError(f"{bert_dir / 'vocab.txt'}: {len(tokenizer.vocab)} tokens, more than the config's "
+                         f"vocab_size {config.vocab_size}")
     prepared = [
         prepare_example(example, tokenizer, input_path, index, args.max_sequence_length, args.word_level)
         for index, example in enumerate(examples)
@@ -108,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     maps_dtype = "float32" if args.word_level else "float16"  # word-level maps are pooled from float32 ones
     encoder = debug_encoder(config, maps_dtype) if args.debug else load_encoder(bert_dir, maps_dtype)
     extractor = AttentionExtractor(encoder, tokenizer, args.single_segment, args.batch_size * args.max_sequence_length)
-    with tqdm(total=len(examples), initial=start, unit="ex", desc="extracting attention") as progress:
+    with progress_bar(total=len(examples), initial=start, unit="ex", desc="extracting attention") as progress:
         chunks = extractor.output_chunks(
             examples, prepared, start, args.chunk_size, args.word_level_mode, progress
         )
@@ -117,7 +127,6 @@ def main(argv: list[str] | None = None) -> None:
                 shard_writer.write_shard(chunk)
             shard_writer.finish()
         else:
-            outfile = Path(args.outfile) if args.outfile else default_outfile(input_path)
             write_pickle(outfile, [example for chunk in chunks for example in chunk])
             provenance.write_sidecar(outfile, record)
     skipped = sum(example.skipped is not None for example in prepared)

@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     outdir = cli.default_outdir(args, OUTDIR)
     options = cli.options_from(args, GeneralOptions)
     general_report.run(args.attn_data_file, outdir, args.head_distances, options)
-    print(f"wrote {outdir}/general.json, general.md and figures")
+    page = "" if args.no_html else ", report.html"
+    print(f"wrote {outdir}/general.json, general.md{page} and figures")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         cli.import_keras(args.verbose)
     from analysis.head_distances import accumulate
 
+    utils.check_output_file(args.outfile)
     distances = accumulate(args.attn_data_file, args.use_keras)
     utils.write_pickle(args.outfile, distances.result())
     record = provenance.run_record({"use_keras": args.use_keras}, inputs={"attn_data_file": args.attn_data_file})

@@ -15,8 +15,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tqdm import tqdm
-
 import cli
 import utils
 from bert.checkpoint import resolve_bert_dir
@@ -43,6 +41,7 @@ def output_path(data_file: Path, outfile: str | None) -> Path:
     output_file = Path(outfile) if outfile else data_file.with_suffix(".json")
     if output_file.resolve() == data_file.resolve():
         raise utils.InputError(f"{data_file}: the output would overwrite the input; give another --outfile")
+    utils.check_output_file(output_file)
     return output_file
 
 
@@ -52,17 +51,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.max_sequence_length <= SPECIAL_TOKENS_PER_WINDOW:
         raise utils.InputError(f"--max-sequence-length {args.max_sequence_length}: must leave room for words "
                                f"beside [CLS] and [SEP]")
-    data_file = Path(args.data_file)
+    data_file = utils.check_input_file(args.data_file)
     output_file = output_path(data_file, args.outfile)
     tokenizer = FullTokenizer(resolve_bert_dir(args.bert_dir) / "vocab.txt", do_lower_case=not args.cased)
     count_pieces = piece_counter(tokenizer)
     documents = read_documents(data_file)
     examples, n_dropped = [], 0
-    for document in tqdm(documents, desc="documents", unit="doc"):
-        windows, n_window_dropped = document_windows(document, count_pieces, args.max_sequence_length,
-                                                     args.first_window_only)
-        examples += windows
-        n_dropped += n_window_dropped
+    with utils.progress_bar(documents, desc="documents", unit="doc") as progress:
+        for document in progress:
+            windows, n_window_dropped = document_windows(document, count_pieces, args.max_sequence_length,
+                                                         args.first_window_only)
+            examples += windows
+            n_dropped += n_window_dropped
     utils.write_json(output_file, examples)
     by_type = Counter(mention["type"] for example in examples for mention in example["mentions"])
     type_counts = ", ".join(f"{by_type[name]} {name}" for name in TYPES)

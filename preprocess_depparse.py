@@ -11,8 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 import cli
 import utils
 from preprocessing.depparse import PARSERS, find_splits
@@ -35,12 +33,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     split_files = find_splits(args.data_dir, args.splits, args.format)
     output_dir = Path(args.output_dir or args.data_dir)
-    for split, (path, data_format) in tqdm(split_files.items(), desc="splits", unit="split"):
-        sentences = PARSERS[data_format](path)
+    utils.check_output_dir(output_dir)
+    splits = {split: PARSERS[data_format](path) for split, (path, data_format) in split_files.items()}
+    for split, sentences in splits.items():  # written only once every split has been read without error
         output_file = output_dir / f"{split}.json"
         utils.write_json(output_file, sentences)
         word_count = sum(len(sentence["words"]) for sentence in sentences)
-        tqdm.write(f"{path}: {len(sentences)} sentences, {word_count} words -> {output_file}", file=sys.stderr)
+        print(f"{split_files[split][0]}: {len(sentences)} sentences, {word_count} words -> {output_file}",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

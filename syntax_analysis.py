@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     options = cli.options_from(args, SyntaxOptions)
     probe_settings = cli.options_from(args, ProbeSettings, prefix="probe-")
     syntax_report.run(args.attn_data_file, outdir, args.train_attn_data_file, options, probe_settings)
-    print(f"wrote {outdir}/syntax.json, syntax.md and figures")
+    page = "" if args.no_html else ", report.html"
+    print(f"wrote {outdir}/syntax.json, syntax.md{page} and figures")
 
 
 if __name__ == "__main__":

@@ -6,16 +6,21 @@ unpickler that admits only containers, strings, numbers and numpy arrays (docs/f
 """
 
 import contextlib
+import fcntl
 import io
 import json
 import os
 import pickle
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sized
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 SHARD_MANIFEST = "manifest.json"
+LOCK_FILE = ".lock"
 SHARD_PATTERN = "part-{:05d}.pkl"
 
 
@@ -28,35 +33,143 @@ def example_error(path: str | Path, index: int, field: str, problem: str) -> Inp
     return InputError(f"{path}: example {index}: field '{field}': {problem}")
 
 
+def file_error(path: str | Path, error: OSError) -> InputError:
+    """An InputError naming a file and what the operating system said about it, in words."""
+    reasons = {FileNotFoundError: "no such file", IsADirectoryError: "is a directory, not a file",
+               NotADirectoryError: "a part of this path is a file, not a directory",
+               FileExistsError: "a file is in the way of a directory", PermissionError: "permission denied"}
+    reason = reasons.get(type(error)) or error.strerror or type(error).__name__
+    return InputError(f"{str(path) or repr('')}: {reason}")
+
+
+@contextlib.contextmanager
+def opened_input(path: str | Path) -> Iterator[io.BufferedReader]:
+    """An input file opened for reading bytes; a missing or unreadable path is an InputError."""
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as error:
+        raise file_error(path, error) from None
+    with stream:
+        yield stream
+
+
+def check_input_file(path: str | Path) -> Path:
+    """The path of an existing, readable file; InputError otherwise (an empty name included)."""
+    if not str(path):
+        raise InputError("an empty file name was given")
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied (not readable)")
+    return path
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of an input file; a missing or unreadable path is an InputError."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise file_error(path, error) from None
+
+
+@contextlib.contextmanager
+def progress_bar(iterable: Iterable | None = None, **settings: Any) -> Iterator[Any]:
+    """A tqdm progress bar on stderr that erases itself when the work inside fails, so that the one-line error
+    message that follows starts a clean line. Yields the bar, or with `iterable` the items, counted as they go."""
+    settings.setdefault("total", len(iterable) if isinstance(iterable, Sized) else None)
+    bar = tqdm(file=sys.stderr, **settings)
+    try:
+        yield bar if iterable is None else _counted(iterable, bar)
+    except BaseException:
+        bar.leave = False
+        raise
+    finally:
+        bar.close()
+
+
+def _counted(iterable: Iterable, bar: tqdm) -> Iterator[Any]:
+    """The items of `iterable`, each counted on `bar` once the next is asked for (the bar never closes itself)."""
+    for item in iterable:
+        yield item
+        bar.update()
+
+
 # ---------------------------------------------------------------------------- atomic writes
+
+TEMPORARY_SUFFIX = ".tmp"
+
+
+def temporary_prefix(path: Path) -> str:
+    """The name prefix of the temporary file that becomes `path`: `.NAME.` (hidden), then random, then .tmp."""
+    return f".{path.name}."
+
+
+def check_output_file(path: str | Path) -> None:
+    """InputError unless `path` can be written as a file: not a directory, its folder creatable and writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; give a file name")
+    check_output_dir(path.parent)
+
+
+def check_output_dir(directory: str | Path) -> None:
+    """InputError unless `directory` is, or can be made, a writable directory."""
+    directory = Path(directory)
+    existing = next(parent for parent in (directory, *directory.parents) if parent.exists())
+    if not existing.is_dir():
+        raise InputError(f"{existing}: is a file, not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=existing):  # a real write, which a permission check alone would not tell
+            pass
+    except OSError as error:
+        raise file_error(existing, error) from None
 
 
 @contextlib.contextmanager
 def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[io.IOBase]:
-    """Open a temporary file beside `path`; on success it replaces `path` atomically."""
+    """Open a temporary file beside `path`; on success it replaces `path` atomically, keeping the mode an
+    existing `path` had. A failure to write (a full disk, a read-only folder) is an InputError and leaves any
+    older `path` as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private (0600); outputs get the usual mode
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path),
+                                                 suffix=TEMPORARY_SUFFIX)
+    except OSError as error:
+        raise file_error(path.parent if not isinstance(error, IsADirectoryError) else path, error) from None
+    try:
+        os.chmod(temporary, output_mode(path))
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(descriptor, mode, encoding=encoding) as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise file_error(path, error) from None
         raise
+
+
+def output_mode(path: Path) -> int:
+    """The permission bits an output gets: those of the file it replaces, else the usual ones (0666 less umask;
+    mkstemp would make it private)."""
+    if path.is_file():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_json(path: str | Path, value: Any) -> None:
     """Write `value` as indented UTF-8 JSON, atomically."""
     with atomic_output(path, "w") as stream:
-        json.dump(value, stream, indent=1, ensure_ascii=False)
+        json.dump(value, stream, indent=1, ensure_ascii=False, allow_nan=False)
         stream.write("\n")
 
 
@@ -76,12 +189,11 @@ def write_pickle(path: str | Path, value: Any) -> None:
 
 
 def read_json(path: str | Path) -> Any:
-    """Parse a UTF-8 JSON file; a missing, non-UTF-8 or malformed file is an InputError."""
+    """Parse a UTF-8 JSON file; a missing, non-UTF-8, malformed or too deeply nested file is an InputError."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            return json.load(stream)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        return json.loads(read_bytes(path).decode("utf-8"))
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply") from None
     except UnicodeDecodeError as error:
         raise InputError(f"{path}: not UTF-8 ({error.reason} at byte {error.start})") from None
     except json.JSONDecodeError as error:
@@ -89,7 +201,8 @@ def read_json(path: str | Path) -> Any:
 
 
 _SAFE_GLOBALS = {
-    ("builtins", name)
+    (module, name)
+    for module in ("builtins", "__builtin__")  # __builtin__: Python 2's name
     for name in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray", "int", "float", "complex",
                  "bool")
 } | {
@@ -100,7 +213,14 @@ _SAFE_GLOBALS = {
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that refuses every global outside containers, numbers, strings and numpy arrays."""
+    """Unpickler that refuses every global outside containers, numbers, strings and numpy arrays.
+
+    Python 2 pickles (the original's released maps) load too: their `str` objects are read as latin-1, which
+    numpy needs to rebuild arrays from their raw bytes, and their module names map to Python 3's.
+    """
+
+    def __init__(self, stream: io.BufferedIOBase) -> None:
+        super().__init__(stream, encoding="latin1")
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _SAFE_GLOBALS:
@@ -113,12 +233,14 @@ class _RestrictedUnpickler(pickle.Unpickler):
 def read_pickle(path: str | Path) -> Any:
     """Load a pickle with the restricted unpickler; anything else is an InputError."""
     try:
-        with open(path, "rb") as stream:
-            return _RestrictedUnpickler(stream).load()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        stream = open(path, "rb")  # noqa: SIM115 - closed below; opening errors are told apart from unpickling ones
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory without a {SHARD_MANIFEST}") from None
+    except OSError as error:
+        raise file_error(path, error) from None
+    try:
+        with stream:
+            return _RestrictedUnpickler(stream).load()
     except Exception as error:  # noqa: BLE001 - any failure to unpickle means a corrupt or foreign file
         raise InputError(f"{path}: not a readable attention pickle ({type(error).__name__}: {error})") from None
 
@@ -137,6 +259,12 @@ def read_manifest(directory: str | Path) -> dict:
     manifest = read_json(path)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("shards"), list):
         raise InputError(f"{path}: not a shard manifest (no 'shards' list)")
+    for index, shard in enumerate(manifest["shards"]):
+        name = shard.get("file") if isinstance(shard, dict) else None
+        count = shard.get("n_examples") if isinstance(shard, dict) else None
+        if not isinstance(name, str) or Path(name).name != name or not isinstance(count, int) or count < 0:
+            raise InputError(f"{path}: shard {index}: expected {{\"file\": a file name in the directory, "
+                             f"\"n_examples\": a count}}, got {shard!r}")
     return manifest
 
 
@@ -151,12 +279,16 @@ def shard_paths(directory: str | Path) -> list[Path]:
 class ShardWriter:
     """Writes a shard directory one shard at a time; the manifest lists only shards completely written.
 
-    Rerunning with the same `fingerprint` (a digest of the input and the options) resumes after the last
-    listed shard; a directory written with another fingerprint is refused rather than mixed.
+    The writer holds a lock on the directory (`.lock`, released when it finishes or its process ends), so a
+    second writer is refused rather than mixed in. Rerunning with the same `fingerprint` (a digest of the input
+    and the options) resumes after the last listed shard, removing what an interrupted write left; a directory
+    written with another fingerprint is refused.
     """
 
     def __init__(self, directory: str | Path, fingerprint: str, run: dict | None = None):
         self.directory = Path(directory)
+        self._lock = self._take_lock()
+        self._remove_partial_writes()
         self.manifest = {"fingerprint": fingerprint, "complete": False, "shards": [], "run": run}
         if (self.directory / SHARD_MANIFEST).exists():
             existing = read_manifest(self.directory)
@@ -164,6 +296,26 @@ class ShardWriter:
                 raise InputError(f"{self.directory}: holds the output of another input or other options; "
                                  "choose a new --output-dir or remove it")
             self.manifest = {**existing, "run": run}
+
+    def _take_lock(self) -> io.IOBase:
+        """Create the directory and lock it for this writer; InputError when another writer holds it."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            lock = open(self.directory / LOCK_FILE, "a")  # noqa: SIM115 - held open for the writer's lifetime
+        except OSError as error:
+            raise file_error(self.directory, error) from None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise InputError(f"{self.directory}: another run is writing this shard directory; wait for it to end "
+                             "or choose another --output-dir") from None
+        return lock
+
+    def _remove_partial_writes(self) -> None:
+        """Delete the temporary files of writes that a killed run left behind (no one else writes here now)."""
+        for partial in self.directory.glob(f".*{TEMPORARY_SUFFIX}"):
+            partial.unlink()
 
     @property
     def n_examples_written(self) -> int:
@@ -181,6 +333,7 @@ class ShardWriter:
         """Mark the directory complete, so that readers accept it."""
         self.manifest["complete"] = True
         write_json(self.directory / SHARD_MANIFEST, self.manifest)
+        self._lock.close()
 
 
 def iter_examples(path: str | Path) -> Iterator[dict]:

@@ -76,8 +76,9 @@ def read_head_distances(path: str | Path, grid: HeadGrid) -> np.ndarray:
         raise utils.InputError(
             f"{path}: expected a [{n}, {n}] array of head distances for the maps' {grid} heads, got {shape}"
         )
-    if not np.issubdtype(distances.dtype, np.number) or not np.isfinite(distances).all():
-        raise utils.InputError(f"{path}: head distances must be finite numbers")
+    real = np.issubdtype(distances.dtype, np.floating) or np.issubdtype(distances.dtype, np.integer)
+    if not real or not np.isfinite(distances).all() or (distances < 0).any():
+        raise utils.InputError(f"{path}: head distances must be finite, non-negative real numbers")
     return distances.astype(np.float64)
 
 

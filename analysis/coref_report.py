@@ -11,7 +11,7 @@ import numpy as np
 
 import provenance
 import utils
-from analysis import coref, figures, maps
+from analysis import coref, figures, maps, report_page
 from analysis.heads import pair_label
 from analysis.options import CorefOptions
 
@@ -74,8 +74,10 @@ def table_markdown(scores: coref.CorefScores, layer: int, head: int, select_on: 
 def run(attn_path: str | Path, outdir: str | Path, select_path: str | Path | None = None,
         options: CorefOptions | None = None) -> dict:
     """Table 2 and the figures from word-level attention files of coreference windows; writes OUTDIR's coref.json,
-    coref.md, coref_head_accuracy.png/.svg and coref_best_head.png/.svg, and returns the JSON."""
+    coref.md, coref_head_accuracy.png/.svg, coref_best_head.png/.svg and (unless `options.no_html`) report.html,
+    and returns the JSON."""
     options = options or CorefOptions()
+    utils.check_output_dir(outdir)
     if options.select_on == "train" and select_path is None:
         raise utils.InputError("--select-on train needs the selection data (--select-attn-data-file)")
     select = coref.read_coref_scores(select_path) if options.select_on == "train" else None
@@ -96,8 +98,11 @@ def run(attn_path: str | Path, outdir: str | Path, select_path: str | Path | Non
     figures.save_figure(accuracy_map, outdir, "coref_head_accuracy")
     if examples:
         figures.save_figure(figures.plot_mention_heads(examples, layer, head), outdir, "coref_best_head")
-    output["run"] = provenance.run_record(options, inputs={"attn_data_file": attn_path,
-                                                           "select_attn_data_file": select_path})
+    output["run"] = provenance.run_record(report_page.recorded_options(options), inputs={
+        "attn_data_file": attn_path, "select_attn_data_file": select_path})
+    if not options.no_html:
+        report_page.write_page(outdir, report_page.coref_page(output, examples, grid=scores.grid, source=attn_path,
+                                                              baseline_names=BASELINE_NAMES))
     utils.write_json(Path(outdir) / "coref.json", output)
     utils.write_text(Path(outdir) / "coref.md", "\n".join(markdown))
     return output

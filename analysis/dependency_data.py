@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.maps import ExampleError
+from preprocessing.depparse import word_off_the_tree
 
 PUNCT = "punct"
 POSSESSIVE = "poss"
@@ -36,6 +37,9 @@ def check_dependency_example(example: dict, attns: np.ndarray) -> None:
             raise ExampleError("heads", f"word {position}'s head {head!r} is not in [0, {n_words}]")
         if head == position:
             raise ExampleError("heads", f"word {position} is its own head")
+    stuck = word_off_the_tree(heads)
+    if stuck is not None:
+        raise ExampleError("heads", f"word {stuck} does not reach the root by its heads (a cycle)")
     if attns.shape[2] != n_words + 2:
         raise ExampleError("attns", f"maps of size {attns.shape[2]} are not word-level for {n_words} words "
                            f"(expected {n_words + 2}: [CLS], the words, [SEP]; run extract_attention.py --word_level)")

@@ -7,7 +7,7 @@ import numpy as np
 
 import provenance
 import utils
-from analysis import behaviour, figures, general, maps
+from analysis import behaviour, figures, general, maps, report_page
 from analysis.heads import HeadGrid, pair_label
 from analysis.options import GeneralOptions
 
@@ -109,13 +109,27 @@ def summary_markdown(
     return "\n".join(lines) + "\n"
 
 
+def collect(data: maps.AttentionData, example_index: int | None = None,
+            page_examples: int = report_page.MAX_EXAMPLES) -> tuple[
+        general.GeneralStatistics, general.ShownExample, report_page.HeadViewExamples | None]:
+    """In one pass: the statistics, Figure 1's example (`example_index`, by default the first with maps) and up to
+    `page_examples` examples for the report page's head view (Figure 1's first; None when 0)."""
+    statistics, shown = general.StatisticsAccumulator(), general.ExampleKeeper(example_index)
+    kept = report_page.HeadViewExamples(example_index, max_examples=page_examples) if page_examples else None
+    maps.feed(data, [statistics, shown, *([kept] if kept else [])], "general statistics")
+    return statistics.result(), shown.result(data.path), kept
+
+
 def run(attn_path: str | Path, outdir: str | Path, distances_path: str | Path | None = None,
         options: GeneralOptions | None = None) -> dict:
-    """Compute everything from attention data (and head distances), write OUTDIR's files; returns the JSON."""
+    """Compute everything from attention data (and head distances), write OUTDIR's files (report.html too, unless
+    `options.no_html`); returns the JSON."""
     options = options or GeneralOptions()
+    utils.check_output_dir(outdir)
     data = maps.open_attention(attn_path)
     checked = check_heads(options, data, distances_path)
-    statistics, shown = general.collect(data, options.example_index)
+    statistics, shown, page_examples = collect(data, options.example_index,
+                                               page_examples=0 if options.no_html else report_page.MAX_EXAMPLES)
     labels = behaviour.behaviour_labels(statistics.avg_attn, statistics.entropy, **options.thresholds())
     figure_heads = [(index, behaviour.BEHAVIOUR_NAMES[labels.ravel()[index]]) for index in checked.figure_heads]
     figure_heads = figure_heads or strongest_heads(statistics)
@@ -124,13 +138,17 @@ def run(attn_path: str | Path, outdir: str | Path, distances_path: str | Path | 
     figures.save_figure(figures.plot_example_heads(shown, figure_heads), outdir, "figure1_example_heads")
     figures.save_figure(figures.plot_token_attention(statistics), outdir, "figure2_token_attention")
     figures.save_figure(figures.plot_entropies(statistics), outdir, "figure4_entropies")
+    points = None
     if checked.distances is not None:
         points = behaviour.embed_heads(checked.distances, options.seed)
         named_heads = checked.named_heads or {index: "(Fig. 1)" for index, _ in figure_heads}
         figures.save_figure(figures.plot_head_embedding(points, labels, named_heads), outdir, "figure6_head_embedding")
         output["mds"] = points.tolist()
     inputs = {"attn_data_file": attn_path, "head_distances": distances_path}
-    output["run"] = provenance.run_record(options, inputs=inputs)
+    output["run"] = provenance.run_record(report_page.recorded_options(options), inputs=inputs)
+    if not options.no_html:
+        page = report_page.general_page(statistics, labels, points, page_examples, figure_heads, attn_path)
+        report_page.write_page(outdir, page)
     utils.write_json(Path(outdir) / "general.json", output)
     utils.write_text(Path(outdir) / "general.md", summary_markdown(statistics, labels, attn_path, options))
     return output

@@ -95,18 +95,6 @@ def smoothed_rows(attention_maps: np.ndarray) -> np.ndarray:
     return 0.999 * attention_maps.reshape(n_layers * n_heads, n * n).astype(np.float64) + 0.001 / n
 
 
-def _check_distributions(attention_maps: np.ndarray) -> None:
-    """ValueError unless every row of `attention_maps` `[layers, heads, n, n]` is a probability distribution."""
-    if not np.issubdtype(attention_maps.dtype, np.floating):
-        raise ValueError(f"expected floating-point attention weights, got {attention_maps.dtype}")
-    row_sums = attention_maps.sum(axis=-1, dtype=np.float64)
-    if not (row_sums.size and np.isfinite(row_sums).all() and np.all(attention_maps >= 0)):
-        raise ValueError("expected rows that are probability distributions, got empty, negative or non-finite rows")
-    if np.abs(row_sums - 1).max() > 0.01:
-        worst = row_sums.flat[np.abs(row_sums - 1).argmax()]
-        raise ValueError(f"expected rows that sum to 1, got a row summing to {worst:.4g}")
-
-
 def _example_sums(attention_maps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sums of p log p `[N]`, of p `[N]` and of s log s `[N (N - 1) / 2]` (pairs h < g, row-major) of one example."""
     probs = smoothed_rows(attention_maps)
@@ -146,16 +134,11 @@ class HeadDistances:
         self._example_sums = _example_sums_keras if use_keras else _example_sums
 
     def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
-        """Add one example of attention data; ExampleError when its rows are not distributions."""
-        try:
-            self.update(attention_maps)
-        except ValueError as error:
-            raise maps.ExampleError("attns", str(error)) from None
+        """Add one example of attention data (checked by maps.iter_attention)."""
+        self.update(attention_maps)
 
     def update(self, attention_maps: np.ndarray) -> None:
-        """Add one example's maps `[layers, heads, n, n]`; ValueError for another grid or rows not distributions."""
-        self.grid.expect(HeadGrid.of(attention_maps))
-        _check_distributions(attention_maps)
+        """Add one example's maps `[layers, heads, n, n]` of this grid."""
         plogp_sums, prob_sums, pair_sums = self._example_sums(attention_maps)
         self.plogp_sums += plogp_sums
         self.prob_sums += prob_sums

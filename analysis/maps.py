@@ -6,17 +6,16 @@ each of which has `add(index, example, attention_maps)`; then ask each accumulat
 """
 
 import itertools
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from tqdm import tqdm
 
 import utils
 from analysis.heads import HeadGrid
+from bert.tokenization import with_special_tokens
 
 Example = tuple[int, dict, np.ndarray]  # (index in the file, the example's fields, its maps [L, H, n, n])
 
@@ -39,8 +38,8 @@ class Accumulator(Protocol):
 def iter_attention(path: str | Path) -> Iterator[Example]:
     """Yield `(index, example, attns)` for the examples that have maps; `attns` is `[L, H, n, n]`.
 
-    Examples marked "skipped" are passed over; a map of the wrong shape, or of another grid than the first
-    example's, is an InputError.
+    Examples marked "skipped" are passed over; a map of the wrong shape, of another grid than the first
+    example's, or whose rows are not probability distributions is an InputError.
     """
     grid = None
     for index, example in enumerate(utils.iter_examples(path)):
@@ -50,9 +49,22 @@ def iter_attention(path: str | Path) -> Iterator[Example]:
             example_grid = HeadGrid.of(example["attns"])
             grid = grid or example_grid
             grid.expect(example_grid)
+            check_distributions(example["attns"])
         except ValueError as error:
             raise utils.example_error(path, index, "attns", str(error)) from None
         yield index, example, example["attns"]
+
+
+def check_distributions(attention_maps: np.ndarray) -> None:
+    """ValueError unless every row of `attention_maps` `[layers, heads, n, n]` is a probability distribution."""
+    if not np.issubdtype(attention_maps.dtype, np.floating):
+        raise ValueError(f"expected floating-point attention weights, got {attention_maps.dtype}")
+    row_sums = attention_maps.sum(axis=-1, dtype=np.float64)
+    if not (row_sums.size and np.isfinite(row_sums).all() and np.all(attention_maps >= 0)):
+        raise ValueError("expected rows that are probability distributions, got empty, negative or non-finite rows")
+    if np.abs(row_sums - 1).max() > 0.01:
+        worst = row_sums.flat[np.abs(row_sums - 1).argmax()]
+        raise ValueError(f"expected rows that sum to 1, got a row summing to {worst:.4g}")
 
 
 @dataclass
@@ -85,20 +97,25 @@ def feed(
     the file, the example and the field.
     """
     count = 0
-    for index, example, attention_maps in tqdm(data.examples, desc=description, unit=" examples", file=sys.stderr):
-        try:
-            if check is not None:
-                check(example, attention_maps)
-            for accumulator in accumulators:
-                accumulator.add(index, example, attention_maps)
-        except ExampleError as error:
-            raise utils.example_error(data.path, index, error.field, error.problem) from None
-        count += 1
+    with utils.progress_bar(data.examples, desc=description, unit=" examples") as examples:
+        for index, example, attention_maps in examples:
+            try:
+                if check is not None:
+                    check(example, attention_maps)
+                for accumulator in accumulators:
+                    accumulator.add(index, example, attention_maps)
+            except ExampleError as error:
+                raise utils.example_error(data.path, index, error.field, error.problem) from None
+            count += 1
     return count
 
 
 def example_tokens(example: dict, n: int) -> list[str]:
-    """The example's row labels, checked to be n strings; anything else is an ExampleError."""
+    """The labels of the rows of an example's maps, n strings: `[CLS]`, its "words", `[SEP]` for a word-level map,
+    else its "tokens" (the WordPiece tokens); anything else is an ExampleError."""
+    words = example.get("words")
+    if isinstance(words, list) and len(words) + 2 == n and all(isinstance(word, str) for word in words):
+        return with_special_tokens(words)
     tokens = example.get("tokens")
     if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
         raise ExampleError("tokens", "expected a list of strings")

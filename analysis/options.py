@@ -26,6 +26,7 @@ class GeneralOptions:
     token_threshold: float = option(behaviour.TOKEN_THRESHOLD,
                                     "average attention to [CLS]/[SEP]/punctuation that labels a head")
     seed: int = option(0, "random seed of the MDS embedding", minimum=0)
+    no_html: bool = option(False, "do not write report.html")
 
     def thresholds(self) -> dict[str, float]:
         """The keyword arguments of behaviour.behaviour_labels."""
@@ -47,6 +48,7 @@ class SyntaxOptions:
     figure_relations: tuple[str, ...] = option((), "relations of Figure 5, comma-separated (default: the table's "
                                                "6 most frequent)")
     probes: bool = option(False, "train and evaluate the attention probes (Table 3)")
+    no_html: bool = option(False, "do not write report.html")
 
 
 @dataclass
@@ -71,3 +73,4 @@ class CorefOptions:
 
     select_on: str = option("same", "choose the best head on the same data (the paper's protocol) or on the "
                             "selection data (--select-attn-data-file)", choices=["same", "train"])
+    no_html: bool = option(False, "do not write report.html")

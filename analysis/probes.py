@@ -297,6 +297,9 @@ def probe_uas(model: keras.Model, batches: list[Batch]) -> float:
 
 def split_batches(data: ProbeData, settings: ProbeSettings) -> tuple[list[Batch], list[Batch]]:
     """Batches of a seeded random `1 - holdout_fraction` of the sentences to fit on, and of the rest."""
+    if len(data.heads) < 2:
+        raise utils.InputError(f"the probes need at least 2 training sentences (one to fit, one held out), got "
+                               f"{len(data.heads)}")
     sentences = np.random.default_rng(settings.seed).permutation(len(data.heads))
     n_holdout = min(max(1, round(settings.holdout_fraction * len(sentences))), len(sentences) - 1)
     fit_sentences, holdout_sentences = sentences[n_holdout:], sentences[:n_holdout]

@@ -15,7 +15,7 @@ import numpy as np
 
 import provenance
 import utils
-from analysis import figures, maps, syntax
+from analysis import figures, maps, report_page, syntax
 from analysis.dependency_data import FIGURE_MAX_WORDS, RelationExamples, check_dependency_example
 from analysis.heads import pair_label
 from analysis.options import ProbeSettings, SyntaxOptions
@@ -102,8 +102,10 @@ def probe_table(fit_batches: list, holdout_batches: list, dev: SyntaxData, glove
 def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None = None,
         options: SyntaxOptions | None = None, probe_settings: ProbeSettings | None = None) -> dict:
     """Table 1, Figure 5 and (with `options.probes`) Table 3 from word-level attention files; writes OUTDIR's
-    syntax.json, syntax.md and figure5_relation_heads.png/.svg, and returns the JSON."""
+    syntax.json, syntax.md, figure5_relation_heads.png/.svg and (unless `options.no_html`) report.html, and
+    returns the JSON."""
     options, probe_settings = options or SyntaxOptions(), probe_settings or ProbeSettings()
+    utils.check_output_dir(outdir)
     if train_path is None and (options.probes or options.select_on == "train"):
         raise utils.InputError("the probes and --select-on train need the training data (--train-attn-data-file)")
     glove = None
@@ -148,8 +150,14 @@ def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None
     else:
         print(f"{attn_path}: no example of at most {FIGURE_MAX_WORDS} words has {', '.join(relations) or 'a relation'}"
               " of the table: no Figure 5", file=sys.stderr)
-    output["run"] = provenance.run_record({"syntax": options, "probes": probe_settings if options.probes else None},
-                                          inputs={"attn_data_file": attn_path, "train_attn_data_file": train_path})
+    recorded = report_page.recorded_options({"syntax": options, "probes": probe_settings if options.probes else None})
+    output["run"] = provenance.run_record(recorded, inputs={"attn_data_file": attn_path,
+                                                            "train_attn_data_file": train_path})
+    if not options.no_html:
+        page_examples = dev.relation_examples.result(row["relation"] for row in table)
+        report_page.write_page(outdir, report_page.syntax_page(
+            table, page_examples, grid=data.grid, source=attn_path, select_on=options.select_on,
+            probes=output.get("probes"), probe_names=PROBE_NAMES))
     utils.write_json(Path(outdir) / "syntax.json", output)
     utils.write_text(Path(outdir) / "syntax.md", "\n".join(markdown))
     return output

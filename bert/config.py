@@ -6,6 +6,8 @@ from pathlib import Path
 from utils import InputError, read_json
 
 ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
+POSITIVE_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                   "max_position_embeddings", "type_vocab_size")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +26,11 @@ class BertConfig:
     initializer_range: float = 0.02
 
     def __post_init__(self):
+        for name in POSITIVE_FIELDS:
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.layer_norm_eps > 0:
+            raise InputError(f"layer_norm_eps must be positive, got {self.layer_norm_eps}")
         if self.hidden_size % self.num_attention_heads:
             raise InputError(f"hidden_size {self.hidden_size} is not divisible by {self.num_attention_heads} heads")
         if self.hidden_act not in ACTIVATIONS:
@@ -46,7 +53,10 @@ class BertConfig:
             kwargs[field.name] = value
         if "vocab_size" not in kwargs:
             raise InputError(f"{path}: field 'vocab_size' is missing")
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except InputError as error:
+            raise InputError(f"{path}: {error}") from None
 
     @property
     def head_size(self) -> int:

@@ -172,15 +172,10 @@ class AttentionExtractor:
 
 
 def output_example(example: dict, prepared: PreparedExample, maps: np.ndarray | None, word_level_mode: str) -> dict:
-    """The example as written to the pickle: its fields, `tokens`, and float16 `attns` or `skipped`.
-
-    With word-level maps, `tokens` is `[CLS]`, the words, `[SEP]`, matching the maps' rows.
-    """
+    """The example as written to the pickle: its fields, `tokens` (the WordPiece tokens the model saw, also for
+    word-level maps, whose rows are `[CLS]`, the words, `[SEP]`), and float16 `attns` or `skipped`."""
     output = dict(example)
-    if prepared.pieces_per_word is not None:
-        output["tokens"] = with_special_tokens(example["words"])
-    else:
-        output.setdefault("tokens", prepared.tokens)
+    output.setdefault("tokens", prepared.tokens)
     if maps is None:
         output["skipped"] = prepared.skipped
         return output

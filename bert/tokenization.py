@@ -9,6 +9,8 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from utils import InputError, read_bytes
+
 CLS, SEP, UNK = "[CLS]", "[SEP]", "[UNK]"
 SPECIAL_TOKENS = (CLS, SEP, "[MASK]", "[PAD]", UNK)
 _SPECIAL_TOKEN_PATTERN = re.compile("(" + "|".join(re.escape(token) for token in SPECIAL_TOKENS) + ")")
@@ -21,9 +23,19 @@ def with_special_tokens(tokens: Iterable[str]) -> list[str]:
 
 
 def load_vocab(vocab_file: str | Path) -> dict[str, int]:
-    """Read a vocab.txt (one token a line) into a token -> id dict."""
-    with open(vocab_file, encoding="utf-8") as stream:
-        return {line.rstrip("\n"): index for index, line in enumerate(stream)}
+    """Read a vocab.txt (one token a line) into a token -> id dict; InputError unless it is UTF-8 and holds
+    [CLS], [SEP] and [UNK]."""
+    raw = read_bytes(vocab_file)
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError as error:
+        line_number = raw.count(b"\n", 0, error.start) + 1
+        raise InputError(f"{vocab_file}: line {line_number}: not UTF-8 ({error.reason})") from None
+    vocab = {line.rstrip("\r"): index for index, line in enumerate(lines[:-1] if lines[-1] == "" else lines)}
+    missing = [token for token in (CLS, SEP, UNK) if token not in vocab]
+    if missing:
+        raise InputError(f"{vocab_file}: lacks {', '.join(missing)}; not a BERT WordPiece vocabulary")
+    return vocab
 
 
 def _is_whitespace(char: str) -> bool:

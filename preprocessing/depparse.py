@@ -16,7 +16,9 @@ and line.
 
 from pathlib import Path
 
-from utils import InputError
+import numpy as np
+
+from utils import InputError, read_bytes
 
 FORMATS = {"conll": ".txt", "conllu": ".conllu"}
 CONLLU_FIELDS = 10
@@ -24,10 +26,7 @@ CONLLU_FIELDS = 10
 
 def read_lines(path: Path) -> list[str]:
     """The lines of a UTF-8 text file (split on `\\n` only, `\\r` dropped); non-UTF-8 names the line."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+    raw = read_bytes(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -69,11 +68,28 @@ class _SentenceBuilder:
             if head > size or head == position:
                 problem = "is the word's own position" if head == position else f"is outside [0, {size}]"
                 raise InputError(f"{self.path}: line {self.line_numbers[position - 1]}: head {head} {problem}")
+        stuck = word_off_the_tree(self.heads)
+        if stuck is not None:
+            raise InputError(f"{self.path}: line {self.line_numbers[stuck - 1]}: word {stuck} does not reach the "
+                             "root by its heads (a cycle)")
         sentence = {"words": self.words, "heads": self.heads, "relns": self.relns}
         if self.sentence_id is not None:
             sentence = {"id": self.sentence_id, **sentence}
         self.sentences.append(sentence)
         self._start()
+
+
+def word_off_the_tree(heads: list[int]) -> int | None:
+    """The first word (1-based) that does not reach the root (0) by following heads, or None for a tree.
+
+    `heads` must lie in [0, len(heads)]. After len(heads) steps every word on a path to the root is at 0.
+    """
+    parents = np.array([0, *heads])
+    ancestors = parents.copy()
+    for _ in range(len(heads)):
+        ancestors = parents[ancestors]
+    stuck = np.flatnonzero(ancestors[1:])
+    return int(stuck[0]) + 1 if len(stuck) else None
 
 
 def _head(text: str, path: Path, line_number: int) -> int:

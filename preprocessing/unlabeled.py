@@ -22,18 +22,15 @@ from pathlib import Path
 import numpy as np
 
 from bert.tokenization import CLS, SEP
-from utils import InputError
+from utils import InputError, opened_input
 
 SPECIAL_TOKENS_PER_SEGMENT = 3  # [CLS], [SEP], [SEP]
 
 
 def read_documents(path: str | Path) -> Iterator[list[str]]:
     """Yield each document of a text file as its list of non-blank lines (sentences), in order."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
     document: list[str] = []
-    with open(path, "rb") as stream:
+    with opened_input(path) as stream:
         for line_number, raw_line in enumerate(stream, start=1):
             try:
                 line = raw_line.decode("utf-8").strip()

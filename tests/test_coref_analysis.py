@@ -167,7 +167,8 @@ def test_script_end_to_end(tmp_path):
 def test_script_rejects_bad_input(tmp_path, problem, fragments):
     example = random_window(np.random.default_rng(0), 5)
     if problem == "token_level":
-        example["attns"] = np.pad(example["attns"], [(0, 0), (0, 0), (0, 1), (0, 1)])
+        layers, heads, size, _ = example["attns"].shape  # one position too many: rows of size + 1
+        example["attns"] = np.full((layers, heads, size + 1, size + 1), 1 / (size + 1), np.float16)
     elif problem == "no_mentions":
         del example["mentions"]
     elif problem == "outside":

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import assert_one_line_error, input_error, run_script
+from tokenizers import BertWordPieceTokenizer
 
 import extract_attention
 from bert.checkpoint import resolve_bert_dir
@@ -72,8 +73,10 @@ def test_word_level_output(tmp_path):
     extract_attention.main(["--preprocessed_data_file", str(path), "--word_level", "--outfile", str(outfile),
                             "--debug"])
     (example,) = read_examples(outfile)
-    assert example["tokens"] == ["[CLS]", "Unbelievably", ",", "tokenizers", "work", ".", "[SEP]"]
-    assert example["attns"].shape == (3, 12, 7, 7)
+    reference = BertWordPieceTokenizer(str(resolve_bert_dir(None) / "vocab.txt"), lowercase=True)
+    expected = reference.encode(example["words"], is_pretokenized=True).tokens
+    assert example["tokens"] == expected and len(expected) > 7  # WordPiece tokens: some words are split
+    assert example["attns"].shape == (3, 12, 7, 7)  # rows: [CLS], the five words, [SEP]
     np.testing.assert_allclose(example["attns"].astype(np.float32).sum(axis=-1), 1.0, atol=2e-3)
 
 

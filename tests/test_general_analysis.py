@@ -193,7 +193,7 @@ def test_collect_reads_shard_directories_and_keeps_the_chosen_example(tmp_path):
 @pytest.mark.parametrize(
     ("examples", "example_index", "message"),
     [
-        ([{"tokens": ["[CLS]", "a"], "attns": np.full((1, 1, 3, 3), 0.3, np.float16)}], None, "0: field 'tokens'"),
+        ([{"tokens": ["[CLS]", "a"], "attns": np.full((1, 1, 3, 3), 1 / 3, np.float16)}], None, "0: field 'tokens'"),
         (
             [
                 {"tokens": ["[CLS]"], "attns": np.ones((1, 1, 1, 1), np.float16)},

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, assert_one_line_error
 
-from utils import SHARD_MANIFEST, read_examples
+from utils import LOCK_FILE, SHARD_MANIFEST, read_examples
 
 pytestmark = pytest.mark.slow  # runs extractions in child processes
 
@@ -61,14 +61,46 @@ def test_shards_equal_single_pickle_and_resume_after_kill(tmp_path):
     interrupted = json.loads(manifest.read_text())
     assert not interrupted["complete"] and len(interrupted["shards"]) < 24
 
+    stale = shards / ".part-00002.pkl.k1ll3d.tmp"  # what a write killed midway leaves
+    stale.write_bytes(b"partial")
     subprocess.run(extraction_command(input_path, "--output-dir", str(shards)), cwd=ROOT, check=True,
                    capture_output=True)
+    assert not stale.exists()
     resumed = json.loads(manifest.read_text())
     assert resumed["complete"] and len(resumed["shards"]) == 24
     assert resumed["shards"][: len(interrupted["shards"])] == interrupted["shards"]
     assert resumed["run"]["script"] == "extract_attention.py" and resumed["run"]["model"]["debug"]
     assert_same_examples(read_examples(shards), expected)
-    assert sorted(path.name for path in shards.iterdir()) == [SHARD_MANIFEST] + [f"part-{i:05d}.pkl" for i in range(24)]
+    assert sorted(path.name for path in shards.iterdir()) == lone_run_files(24)
+
+
+def lone_run_files(n_shards: int) -> list[str]:
+    """The sorted file names of a complete shard directory of `n_shards` shards."""
+    return sorted([LOCK_FILE, SHARD_MANIFEST, *(f"part-{i:05d}.pkl" for i in range(n_shards))])
+
+
+def test_a_second_writer_is_refused_while_the_first_runs(tmp_path):
+    input_path = tmp_path / "examples.json"
+    input_path.write_text(json.dumps(sample_examples(120)))
+    single = tmp_path / "single.pkl"
+    subprocess.run(extraction_command(input_path, "--outfile", str(single)), cwd=ROOT, check=True, capture_output=True)
+    shards = tmp_path / "shards"
+    first = subprocess.Popen(extraction_command(input_path, "--output-dir", str(shards)), cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (shards / SHARD_MANIFEST).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first.send_signal(signal.SIGSTOP)  # paused mid-run, holding the directory
+    try:
+        assert first.poll() is None, "the first writer ended before the second started"
+        second = subprocess.run([*extraction_command(input_path, "--output-dir", str(shards)), "--single-segment"],
+                                cwd=ROOT, capture_output=True, text=True)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert_one_line_error(second, str(shards), "another run is writing this shard directory")
+    assert first.wait() == 0
+    assert_same_examples(read_examples(shards), read_examples(single))
+    assert sorted(path.name for path in shards.iterdir()) == lone_run_files(24)
 
 
 def test_other_options_are_refused_in_an_existing_shard_directory(tmp_path):

@@ -107,12 +107,12 @@ def test_accuracies_match_a_float64_evaluation_of_the_definition(tmp_path):
 
 def test_poss_rule_counts_the_possessive_marker(tmp_path):
     # "John 's dog barked": John -poss-> dog; the head marks 's (which attends to dog), not John (to barked).
-    maps = [[[0.2] * 6,
+    maps = [[[1 / 6] * 6,
              [0.1, 0.0, 0.1, 0.1, 0.6, 0.1],
              [0.1, 0.1, 0.0, 0.7, 0.05, 0.05],
              [0.1, 0.1, 0.1, 0.0, 0.6, 0.1],
              [0.1, 0.6, 0.1, 0.1, 0.0, 0.1],
-             [0.2] * 6]]
+             [1 / 6] * 6]]
     words, heads = ("John", "'s", "dog", "barked"), (3, 1, 4, 0)
     # A possessor ending its sentence ("dogs of John", as a poss): scored by its own prediction, no IndexError.
     final = _sentence([[[0.25] * 4, [0.1, 0.0, 0.8, 0.1], [0.1, 0.8, 0.0, 0.1], [0.25] * 4]],
@@ -170,7 +170,8 @@ def test_script_end_to_end(tmp_path):
 def test_script_rejects_bad_input(tmp_path, problem, field):
     example = make_examples(0, 1)[0]
     if problem == "token_level":
-        example["attns"] = np.pad(example["attns"], [(0, 0), (0, 0), (0, 1), (0, 1)])
+        layers, heads, size, _ = example["attns"].shape  # one position too many: rows of size + 1
+        example["attns"] = np.full((layers, heads, size + 1, size + 1), 1 / (size + 1), np.float16)
     elif problem != "missing":
         del example[field]
     path = tmp_path / "dev_attn.pkl"

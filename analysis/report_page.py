@@ -1,0 +1,333 @@
+"""The report page: each analysis as one self-contained, interactive HTML file (`report.html`).
+
+A page is one file: its data (JSON in a `<script type="application/json">`), its scripts and its styles are
+inline, and its Content-Security-Policy forbids every network request, so it opens from disk, offline, and inside
+Jupyter (`notebook_frame`). The scripts are hand-written, one file per concern, in `analysis/report_assets/`.
+
+Data is kept compact:
+- per-head statistics are rounded to 4 significant digits;
+- attention maps are stored as the opacity the page draws, `sqrt(weight)`, in 255 steps: one byte a weight
+  (base64), so a line's drawn opacity is exact to 1/510 and weights down to 4e-6 survive;
+- the head view keeps a few examples only (`HeadViewExamples`: at most MAX_EXAMPLES examples, each cropped to
+  MAX_TOKENS tokens, MAX_WEIGHTS weights in all), and the page says what it left out.
+
+    python -m analysis.report_page index out/demo    # out/demo/index.html linking every report.html below it
+"""
+
+import base64
+import dataclasses
+import html
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import cli
+import utils
+from analysis import maps
+from analysis.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS
+from analysis.coref import MentionExample
+from analysis.dependency_data import FIGURE_MAX_WORDS, RelationExample
+from analysis.general import GeneralStatistics
+from analysis.heads import HeadGrid
+from bert.tokenization import with_special_tokens
+
+PAGE_NAME = "report.html"
+ASSETS = Path(__file__).with_name("report_assets")
+SHARED_SCRIPTS = ("common.js", "attention.js", "charts.js")  # before the page's own script, in this order
+SCRIPTS = {"index": ("common.js", "index.js")}  # a page's scripts when not the shared ones and its own
+WEIGHT_STEPS = 255  # a weight w is stored as round(255 * sqrt(w)), one byte
+SIGNIFICANT_DIGITS = 4
+MAX_EXAMPLES = 5  # head view: examples kept
+MAX_TOKENS = 128  # head view: tokens kept of each example (longer ones are cropped)
+MAX_WEIGHTS = 4 * 2**20  # head view: attention weights kept in all (layers x heads x n x n, summed over examples)
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                           "img-src data: blob:")
+
+
+# ---------------------------------------------------------------------------- compact data
+
+
+def encode_weights(attention: np.ndarray) -> str:
+    """Attention weights (any shape, in [0, 1]) as base64 of the bytes round(255 * sqrt(w)), in C order."""
+    steps = np.rint(np.sqrt(np.clip(np.asarray(attention, np.float32), 0.0, 1.0)) * WEIGHT_STEPS)
+    return base64.b64encode(steps.astype(np.uint8).tobytes()).decode("ascii")
+
+
+def rounded(values: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:
+    """Numbers (nested lists or arrays) rounded to `digits` significant digits, as plain lists; NaN and None
+    become None."""
+    if isinstance(values, np.ndarray | list | tuple):
+        return [rounded(value, digits) for value in values]
+    if values is None or not np.isfinite(values):
+        return None
+    return float(f"{float(values):.{digits}g}")
+
+
+# ---------------------------------------------------------------------------- the head view's examples
+
+
+@dataclasses.dataclass
+class HeadViewExample:
+    """One example of the head view: its index in the file, its tokens (cropped) and its maps, encoded."""
+
+    index: int
+    tokens: list[str]
+    n_tokens: int  # before cropping
+    weights: str  # encode_weights of the maps [layers, heads, n, n], n = len(tokens)
+
+    def to_json(self) -> dict:
+        """The example as the page reads it."""
+        return {"index": self.index, "tokens": self.tokens, "n_tokens": self.n_tokens, "weights": self.weights}
+
+
+class HeadViewExamples:
+    """Keeps the examples of the head view: the one at `first_index` (Figure 1's; shown first) and the first ones
+    of the file, at most `max_examples`, each cropped to its first `max_tokens` tokens, and no more than
+    `max_weights` weights in all (the first example and Figure 1's are kept whatever their size). Memory: the
+    kept bytes, one a weight."""
+
+    def __init__(self, first_index: int | None = None, max_examples: int = MAX_EXAMPLES,
+                 max_tokens: int = MAX_TOKENS, max_weights: int = MAX_WEIGHTS) -> None:
+        self.first_index = first_index
+        self.max_examples, self.max_tokens, self.max_weights = max_examples, max_tokens, max_weights
+        self.kept: list[HeadViewExample] = []
+        self.n_weights = 0
+        self.n_seen = 0
+
+    def wanted(self, index: int, size: int) -> bool:
+        """Whether to keep example `index` of `size` weights (after cropping), given what is kept already."""
+        if index == self.first_index:
+            return True
+        waiting = self.first_index is not None and all(example.index != self.first_index for example in self.kept)
+        if len(self.kept) + waiting >= self.max_examples:
+            return False  # a place stays free for Figure 1's example until it comes
+        return not self.kept or self.n_weights + size <= self.max_weights
+
+    def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
+        """Keep the example if there is room for it."""
+        self.n_seen += 1
+        n_layers, n_heads, n = attention_maps.shape[:3]
+        shown = min(n, self.max_tokens)
+        size = n_layers * n_heads * shown * shown
+        if not self.wanted(index, size):
+            return
+        tokens = maps.example_tokens(example, n)[:shown]
+        kept = HeadViewExample(index, tokens, n, encode_weights(attention_maps[:, :, :shown, :shown]))
+        self.kept.insert(0 if index == self.first_index else len(self.kept), kept)
+        self.n_weights += size
+
+    def to_json(self) -> dict:
+        """The examples and the note saying what was left out."""
+        return {"examples": [example.to_json() for example in self.kept], "note": self.note()}
+
+    def note(self) -> str:
+        """What the head view leaves out, in a sentence (empty when nothing)."""
+        parts = []
+        if len(self.kept) < self.n_seen:
+            parts.append(f"showing {len(self.kept)} of {self.n_seen} examples with maps (the page keeps at most "
+                         f"{self.max_examples} examples and {self.max_weights:,} attention weights)")
+        cropped = [example for example in self.kept if example.n_tokens > len(example.tokens)]
+        if cropped:
+            listed = ", ".join(f"example {example.index} ({example.n_tokens} tokens)" for example in cropped)
+            parts.append(f"cropped to their first {self.max_tokens} tokens: {listed} (rows keep their weights, so "
+                         "they sum to less than 1 unless [CLS]/[SEP] are hidden)")
+        sentence = "; ".join(parts)
+        return sentence[:1].upper() + sentence[1:] + ("." if parts else "")
+
+
+# ---------------------------------------------------------------------------- each page's data
+
+
+def general_page(statistics: GeneralStatistics, labels: np.ndarray, points: np.ndarray | None,
+                 head_view: HeadViewExamples, figure_heads: Sequence[tuple[int, str]], source: str | Path) -> str:
+    """The general analysis page: head view, model view, Figures 2, 4 and 6 (when `points`, the MDS embedding
+    `[N, 2]`, is given). `figure_heads` are Figure 1's (flat index, caption)."""
+    data = {
+        "source": str(source), "grid": list(statistics.grid), "n_examples": statistics.n_examples,
+        "avg_attn": {key: rounded(values) for key, values in statistics.avg_attn.items()},
+        "entropy": rounded(statistics.entropy), "entropy_from_cls": rounded(statistics.entropy_from_cls),
+        "uniform_entropy": rounded(statistics.uniform_entropy), "behaviour": labels.tolist(),
+        "behaviours": [[label, BEHAVIOUR_NAMES[label]] for label in BEHAVIOURS],
+        "mds": None if points is None else rounded(points),
+        "figure_heads": [[int(index), caption.replace("\n", " ")] for index, caption in figure_heads],
+        "head_view": head_view.to_json(),
+    }
+    return page_html("General attention analysis", "general", data)
+
+
+def relation_examples_json(table: Sequence[dict], examples: Mapping[str, RelationExample]) -> tuple[list, list]:
+    """The sentences the syntax page shows, and for each table row the index of its sentence (or None).
+
+    Each sentence carries only the maps of the heads its rows show, encoded. The `all` row shows the sentence of
+    the first other row that has one.
+    """
+    sentences: list[dict] = []
+    by_identity: dict[int, int] = {}
+    row_sentences = []
+    for row in table:
+        example = examples.get(row["relation"]) or next(
+            (examples[other["relation"]] for other in table if other["relation"] in examples), None)
+        if example is None:
+            row_sentences.append(None)
+            continue
+        if id(example) not in by_identity:
+            by_identity[id(example)] = len(sentences)
+            sentences.append({"tokens": with_special_tokens(example.words), "heads": list(example.heads),
+                              "relations": list(example.relations), "maps": {}})
+        sentence = sentences[by_identity[id(example)]]
+        flat = HeadGrid.of(example.attention_maps).flat(row["layer"], row["head"])
+        sentence["maps"].setdefault(str(flat), encode_weights(example.attention_maps[row["layer"], row["head"]]))
+        row_sentences.append(by_identity[id(example)])
+    return sentences, row_sentences
+
+
+def syntax_page(table: Sequence[dict], examples: Mapping[str, RelationExample], *, grid: Sequence[int],
+                source: str | Path, select_on: str, probes: Mapping[str, float] | None = None,
+                probe_names: Mapping[str, str] | None = None) -> str:
+    """The syntax page: Table 1 (sortable; a row opens its head on a sentence with the relation), Table 3."""
+    sentences, row_sentences = relation_examples_json(table, examples)
+    rows = [{**{key: row[key] for key in ("relation", "count", "layer", "head", "direction", "baseline_offset")},
+             "accuracy": rounded(row["accuracy"]), "baseline_accuracy": rounded(row["baseline_accuracy"]),
+             "sentence": sentence} for row, sentence in zip(table, row_sentences, strict=True)]
+    data = {
+        "source": str(source), "grid": list(grid), "select_on": select_on, "table": rows, "sentences": sentences,
+        "max_words": FIGURE_MAX_WORDS,
+        "probes": None if probes is None else [[(probe_names or {}).get(name, name), rounded(uas)]
+                                               for name, uas in probes.items()],
+    }
+    return page_html("Dependency syntax in attention heads", "syntax", data)
+
+
+def mention_json(example: MentionExample) -> dict:
+    """One mention of the coreference page: the words from two before its first antecedent's head word to two
+    after it (as in its figure), with every head's maps on them."""
+    mention, antecedents = example.scored.mention, sorted(example.scored.antecedent_heads)
+    start, stop = max(0, antecedents[0] - 2), min(len(example.window.words), mention.end + 2)
+    crop = example.attention_maps[:, :, start + 1:stop + 1, start + 1:stop + 1]  # map positions: [CLS] is 0
+    return {"type": mention.type, "text": " ".join(example.window.words[mention.start:mention.end]),
+            "tokens": example.window.words[start:stop], "mention_head": mention.head - start,
+            "antecedent_heads": [word - start for word in antecedents], "weights": encode_weights(crop)}
+
+
+def coref_page(table: Mapping[str, Any], examples: Sequence[MentionExample], *, grid: Sequence[int],
+               source: str | Path, baseline_names: Mapping[str, str]) -> str:
+    """The coreference page: Table 2, every head's accuracy as a heat map, a chosen head on example mentions.
+    `table` holds coref.json's keys (coref_report.table_json)."""
+    data = {
+        "source": str(source), "grid": list(grid), "n_mentions": table["n_mentions"], "n_by_type": table["n_by_type"],
+        "baselines": [[baseline_names.get(name, name), {key: rounded(value) for key, value in values.items()}]
+                      for name, values in table["baselines"].items()],
+        "head_accuracy": {key: rounded(values) for key, values in table["head_accuracy"].items()},
+        "best_head": table["best_head"], "mentions": [mention_json(example) for example in examples],
+    }
+    return page_html("Coreference in attention heads", "coref", data)
+
+
+# ---------------------------------------------------------------------------- assembling and writing pages
+
+
+def script_json(data: Any) -> str:
+    """JSON safe inside a `<script>` element: no `<`, `>` or `&` (written as \\u escapes)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def asset(name: str) -> str:
+    """The text of one file of analysis/report_assets."""
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
+def page_html(title: str, kind: str, data: Any) -> str:
+    """A whole page: styles, data and scripts (the shared ones, then `<kind>.js`) inline."""
+    names = SCRIPTS.get(kind, (*SHARED_SCRIPTS, f"{kind}.js"))
+    scripts = "\n".join(f"<script>\n{asset(name)}</script>" for name in names)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>
+{asset("report.css")}</style>
+</head>
+<body data-kind="{kind}">
+<header><h1>{html.escape(title)}</h1><p class="source"></p><nav></nav></header>
+<main id="report"><noscript>This page draws its views with JavaScript, which is turned off.</noscript></main>
+<div id="tooltip" role="tooltip" hidden></div>
+<script type="application/json" id="report-data">{script_json(data)}</script>
+{scripts}
+</body>
+</html>
+"""
+
+
+def write_page(outdir: str | Path, page: str) -> Path:
+    """Write `page` as OUTDIR/report.html, atomically; returns the path."""
+    path = Path(outdir) / PAGE_NAME
+    utils.write_text(path, page)
+    return path
+
+
+def recorded_options(options: Any) -> Any:
+    """Options for a run record: a dataclass (or a dict of them) without `no_html`, which changes no number."""
+    if isinstance(options, dict):
+        return {name: recorded_options(value) for name, value in options.items()}
+    if dataclasses.is_dataclass(options):
+        return {name: value for name, value in dataclasses.asdict(options).items() if name != "no_html"}
+    return options
+
+
+def notebook_frame(page: str, height: int = 900) -> str:
+    """HTML showing `page` inside a notebook: an iframe whose `srcdoc` is the page, so its scripts run isolated
+    from the notebook's (display it with IPython.display.HTML)."""
+    return (f'<iframe srcdoc="{html.escape(page, quote=True)}" title="report" '
+            f'style="width: 100%; height: {height}px; border: 1px solid #ddd"></iframe>')
+
+
+# ---------------------------------------------------------------------------- the index of a demo's pages
+
+
+PAGE_ORDER = ("general", "syntax", "coref")  # the index lists the pages in the paper's order
+
+
+def page_summary(path: Path) -> tuple[str, str]:
+    """The kind (`<body data-kind>`) and the `<title>` of a report page."""
+    text = path.read_text(encoding="utf-8")
+    kind = re.search(r'<body data-kind="([^"]*)"', text)
+    title = re.search(r"<title>(.*?)</title>", text, re.S)
+    return (kind.group(1) if kind else "", html.unescape(title.group(1)) if title else path.parent.name)
+
+
+def index_page(directory: str | Path) -> Path:
+    """Write DIRECTORY/index.html linking every report.html below it (general, syntax, coreference, then others by
+    path); returns its path."""
+    directory = Path(directory)
+    pages = []
+    for path in directory.rglob(PAGE_NAME):
+        kind, title = page_summary(path)
+        rank = PAGE_ORDER.index(kind) if kind in PAGE_ORDER else len(PAGE_ORDER)
+        pages.append((rank, path.relative_to(directory).as_posix(), title))
+    if not pages:
+        raise utils.InputError(f"{directory}: no {PAGE_NAME} below it")
+    data = {"pages": [{"href": href, "title": title} for _, href, title in sorted(pages)]}
+    path = directory / "index.html"
+    utils.write_text(path, page_html("Attention analysis reports", "index", data))
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`index DIRECTORY`: write the index of the report pages below DIRECTORY."""
+    parser = cli.ArgumentParser(__doc__)
+    parser.add_argument("command", choices=["index"], help="what to write (the index of the pages below DIRECTORY)")
+    parser.add_argument("directory")
+    args = parser.parse_args(argv)
+    print(f"wrote {index_page(args.directory)}")
+
+
+if __name__ == "__main__":
+    cli.run(main)
