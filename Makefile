@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 OUT := out/demo
 SAMPLE := data/sample
 
-.PHONY: setup chromium demo test lint bench
+.PHONY: setup chromium demo test lint bench notebook
 
 setup: $(VENV)/.installed
 
@@ -45,6 +45,13 @@ demo: setup
 	@echo "Done. Open $(OUT)/index.html in a browser: it links each analysis's report page (report.html)."
 	@echo "The tables are also in $(OUT)/general/general.md, $(OUT)/syntax/syntax.md and"
 	@echo "$(OUT)/coref/analysis/coref.md, with the figures beside them."
+
+# JupyterLab on the project's notebooks, which open the outputs of `make demo` (made first when missing); as root
+# (a container) with --allow-root. NOTEBOOK_FLAGS passes options, e.g. NOTEBOOK_FLAGS="--no-browser --port 8899".
+NOTEBOOK_FLAGS ?=
+notebook: setup
+	test -f $(OUT)/index.html || $(MAKE) demo
+	$(PY) -m jupyter lab --notebook-dir=. $$([ "$$(id -u)" -eq 0 ] && echo --allow-root) $(NOTEBOOK_FLAGS)
 
 test: setup chromium
 	$(PY) -m ruff check .

@@ -5,7 +5,8 @@ Example:
 writes data/sample/unlabeled_attn.pkl: the examples in input order, each with float16 "attns"
 [layers, heads, n, n], or "skipped" when longer than --max_sequence_length, and its run record beside it
 (unlabeled_attn.run.json). With --output-dir the same list is written as a directory of shard pickles as it
-goes; rerunning an interrupted command resumes after the last complete shard.
+goes; rerunning an interrupted command resumes after the last complete shard. --original gives the original
+code's maps (every segment id 0, a split word's attention from its first piece) instead of ours.
 """
 
 import argparse
@@ -34,7 +35,7 @@ from utils import (
 
 OPTIONS_THAT_CHANGE_OUTPUT = (
     "max_sequence_length", "batch_size", "chunk_size", "cased", "debug", "word_level", "word_level_mode",
-    "single_segment",
+    "single_segment", "original",
 )
 
 
@@ -59,12 +60,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cli.add_flag(parser, "debug", action="store_true",
                  help="use a tiny randomly initialised model (3 layers, hidden 144, fixed seed)")
     cli.add_flag(parser, "word_level", action="store_true", help="word-level maps (needs 'words'): n = len(words) + 2")
-    cli.add_flag(parser, "word-level-mode", choices=WORD_LEVEL_MODES, default="mean",
+    cli.add_flag(parser, "word-level-mode", choices=WORD_LEVEL_MODES,
                  help="attention from a split word: mean of its pieces' rows, first piece, or max "
-                      "(default: %(default)s)")
+                      "(default: mean; first with --original)")
     cli.add_flag(parser, "single-segment", action="store_true", help="all token type ids 0, as the original code did")
+    cli.add_flag(parser, "original", action="store_true",
+                 help="the original code's maps: --single-segment and --word-level-mode first")
     cli.add_verbose(parser)
-    return parser.parse_args(argv)
+    return resolve_original(parser, parser.parse_args(argv))
+
+
+def resolve_original(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """Turn `--original` into what it stands for (all-zero segment ids, first-piece word level) and give
+    `--word-level-mode` its default; a mode other than `first` with `--original` is refused."""
+    if args.original:
+        if args.word_level_mode not in (None, "first"):
+            parser.error(f"--original takes the first piece's row; it cannot go with --word-level-mode "
+                         f"{args.word_level_mode}")
+        args.single_segment, args.word_level_mode = True, "first"
+    args.word_level_mode = args.word_level_mode or "mean"
+    return args
 
 
 def default_outfile(input_path: Path) -> Path:

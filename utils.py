@@ -99,12 +99,7 @@ def _counted(iterable: Iterable, bar: tqdm) -> Iterator[Any]:
 
 # ---------------------------------------------------------------------------- atomic writes
 
-TEMPORARY_SUFFIX = ".tmp"
-
-
-def temporary_prefix(path: Path) -> str:
-    """The name prefix of the temporary file that becomes `path`: `.NAME.` (hidden), then random, then .tmp."""
-    return f".{path.name}."
+TEMPORARY_SUFFIX = ".tmp"  # a temporary output is named `.NAME.<random>.tmp` beside NAME (hidden)
 
 
 def check_output_file(path: str | Path) -> None:
@@ -136,8 +131,7 @@ def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[io.IOBase]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path),
-                                                 suffix=TEMPORARY_SUFFIX)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
     except OSError as error:
         raise file_error(path.parent if not isinstance(error, IsADirectoryError) else path, error) from None
     try:

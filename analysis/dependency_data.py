@@ -7,9 +7,11 @@ An example has "words", gold "heads" (1-based, 0 = root) and "relns", and word-l
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+import utils
 from analysis.maps import ExampleError
 from preprocessing.depparse import word_off_the_tree
 
@@ -87,3 +89,30 @@ class RelationExamples:
     def result(self, relations: Iterable[str]) -> dict[str, RelationExample]:
         """The kept example of each of `relations` that has one."""
         return {relation: self.examples[relation] for relation in relations if relation in self.examples}
+
+
+class IndexedExamples:
+    """Keeps the examples at the given positions in the file (0-based, skipped examples counted), and no other:
+    memory holds those examples only. `purpose` names what they are for in the error of `result`."""
+
+    def __init__(self, indices: Iterable[int], universal: bool = False, purpose: str = "the figure") -> None:
+        self.indices = frozenset(indices)
+        self.universal = universal
+        self.purpose = purpose
+        self.examples: dict[int, RelationExample] = {}
+
+    def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
+        """Keep the example if its position is one of the indices."""
+        if index in self.indices:
+            labels = relation_labels(example["relns"], self.universal)
+            self.examples[index] = RelationExample(example["words"], example["heads"], labels, attention_maps)
+
+    def result(self, path: str | Path) -> dict[int, RelationExample]:
+        """Position -> kept example; InputError naming the file when one of the positions had no example with maps."""
+        missing = sorted(self.indices - set(self.examples))
+        if missing:
+            wanted = ", ".join(str(index) for index in sorted(self.indices))
+            raise utils.InputError(f"{path}: {self.purpose} draws examples {wanted} (positions in the file, 0-based), "
+                                   f"but {', '.join(str(index) for index in missing)} do not exist or have no "
+                                   "attention maps")
+        return self.examples

@@ -1,7 +1,9 @@
-"""The paper's figures: 1, 2, 4 and 6 (general analysis), 5 (syntax), and the attention-lines plot they share.
+"""The paper's figures: 1, 2, 4 and 6 (general analysis), 5 (syntax), and the attention-lines plot they share;
+with the `--paper` preset, Figures 1 and 5 exactly as the original notebooks drew them (analysis/paper.py).
 
 Layers are shown 1-based and heads as 1-based `layer-head`, as in the paper. The callers choose the
-matplotlib backend (the script uses "Agg").
+matplotlib backend (the script uses "Agg"). Importing this module sets seaborn's theme (STYLE), as the original
+notebooks did; it changes how figures look, never what they show.
 """
 
 from collections.abc import Mapping, Sequence
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import matplotlib.colors
 import numpy as np
+import seaborn as sns
 from matplotlib import pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
@@ -20,17 +23,24 @@ from analysis.coref import MentionExample
 from analysis.dependency_data import RelationExample
 from analysis.general import GeneralStatistics, ShownExample
 from analysis.heads import HeadGrid, pair_label
+from analysis.paper import LINE_COLOR, WORD_COLOR, RelationPanel, hide_special_columns, last_tokens
 from bert.tokenization import with_special_tokens
 
-# (colour, marker) of each behaviour in Figure 6.
+# seaborn's styling, set once for every figure (the original notebooks set "darkgrid" too): grey panels with white
+# grid lines, its "deep" palette as the colour cycle (C0, C1, ...).
+STYLE = {"style": "darkgrid", "palette": "deep", "context": "notebook"}
+sns.set_theme(**STYLE)
+
+# (colour, marker) of each behaviour in Figure 6: seaborn's "deep" colours, the original notebook's markers.
+_DEEP = sns.color_palette("deep").as_hex()
 BEHAVIOUR_STYLES = {
     "other": ("#a0a8ac", "o"),
-    "next": ("#d62728", ">"),
-    "prev": ("#1f77b4", "<"),
-    "broad": ("#ff7f0e", "^"),
-    "cls": ("#9467bd", "$C$"),
-    "sep": ("#2ca02c", "$S$"),
-    "punct": ("#17becf", "s"),
+    "next": (_DEEP[3], ">"),
+    "prev": (_DEEP[0], "<"),
+    "broad": (_DEEP[1], "^"),
+    "cls": (_DEEP[4], "$C$"),
+    "sep": (_DEEP[2], "$S$"),
+    "punct": (_DEEP[9], "s"),
 }
 
 
@@ -44,32 +54,40 @@ def plot_attention_lines(
     color: str = "#1f77b4",
     highlight_color: str = "#d62728",
     key_highlight_color: str = "#2ca02c",
+    key_highlight_lines: bool = False,
     title: str | None = None,
     min_weight: float = 0.002,
     max_linewidth: float = 2.5,
+    original_style: bool = False,
     fontsize: float = 8.0,
 ) -> None:
     """Draw one head's attention `[n, n]` on one example as lines from query tokens (left) to keys (right).
 
     A line's opacity is the square root of its weight (so that broad heads stay visible) and its width
-    `0.2 + max_linewidth * weight` points; weights below `min_weight` are not drawn. Tokens at the `highlight`
+    `0.2 + max_linewidth * weight` points; with `original_style`, as the original notebooks drew them, its opacity
+    is the weight itself and its width 1 point. Weights below `min_weight` are not drawn. Tokens at the `highlight`
     positions are bold in `highlight_color`, and so are the lines leaving them; keys at the `key_highlight`
-    positions are bold in `key_highlight_color` on the right.
+    positions are bold in `key_highlight_color` on the right, and with `key_highlight_lines` so are the lines
+    into them.
     """
     n = len(tokens)
     weights = np.clip(np.asarray(attention, dtype=np.float64), 0.0, 1.0)
     queries, keys = np.nonzero(weights >= min_weight)
-    is_highlighted = np.isin(queries, highlight)
-    order = np.argsort(is_highlighted, kind="stable")  # highlighted lines on top
-    queries, keys, is_highlighted = queries[order], keys[order], is_highlighted[order]
+    kind = np.zeros(len(queries), dtype=int)  # 0 plain, 1 from a highlighted query, 2 into a highlighted key
+    if key_highlight_lines:
+        kind[np.isin(keys, key_highlight)] = 2
+    kind[np.isin(queries, highlight)] = 1
+    order = np.argsort(kind > 0, kind="stable")  # highlighted lines on top
+    queries, keys, kind = queries[order], keys[order], kind[order]
     line_weights = weights[queries, keys]
-    colors = np.array([matplotlib.colors.to_rgba(color), matplotlib.colors.to_rgba(highlight_color)])
-    rgba = colors[is_highlighted.astype(int)]
-    rgba[:, 3] = np.sqrt(line_weights)
+    colors = np.array([matplotlib.colors.to_rgba(value) for value in (color, highlight_color, key_highlight_color)])
+    rgba = colors[kind]
+    rgba[:, 3] = line_weights if original_style else np.sqrt(line_weights)
+    widths = np.ones_like(line_weights) if original_style else 0.2 + max_linewidth * line_weights
     starts = np.stack([np.zeros_like(queries), -queries], axis=1)  # [lines, 2]: (x, y) of the query token
     ends = np.stack([np.ones_like(keys), -keys], axis=1)
     segments = np.stack([starts, ends], axis=1)  # [lines, 2 points, 2]
-    ax.add_collection(LineCollection(segments, colors=rgba, linewidths=0.2 + max_linewidth * line_weights))
+    ax.add_collection(LineCollection(segments, colors=rgba, linewidths=widths))
     for x, alignment, marked, marked_color in ((-0.04, "right", set(highlight), highlight_color),
                                                (1.04, "left", set(key_highlight), key_highlight_color)):
         for position, token in enumerate(tokens):
@@ -97,6 +115,25 @@ def plot_example_heads(example: ShownExample, heads: Sequence[tuple[int, str]]) 
     return figure
 
 
+def plot_paper_example_heads(example: ShownExample, heads: Sequence[tuple[int, str]]) -> Figure:
+    """The paper's Figure 1 as the original notebook drew it: `heads` (flat index, caption) on the example's last
+    tokens (paper.last_tokens: rows renormalised after the cut, the first label "..."), lines 1 point wide whose
+    opacity is the weight; no line leaves or enters the "..." position, which stands for the tokens cut off."""
+    grid = HeadGrid.of(example.attention_maps)
+    tokens, crop = last_tokens(example.tokens, example.attention_maps)
+    drawn = crop.reshape(grid.size, len(tokens), len(tokens)).copy()
+    if len(example.tokens) > len(tokens):
+        drawn[:, 0, :] = drawn[:, :, 0] = 0.0
+    figure, axes = plt.subplots(1, len(heads), figsize=(2.8 * len(heads), 1.4 + 0.22 * len(tokens)), squeeze=False,
+                                layout="constrained")
+    for ax, (flat_index, caption) in zip(axes[0], heads, strict=True):
+        plot_attention_lines(ax, tokens, drawn[flat_index], title=f"Head {grid.label(flat_index)}\n{caption}",
+                             color=LINE_COLOR, original_style=True, fontsize=9.0)
+    figure.suptitle(f"The paper's Figure 1: example {example.index}, its last {len(tokens)} tokens "
+                    "(heads are 1-based layer-head)")
+    return figure
+
+
 def _plot_by_layer(ax: Axes, values: np.ndarray, offset: float, color: str, label: str) -> None:
     """One head per point at its 1-based layer (shifted by `offset`), and a line through the layer means."""
     n_layers, n_heads = values.shape
@@ -106,12 +143,11 @@ def _plot_by_layer(ax: Axes, values: np.ndarray, offset: float, color: str, labe
 
 
 def _layer_axis(ax: Axes, n_layers: int, ylabel: str) -> None:
-    """1-based integer layer ticks, labels and a light grid."""
+    """1-based integer layer ticks and labels (the theme draws the grid)."""
     ax.set_xticks(np.arange(1, n_layers + 1))
     ax.set_xlim(0.4, n_layers + 0.6)
     ax.set_xlabel("layer")
     ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
 
 
 def plot_token_attention(statistics: GeneralStatistics) -> Figure:
@@ -225,11 +261,44 @@ def plot_relation_heads(table: Sequence[dict], examples: Mapping[str, RelationEx
     return figure
 
 
+def plot_paper_relation_heads(panels: Sequence[RelationPanel], examples: Mapping[int, RelationExample]) -> Figure:
+    """The paper's Figure 5 as the original notebook drew it: each panel's head on its two examples (`examples`:
+    file position -> example), side by side and centred on each other, the panel's words in red with their lines
+    (out of them on the left, or into them on the right for `color_keys`), the other lines blue; opacity is the
+    weight, `[CLS]`/`[SEP]` columns hidden and rows renormalised for `hide_special`."""
+    longest = max(len(examples[index].words) for panel in panels for index in panel.examples) + 2
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    figure = plt.figure(figsize=(5.6 * columns, rows * (1.3 + 0.2 * longest)), layout="constrained")
+    cells = figure.subfigures(rows, columns, squeeze=False).ravel()
+    for cell, panel in zip(cells, panels, strict=False):
+        grid = HeadGrid.of(examples[panel.examples[0]].attention_maps)
+        layer, head = grid.pair(grid.parse(panel.head))
+        cell.suptitle(f"{panel.title}\nhead {panel.head}", fontsize=11)
+        for ax, index in zip(cell.subplots(1, 2), panel.examples, strict=True):
+            example = examples[index]
+            tokens = with_special_tokens(example.words)
+            attention = example.attention_maps[layer, head].astype(np.float64)
+            attention = hide_special_columns(attention) if panel.hide_special else attention
+            named = [position for position, token in enumerate(tokens) if token in panel.words]
+            side = {"key_highlight": named, "key_highlight_lines": True} if panel.color_keys else {"highlight": named}
+            plot_attention_lines(ax, tokens, attention, color=LINE_COLOR, highlight_color=WORD_COLOR,
+                                 key_highlight_color=WORD_COLOR, original_style=True, title=f"dev {index}", **side)
+            middle = (len(tokens) - 1) / 2  # centre the shorter sentence on the longer one, as the original did
+            ax.set_ylim(-middle - longest / 2, -middle + longest / 2)
+    for cell in cells[len(panels):]:
+        cell.text(0.5, 0.5, "In red: the named words and their attention\n(Noun premodifiers: the attention to "
+                  "them).\nHeads are 1-based layer-head.", ha="center", va="center", fontsize=10)
+    figure.suptitle("The paper's Figure 5: heads that track dependency relations, on dev sentences", fontsize=13)
+    return figure
+
+
 def plot_head_grid(values: np.ndarray, title: str, label: str) -> Figure:
     """A heat map of one number per head, `[layers, heads]`, with 1-based layer and head ticks."""
     n_layers, n_heads = values.shape
     figure, ax = plt.subplots(figsize=(1.2 + 0.5 * n_heads, 1.2 + 0.45 * n_layers), layout="constrained")
     image = ax.imshow(values, cmap="viridis", aspect="auto")
+    ax.grid(False)  # the theme's grid lines would cross the cells
     ax.set_xticks(np.arange(n_heads), np.arange(1, n_heads + 1))
     ax.set_yticks(np.arange(n_layers), np.arange(1, n_layers + 1))
     ax.set_xlabel("head")

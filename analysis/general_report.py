@@ -7,7 +7,7 @@ import numpy as np
 
 import provenance
 import utils
-from analysis import behaviour, figures, general, maps, report_page
+from analysis import behaviour, figures, general, maps, paper, report_page
 from analysis.heads import HeadGrid, pair_label
 from analysis.options import GeneralOptions
 
@@ -33,11 +33,20 @@ class CheckedHeads:
 def check_heads(
     options: GeneralOptions, data: maps.AttentionData, distances_path: str | Path | None
 ) -> CheckedHeads:
-    """Parse the head options and read the head distances for the data's grid; InputError when they do not fit."""
+    """Parse the head options and read the head distances for the data's grid; InputError when they do not fit.
+
+    With `options.paper`, the paper's heads (analysis/paper.py) on a 12 x 12 grid only, and none of the options
+    that the preset fixes."""
     grid = data.grid
+    if options.paper:
+        if options.example_index is not None or options.figure_heads or options.named_heads:
+            raise utils.InputError("--paper fixes Figure 1's example and heads and Figure 6's named heads: leave out "
+                                   "--example-index, --figure-heads and --named-heads")
+        paper.check_grid(grid, data.path)
     try:
         figure_heads = [grid.parse(label) for label in options.figure_heads]
-        named_heads = parse_named_heads(options.named_heads, grid) if options.named_heads else None
+        named_spec = "paper" if options.paper else options.named_heads
+        named_heads = parse_named_heads(named_spec, grid) if named_spec else None
     except ValueError as error:
         raise utils.InputError(f"{data.path}: {error}") from None
     distances = behaviour.read_head_distances(distances_path, grid) if distances_path is not None else None
@@ -109,6 +118,16 @@ def summary_markdown(
     return "\n".join(lines) + "\n"
 
 
+def figure1_heads(statistics: general.GeneralStatistics, labels: np.ndarray, figure_heads: list[int],
+                  use_paper: bool = False) -> list[tuple[int, str]]:
+    """Figure 1's (flat index, caption): the paper's with `use_paper`, else `figure_heads` captioned by their
+    behaviour, else the strongest heads."""
+    if use_paper:
+        return paper.figure1_heads(statistics.grid)
+    chosen = [(index, behaviour.BEHAVIOUR_NAMES[labels.ravel()[index]]) for index in figure_heads]
+    return chosen or strongest_heads(statistics)
+
+
 def collect(data: maps.AttentionData, example_index: int | None = None,
             page_examples: int = report_page.MAX_EXAMPLES) -> tuple[
         general.GeneralStatistics, general.ShownExample, report_page.HeadViewExamples | None]:
@@ -128,19 +147,21 @@ def run(attn_path: str | Path, outdir: str | Path, distances_path: str | Path | 
     utils.check_output_dir(outdir)
     data = maps.open_attention(attn_path)
     checked = check_heads(options, data, distances_path)
-    statistics, shown, page_examples = collect(data, options.example_index,
+    example_index = paper.FIGURE1_EXAMPLE if options.paper else options.example_index
+    statistics, shown, page_examples = collect(data, example_index,
                                                page_examples=0 if options.no_html else report_page.MAX_EXAMPLES)
     labels = behaviour.behaviour_labels(statistics.avg_attn, statistics.entropy, **options.thresholds())
-    figure_heads = [(index, behaviour.BEHAVIOUR_NAMES[labels.ravel()[index]]) for index in checked.figure_heads]
-    figure_heads = figure_heads or strongest_heads(statistics)
+    figure_heads = figure1_heads(statistics, labels, checked.figure_heads, options.paper)
     output = {**statistics.to_json(), "behaviour": labels.tolist()}
 
-    figures.save_figure(figures.plot_example_heads(shown, figure_heads), outdir, "figure1_example_heads")
+    plot_figure1 = figures.plot_paper_example_heads if options.paper else figures.plot_example_heads
+    figures.save_figure(plot_figure1(shown, figure_heads), outdir, "figure1_example_heads")
     figures.save_figure(figures.plot_token_attention(statistics), outdir, "figure2_token_attention")
     figures.save_figure(figures.plot_entropies(statistics), outdir, "figure4_entropies")
     points = None
     if checked.distances is not None:
-        points = behaviour.embed_heads(checked.distances, options.seed)
+        embed = paper.embed_heads if options.paper else behaviour.embed_heads
+        points = embed(checked.distances, options.seed)
         named_heads = checked.named_heads or {index: "(Fig. 1)" for index, _ in figure_heads}
         figures.save_figure(figures.plot_head_embedding(points, labels, named_heads), outdir, "figure6_head_embedding")
         output["mds"] = points.tolist()

@@ -26,6 +26,8 @@ class GeneralOptions:
     token_threshold: float = option(behaviour.TOKEN_THRESHOLD,
                                     "average attention to [CLS]/[SEP]/punctuation that labels a head")
     seed: int = option(0, "random seed of the MDS embedding", minimum=0)
+    paper: bool = option(False, "draw the paper's own Figures 1 and 6 (BERT-base maps only: example 581, heads 1-1, "
+                         "3-1, 8-7, 11-6; the original's MDS and named heads; see analysis/paper.py)")
     no_html: bool = option(False, "do not write report.html")
 
     def thresholds(self) -> dict[str, float]:
@@ -48,13 +50,22 @@ class SyntaxOptions:
     figure_relations: tuple[str, ...] = option((), "relations of Figure 5, comma-separated (default: the table's "
                                                "6 most frequent)")
     probes: bool = option(False, "train and evaluate the attention probes (Table 3)")
+    paper: bool = option(False, "draw the paper's own Figure 5 (BERT-base maps of the original's dev file only: "
+                         "its five panels on dev examples 42, 1286, 13, ...; see analysis/paper.py)")
     no_html: bool = option(False, "do not write report.html")
 
 
 @dataclass
 class ProbeSettings:
-    """How the attention probes are trained (Table 3); flags `--probe-<name>`, the seed `--seed`."""
+    """How the attention probes are trained (Table 3); flags `--probe-<name>`, the seed `--seed`.
 
+    The `paper` regime trains as the original code did (analysis/probes.py) and uses only `seed` of the others.
+    """
+
+    regime: str = option("ours", "ours (mini-batches, held-out early stopping, bilinear words + distances "
+                         "baseline) or paper (as the original code: one epoch of one-sentence steps, Adam at 0.002, "
+                         "its distance-features baseline; the other --probe- settings do not apply)",
+                         choices=["ours", "paper"])
     epochs: int = option(40, "most training epochs of each probe", minimum=1)
     patience: int = option(3, "epochs without held-out improvement before a probe stops", minimum=1)
     learning_rate: float = option(0.05, "initial Adam learning rate of the probes", minimum=1e-12)

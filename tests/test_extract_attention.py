@@ -80,6 +80,65 @@ def test_word_level_output(tmp_path):
     np.testing.assert_allclose(example["attns"].astype(np.float32).sum(axis=-1), 1.0, atol=2e-3)
 
 
+ORIGINAL_GOLDEN = Path(__file__).parent / "golden" / "minilm_original_word_level.npz"
+FLOAT16_ROUNDING = 2.0**-11  # relative error of rounding to float16
+
+
+def original_golden() -> list[dict]:
+    """The reference word-level examples of tests/golden/make_golden.py: words, tokens and first-piece maps of
+    Hugging Face's BertModel with all token type ids 0."""
+    with np.load(ORIGINAL_GOLDEN) as arrays:
+        n_examples = sum(name.startswith("words_") for name in arrays.files)
+        return [{"words": arrays[f"words_{i}"].tolist(), "tokens": arrays[f"tokens_{i}"].tolist(),
+                 "attention": arrays[f"attention_{i}"]} for i in range(n_examples)]
+
+
+@pytest.mark.slow
+def test_original_maps_equal_the_reference_first_piece_maps(tmp_path):
+    golden = original_golden()
+    assert any("[SEP]" in example["words"] for example in golden)  # a second segment: segment ids matter
+    path = write_examples(tmp_path, [{"words": example["words"]} for example in golden])
+    outputs = {}
+    runs = (("original", ["--original"]), ("ours", []), ("first_piece_only", ["--word-level-mode", "first"]))
+    for name, flags in runs:
+        outfile = tmp_path / f"{name}.pkl"
+        extract_attention.main(["--preprocessed-data-file", str(path), "--word_level", "--outfile", str(outfile),
+                                *flags])
+        outputs[name] = read_examples(outfile)
+    options = read_json(tmp_path / "original.run.json")["options"]
+    assert options["original"] and options["single_segment"] and options["word_level_mode"] == "first"
+    for index, example in enumerate(golden):
+        maps = {name: output[index]["attns"].astype(np.float32) for name, output in outputs.items()}
+        assert outputs["original"][index]["tokens"] == example["tokens"]
+        assert outputs["original"][index]["attns"].dtype == np.float16
+        np.testing.assert_allclose(maps["original"], example["attention"], rtol=FLOAT16_ROUNDING, atol=1e-5)
+        if len(example["tokens"]) > len(example["words"]) + 2:  # a split word: the mean of its rows differs
+            assert np.abs(maps["ours"] - example["attention"]).max() > 1e-2
+        if "[SEP]" in example["words"]:  # a second segment: its token type ids differ
+            assert np.abs(maps["first_piece_only"] - example["attention"]).max() > 1e-2
+
+
+def test_original_refuses_another_word_level_mode(tmp_path):
+    path = write_examples(tmp_path, [{"words": ["fine"]}])
+    error = assert_error("--preprocessed-data-file", str(path), "--word_level", "--original",
+                         "--word-level-mode", "mean")
+    assert "--original" in error and "--word-level-mode mean" in error
+    args = extract_attention.parse_args(["--preprocessed-data-file", str(path), "--original"])
+    assert args.single_segment and args.word_level_mode == "first"
+    assert extract_attention.parse_args(["--preprocessed-data-file", str(path)]).word_level_mode == "mean"
+
+
+def test_original_changes_the_shard_fingerprint(tmp_path):
+    path = write_examples(tmp_path, [{"words": ["fine"]}])
+    runs = (["--original"], [], ["--single-segment", "--word-level-mode", "first"])
+    fingerprints = {
+        extract_attention.run_fingerprint(path, resolve_bert_dir(None), extract_attention.parse_args(
+            ["--preprocessed-data-file", str(path), "--word_level", *flags]))
+        for flags in runs
+    }
+    assert len(fingerprints) == len(runs)
+
+
 @pytest.mark.parametrize(
     ("examples", "fragments"),
     [

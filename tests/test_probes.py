@@ -116,3 +116,79 @@ def test_words_distances_probe_learns_right_branching_trees(tmp_path):
     train = _probe_data(tmp_path, "train.pkl", right_branching(0, 60))
     dev = _probe_data(tmp_path, "dev.pkl", right_branching(1, 20))
     assert _train_and_score(probes.WordsDistancesProbe(5), train, dev) > 0.95
+
+
+PAPER = ProbeSettings(regime="paper")
+
+
+def _chance_uas(data):
+    """Expected UAS of a uniform guess among each scored word's candidates (ROOT and the other words)."""
+    return float(np.mean([1 / len(heads) for heads, scored in zip(data.heads, data.scored, strict=True)
+                          for _ in range(int(scored.sum()))]))
+
+
+def test_paper_regime_takes_one_step_per_sentence_in_file_order(planted):
+    train, dev = planted
+    fit_batches, holdout_batches = probes.split_batches(train, PAPER)
+    assert holdout_batches == []
+    assert [batch.heads.shape[0] for batch in fit_batches] == [1] * len(train.heads)
+    for batch, heads in zip(fit_batches, train.heads, strict=True):
+        np.testing.assert_array_equal(batch.heads[0], heads)
+    model = probes.AttentionProbe(12)
+    steps = probes.train_probe_as_paper(model, fit_batches)
+    assert steps == len(train.heads)  # one epoch, one optimizer step per sentence
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.002)
+    dev_batches = probes.make_batches(dev, np.arange(len(dev.heads)), MAX_PAIRS)
+    assert probes.probe_uas(model, dev_batches) > max(0.9, 2 * _chance_uas(dev))
+
+
+def test_paper_regime_evaluates_the_three_probes(planted):
+    train, dev = planted
+    fit_batches, holdout_batches = probes.split_batches(train, PAPER)
+    dev_batches = probes.make_batches(dev, np.arange(len(dev.heads)), MAX_PAIRS)
+    scores = probes.evaluate_probes(fit_batches, holdout_batches, dev_batches, train.grid, 5, PAPER)
+    assert set(scores) == {"words_distances", "attention_only", "attention_glove"}
+    assert scores["attention_only"] > 0.9  # one epoch of 60 steps at 0.002 from zero: the planted head wins
+    assert scores["attention_glove"] > 3 * _chance_uas(dev)  # more weights, fewer steps each: above chance
+
+
+def test_distance_features_are_the_originals():
+    candidate_mask = probes.pad_batch(  # two sentences, of 3 and 2 words, padded to 3
+        probes.ProbeData(heads=[np.zeros(3, np.int32), np.zeros(2, np.int32)],
+                         attention=[np.zeros((3, 4, 2), np.float16), np.zeros((2, 3, 2), np.float16)],
+                         word_vectors=[np.zeros((3, 1), np.float32), np.zeros((2, 1), np.float32)],
+                         scored=[np.ones(3, bool), np.ones(2, bool)]),
+        np.array([0, 1])).inputs["candidate_mask"]
+    features = np.asarray(probes.distance_features(candidate_mask))
+    assert features.shape == (2, 3, 4, 8)
+    for sentence, n in enumerate((3, 2)):  # the original's make_distance_features, written plainly
+        for i in range(n):
+            for j in range(n):
+                expected = [(j - i) / n if i < j else 0, (i - j) / n if j < i else 0,
+                            j == i, j == i - 1, j == i + 1, j == i - 2, j == i + 2, 0]
+                np.testing.assert_allclose(features[sentence, i, j + 1], expected, atol=1e-7)
+            np.testing.assert_array_equal(features[sentence, i, 0], [0, 0, 0, 0, 0, 0, 0, 1])  # ROOT
+
+
+def test_distance_features_probe_learns_right_branching_trees_as_paper(tmp_path):
+    rng = np.random.default_rng(0)
+    examples = [make_example(rng, n, heads=[*range(2, n + 1), 0]) for n in rng.integers(3, 9, 300).tolist()]
+    train = _probe_data(tmp_path, "train.pkl", examples[:240])
+    dev = _probe_data(tmp_path, "dev.pkl", examples[240:])
+    fit_batches, _ = probes.split_batches(train, PAPER)
+    model = probes.DistanceFeaturesProbe(5)
+    assert probes.train_probe_as_paper(model, fit_batches) == 240
+    uas = probes.probe_uas(model, probes.make_batches(dev, np.arange(len(dev.heads)), MAX_PAIRS))
+    assert uas > max(0.9, 2 * _chance_uas(dev))
+
+
+def test_paper_regime_is_reproducible(planted):
+    train, _ = planted
+    fit_batches, _ = probes.split_batches(train, PAPER)
+    weights = []
+    for _ in range(2):
+        model = probes.DistanceFeaturesProbe(5, seed=3)
+        probes.train_probe_as_paper(model, fit_batches[:10])
+        weights.append(model.get_weights())
+    for first, second in zip(*weights, strict=True):
+        np.testing.assert_array_equal(first, second)

@@ -7,9 +7,15 @@ Run from the repository root with the reference environment (torch, transformers
 CI never runs this script; it only reads what it writes:
 - tests/golden/minilm_attention.npz: per-example token ids and attention probabilities of the embedded
   all-MiniLM-L6-v2 model, computed by transformers' BertModel one example at a time (no padding);
-- tests/golden/tokenizer_cases.json: hard tokenizer inputs with the reference WordPiece tokens, uncased and cased.
+- tests/golden/tokenizer_cases.json: hard tokenizer inputs with the reference WordPiece tokens, uncased and cased;
+- tests/golden/minilm_original_word_level.npz: word-level maps as the original code made them (every token type
+  id 0, attention from a split word = its first piece's row), from the same BertModel.
+
+`--only NAME ...` writes only the named fixtures (`tokenizer`, `attention`, `original`), leaving the others as
+they are.
 """
 
+import argparse
 import importlib.util
 import json
 from pathlib import Path
@@ -56,6 +62,16 @@ ATTENTION_EXAMPLES = [
     ("Is it cheaper to fly or take the train?", "The train costs 40% less."),
     ("Naïve résumé writers overuse buzzwords.", "Recruiters notice."),
     ("OK", ""),
+]
+
+# Words of word-level examples, each with words split into several pieces; "[SEP]" inside the third makes it a
+# sentence pair, whose second segment gets token type 1 by our rule and 0 in the original code.
+ORIGINAL_WORD_EXAMPLES = [
+    ["Unbelievably", ",", "tokenizers", "rarely", "misbehave", "."],
+    ["Electroencephalography", "researchers", "reanalysed", "thirty-two", "recordings", "."],
+    ["Where", "did", "the", "hyperparameters", "go", "?", "[SEP]", "Nobody", "remembers", "them", "."],
+    ["Grandmother's", "sourdough", "starter", "survived", "Zürich's", "winter", "."],
+    ["Ok"],
 ]
 
 LONG_PIECES = "ab" * 50  # exactly 100 characters
@@ -219,14 +235,71 @@ def write_attention(directory: Path) -> None:
     np.savez_compressed(GOLDEN_DIR / "minilm_attention.npz", **arrays)
 
 
+def first_piece_word_level(attention: np.ndarray, pieces_per_word: list[int]) -> np.ndarray:
+    """Word-level maps [L, H, m + 2, m + 2] of token maps [L, H, n, n] as the original code made them, written
+    plainly: the groups are [CLS], the pieces of each word, [SEP]; attention to a group is the sum over its
+    tokens' columns, attention from a group is its first token's row."""
+    groups, position = [[0]], 1
+    for count in pieces_per_word:
+        groups.append(list(range(position, position + count)))
+        position += count
+    groups.append([position])
+    assert position == attention.shape[-1] - 1
+    word_level = np.zeros((*attention.shape[:2], len(groups), len(groups)), np.float64)
+    for row, from_group in enumerate(groups):
+        for column, to_group in enumerate(groups):
+            word_level[:, :, row, column] = attention[:, :, from_group[0], to_group].astype(np.float64).sum(axis=-1)
+    return word_level.astype(np.float32)
+
+
+def write_original_word_level(directory: Path) -> None:
+    """Run BertModel on each word example alone with all token type ids 0 and store its words, tokens and
+    first-piece word-level maps [L, H, m + 2, m + 2]."""
+    config = json.loads((directory / "tokenizer_config.json").read_text(encoding="utf-8"))
+    tokenizer = BertTokenizerLegacy(str(directory / "vocab.txt"), do_lower_case=config["do_lower_case"])
+    model = BertModel.from_pretrained(str(directory), attn_implementation="eager", dtype=torch.float32).eval()
+    arrays = {}
+    for index, words in enumerate(ORIGINAL_WORD_EXAMPLES):
+        pieces = [tokenizer.tokenize(word) for word in words]
+        tokens = ["[CLS]", *(piece for word_pieces in pieces for piece in word_pieces), "[SEP]"]
+        input_ids = tokenizer.convert_tokens_to_ids(tokens)
+        with torch.no_grad():
+            outputs = model(
+                input_ids=torch.tensor([input_ids]),
+                token_type_ids=torch.zeros((1, len(tokens)), dtype=torch.long),
+                output_attentions=True,
+            )
+        attention = torch.stack([layer[0] for layer in outputs.attentions]).numpy().astype(np.float32)
+        arrays[f"words_{index}"] = np.array(words)
+        arrays[f"tokens_{index}"] = np.array(tokens)
+        arrays[f"attention_{index}"] = first_piece_word_level(attention, [len(word_pieces) for word_pieces in pieces])
+        print(f"original word-level example {index}: {len(words)} words, {len(tokens)} tokens")
+    np.savez_compressed(GOLDEN_DIR / "minilm_original_word_level.npz", **arrays)
+
+
+FIXTURES = {
+    "tokenizer": "tokenizer_cases.json",
+    "attention": "minilm_attention.npz",
+    "original": "minilm_original_word_level.npz",
+}
+
+
 def main() -> None:
-    """Write both fixtures and report sizes and reference disagreements."""
+    """Write the fixtures asked for (all by default) and report sizes and reference disagreements."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=list(FIXTURES), default=list(FIXTURES),
+                        help="fixtures to write (default: all)")
+    wanted = parser.parse_args().only
     directory = model_dir()
-    disagreements = write_tokenizer_cases(directory / "vocab.txt")
-    print(f"{len(TOKENIZER_CASES)} tokenizer cases; references disagree on: {disagreements or 'none'}")
-    write_attention(directory)
-    for name in ("tokenizer_cases.json", "minilm_attention.npz"):
-        print(f"{name}: {(GOLDEN_DIR / name).stat().st_size} bytes")
+    if "tokenizer" in wanted:
+        disagreements = write_tokenizer_cases(directory / "vocab.txt")
+        print(f"{len(TOKENIZER_CASES)} tokenizer cases; references disagree on: {disagreements or 'none'}")
+    if "attention" in wanted:
+        write_attention(directory)
+    if "original" in wanted:
+        write_original_word_level(directory)
+    for name in wanted:
+        print(f"{FIXTURES[name]}: {(GOLDEN_DIR / FIXTURES[name]).stat().st_size} bytes")
 
 
 if __name__ == "__main__":
