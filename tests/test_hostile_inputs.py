@@ -187,6 +187,9 @@ CASES = [
     Case("extract_too_long", "extract_attention.py",
          ("--preprocessed-data-file", "{d}/examples.json", "--max_sequence_length", "513"), "512 positions",
          ("examples_attn.pkl",)),
+    Case("extract_original_with_mean", "extract_attention.py",
+         ("--preprocessed-data-file", "{d}/examples.json", "--original", "--word-level-mode", "mean"),
+         "cannot go with --word-level-mode mean", ("examples_attn.pkl",)),
     # head_distances.py
     Case("distances_nan", "head_distances.py", ("--attn-data-file", "{d}/nan_attn.pkl", "--outfile", "{d}/hd1.pkl"),
          "example 0: field 'attns'", ("hd1.pkl",)),
@@ -211,6 +214,9 @@ CASES = [
          ("--attn-data-file", "{d}/good_attn.pkl", "--seed", "-1", "--outdir", "{d}/g4"), "--seed", ("g4",)),
     Case("general_malicious", "general_analysis.py",
          ("--attn-data-file", "{d}/malicious.pkl", "--outdir", "{d}/g5"), "refused to load", ("g5", "pwned")),
+    Case("general_paper_on_another_grid", "general_analysis.py",
+         ("--attn-data-file", "{d}/good_attn.pkl", "--paper", "--outdir", "{d}/g6"), "12 x 12 heads; these have 2 x 3",
+         ("g6",)),
     # syntax_analysis.py
     Case("syntax_nan", "syntax_analysis.py", ("--attn-data-file", "{d}/nan_attn.pkl", "--outdir", "{d}/s1"),
          "example 0: field 'attns'", ("s1",)),
@@ -225,6 +231,11 @@ CASES = [
     Case("syntax_probes_without_train", "syntax_analysis.py",
          ("--attn-data-file", "{d}/dev_attn.pkl", "--probes", "--outdir", "{d}/s5"), "need --train-attn-data-file",
          ("s5",)),
+    Case("syntax_paper_on_another_grid", "syntax_analysis.py",
+         ("--attn-data-file", "{d}/dev_attn.pkl", "--paper", "--outdir", "{d}/s6"), "12 x 12 heads", ("s6",)),
+    Case("syntax_unknown_probe_regime", "syntax_analysis.py",
+         ("--attn-data-file", "{d}/dev_attn.pkl", "--train-attn-data-file", "{d}/dev_attn.pkl", "--probes",
+          "--probe-regime", "bogus", "--outdir", "{d}/s7"), "invalid choice: 'bogus'", ("s7",)),
     # coref_analysis.py
     Case("coref_unnormalised", "coref_analysis.py",
          ("--attn-data-file", "{d}/coref_unnormalised_attn.pkl", "--outdir", "{d}/c1"), "rows that sum to 1", ("c1",)),
