@@ -155,11 +155,3 @@ def example_statistics(tokens: Sequence[str], attention_maps: np.ndarray) -> dic
     statistics["entropy"] = row_entropy.mean(-1)
     statistics["entropy_from_cls"] = row_entropy[..., 0]
     return statistics
-
-
-def collect(data: maps.AttentionData, example_index: int | None = None) -> tuple[GeneralStatistics, ShownExample]:
-    """Statistics over every example of opened attention data, in one pass, and the example shown in Figure 1
-    (the one at `example_index`, by default the first with maps)."""
-    statistics, shown = StatisticsAccumulator(), ExampleKeeper(example_index)
-    maps.feed(data, [statistics, shown], "general statistics")
-    return statistics.result(), shown.result(data.path)

@@ -163,7 +163,8 @@ def write_example_pickle(path: Path, examples: list[dict]) -> Path:
 
 def test_hand_computed_statistics(tmp_path):
     examples, expected = hand_examples()
-    statistics, shown = general.collect(maps.open_attention(write_example_pickle(tmp_path / "attn.pkl", examples)))
+    data = maps.open_attention(write_example_pickle(tmp_path / "attn.pkl", examples))
+    statistics, shown, _ = general_report.collect(data, page_examples=0)
     assert statistics.n_examples == 3
     assert statistics.grid == (1, 2)
     check_statistics(statistics, expected, rtol=1e-6)
@@ -184,7 +185,7 @@ def test_statistics_match_float64_reference(grid):
 def test_collect_reads_shard_directories_and_keeps_the_chosen_example(tmp_path):
     examples = random_examples(np.random.default_rng(7), 2, 3, count=5)
     write_shards(tmp_path, examples, per_shard=2)
-    statistics, shown = general.collect(maps.open_attention(tmp_path), example_index=3)
+    statistics, shown, _ = general_report.collect(maps.open_attention(tmp_path), example_index=3, page_examples=0)
     check_statistics(statistics, reference_statistics(examples), rtol=1e-6)
     assert shown.index == 3 and shown.tokens == examples[3]["tokens"]
     np.testing.assert_array_equal(shown.attention_maps, examples[3]["attns"].astype(np.float32))
@@ -209,7 +210,7 @@ def test_collect_reads_shard_directories_and_keeps_the_chosen_example(tmp_path):
 def test_collect_rejects_unusable_input(tmp_path, examples, example_index, message):
     utils.write_pickle(tmp_path / "bad.pkl", examples)
     with pytest.raises(utils.InputError, match=message):
-        general.collect(maps.open_attention(tmp_path / "bad.pkl"), example_index)
+        general_report.collect(maps.open_attention(tmp_path / "bad.pkl"), example_index, page_examples=0)
 
 
 def test_behaviour_labels_thresholds_and_precedence():
