@@ -60,6 +60,7 @@ test: setup chromium
 bench: setup chromium
 	$(PY) bench/head_distances_bench.py
 	$(PY) bench/extract_bench.py
+	$(PY) bench/map_bench.py
 	$(PY) bench/coref_bench.py
 	test -f $(OUT)/index.html || $(MAKE) demo
 	$(PY) bench/report_bench.py

@@ -6,7 +6,8 @@ writes data/sample/unlabeled_attn.pkl: the examples in input order, each with fl
 [layers, heads, n, n], or "skipped" when longer than --max_sequence_length, and its run record beside it
 (unlabeled_attn.run.json). With --output-dir the same list is written as a directory of shard pickles as it
 goes; rerunning an interrupted command resumes after the last complete shard. --original gives the original
-code's maps (every segment id 0, a split word's attention from its first piece) instead of ours.
+code's maps (every segment id 0, a split word's attention from its first piece) instead of ours. --map norm
+or --map rollout stores norm-based maps or attention rollout instead of attention weights (docs/definitions.md).
 """
 
 import argparse
@@ -19,7 +20,7 @@ from pathlib import Path
 import cli
 import provenance
 from bert.checkpoint import debug_config, read_config, resolve_bert_dir
-from bert.extraction import check_max_length, prepare_example
+from bert.extraction import MAP_KINDS, check_max_length, prepare_example
 from bert.tokenization import FullTokenizer
 from bpe_utils import WORD_LEVEL_MODES
 from utils import (
@@ -36,7 +37,7 @@ from utils import (
 OPTIONS_THAT_CHANGE_OUTPUT = (
     "max_sequence_length", "batch_size", "chunk_size", "cased", "debug", "word_level", "word_level_mode",
     "single_segment", "original",
-)
+)  # and "map" when it is not "attn", so that earlier shard directories of attention weights still resume
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,6 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                  help="attention from a split word: mean of its pieces' rows, first piece, or max "
                       "(default: mean; first with --original)")
     cli.add_flag(parser, "single-segment", action="store_true", help="all token type ids 0, as the original code did")
+    cli.add_flag(parser, "map", choices=MAP_KINDS, default="attn",
+                 help="attention weights, norm-based maps (Kobayashi et al. 2020) or attention rollout "
+                      "(Abnar and Zuidema 2020), see docs/definitions.md (default: %(default)s)")
     cli.add_flag(parser, "original", action="store_true",
                  help="the original code's maps: --single-segment and --word-level-mode first")
     cli.add_verbose(parser)
@@ -92,6 +96,8 @@ def run_fingerprint(input_path: Path, bert_dir: Path, args: argparse.Namespace) 
     """Digest of the input file, the model directory and the options that change the output."""
     digest = hashlib.sha256(read_bytes(input_path))
     options = {name: getattr(args, name) for name in OPTIONS_THAT_CHANGE_OUTPUT}
+    if args.map != "attn":
+        options["map"] = args.map
     digest.update(json.dumps([str(bert_dir.resolve()), options], sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -130,9 +136,13 @@ def main(argv: list[str] | None = None) -> None:
     from bert.checkpoint import debug_encoder, load_encoder
     from bert.extraction import AttentionExtractor
 
-    maps_dtype = "float32" if args.word_level else "float16"  # word-level maps are pooled from float32 ones
-    encoder = debug_encoder(config, maps_dtype) if args.debug else load_encoder(bert_dir, maps_dtype)
-    extractor = AttentionExtractor(encoder, tokenizer, args.single_segment, args.batch_size * args.max_sequence_length)
+    # word-level maps are pooled, and rollouts multiplied, from float32 maps
+    maps_dtype = "float32" if args.word_level or args.map == "rollout" else "float16"
+    norm_maps = args.map == "norm"
+    encoder = (debug_encoder(config, maps_dtype, norm_maps=norm_maps) if args.debug
+               else load_encoder(bert_dir, maps_dtype, norm_maps))
+    extractor = AttentionExtractor(encoder, tokenizer, args.single_segment, args.batch_size * args.max_sequence_length,
+                                   args.map)
     with progress_bar(total=len(examples), initial=start, unit="ex", desc="extracting attention") as progress:
         chunks = extractor.output_chunks(
             examples, prepared, start, args.chunk_size, args.word_level_mode, progress

@@ -24,9 +24,15 @@ BASELINE_NAMES = {
 
 def read_evaluation(path: str | Path) -> tuple[coref.CorefScores, list[coref.MentionExample]]:
     """The scores of the evaluation data and the mentions its figure shows, in one pass."""
+    scores, examples, _ = read_evaluation_and_map(path)
+    return scores, examples
+
+
+def read_evaluation_and_map(path: str | Path) -> tuple[coref.CorefScores, list[coref.MentionExample], str]:
+    """`read_evaluation`, and the kind of map the data holds (maps.AttentionData.map_kind)."""
     data, scores, examples = maps.open_attention(path), coref.CorefAccumulator(), coref.MentionExamples()
     maps.feed(data, [scores, examples], f"reading {data.path.name}", check=coref.check_coref_example)
-    return scores.result(), examples.result()
+    return scores.result(), examples.result(), data.map_kind
 
 
 def fraction(value: float) -> float | None:
@@ -81,14 +87,14 @@ def run(attn_path: str | Path, outdir: str | Path, select_path: str | Path | Non
     if options.select_on == "train" and select_path is None:
         raise utils.InputError("--select-on train needs the selection data (--select-attn-data-file)")
     select = coref.read_coref_scores(select_path) if options.select_on == "train" else None
-    scores, examples = read_evaluation(attn_path)
+    scores, examples, map_kind = read_evaluation_and_map(attn_path)
     if select is not None and select.grid != scores.grid:
         raise utils.InputError(f"{select_path}: {select.grid} layers x heads, but {attn_path} has {scores.grid}")
     if scores.counts[0] == 0 or (select is not None and select.counts[0] == 0):
         raise utils.InputError(f"{select_path if select is not None and select.counts[0] == 0 else attn_path}: "
                                "no mention has an antecedent in its window: nothing to score")
     layer, head = (select or scores).best_head()
-    output = {"source": str(attn_path), "grid": list(scores.grid),
+    output = {"source": str(attn_path), "map": map_kind, "grid": list(scores.grid),
               **table_json(scores, layer, head, options.select_on)}
     markdown = ["# Coreference in attention heads", "",
                 f"Source: `{attn_path}`: {scores.grid.n_layers} layers x {scores.grid.n_heads} heads.", "",

@@ -152,7 +152,7 @@ def run(attn_path: str | Path, outdir: str | Path, distances_path: str | Path | 
                                                page_examples=0 if options.no_html else report_page.MAX_EXAMPLES)
     labels = behaviour.behaviour_labels(statistics.avg_attn, statistics.entropy, **options.thresholds())
     figure_heads = figure1_heads(statistics, labels, checked.figure_heads, options.paper)
-    output = {**statistics.to_json(), "behaviour": labels.tolist()}
+    output = {"map": data.map_kind, **statistics.to_json(), "behaviour": labels.tolist()}
 
     plot_figure1 = figures.plot_paper_example_heads if options.paper else figures.plot_example_heads
     figures.save_figure(plot_figure1(shown, figure_heads), outdir, "figure1_example_heads")

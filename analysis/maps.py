@@ -69,11 +69,13 @@ def check_distributions(attention_maps: np.ndarray) -> None:
 
 @dataclass
 class AttentionData:
-    """An opened attention pickle or shard directory: its grid, and its examples with maps, to be read once."""
+    """An opened attention pickle or shard directory: its grid, its examples with maps, to be read once, and the
+    kind of map its first example holds (its "map" field: `attn`, `norm` or `rollout`; absent means `attn`)."""
 
     path: Path
     grid: HeadGrid
     examples: Iterator[Example]
+    map_kind: str = "attn"
 
 
 def open_attention(path: str | Path) -> AttentionData:
@@ -82,7 +84,8 @@ def open_attention(path: str | Path) -> AttentionData:
     first = next(examples, None)
     if first is None:
         raise utils.InputError(f"{path}: no example has attention maps (field 'attns')")
-    return AttentionData(Path(path), HeadGrid.of(first[2]), itertools.chain([first], examples))
+    map_kind = str(first[1].get("map", "attn"))
+    return AttentionData(Path(path), HeadGrid.of(first[2]), itertools.chain([first], examples), map_kind)
 
 
 def feed(

@@ -37,6 +37,7 @@ class SyntaxData:
     relation_examples: RelationExamples
     probe_data: object | None  # probes.ProbeData when the probes run
     kept_examples: IndexedExamples  # the examples at the `keep` positions
+    map_kind: str = "attn"  # what the maps are: `attn`, `norm` or `rollout` (maps.AttentionData)
 
 
 def read_syntax_data(source: str | Path | maps.AttentionData, universal: bool = False, glove: object | None = None,
@@ -53,7 +54,7 @@ def read_syntax_data(source: str | Path | maps.AttentionData, universal: bool = 
         accumulators.append(probes.ProbeFeatures(glove))
     maps.feed(data, accumulators, f"reading {data.path.name}", check=check_dependency_example)
     probe_data = accumulators[-1].result() if glove is not None else None
-    return SyntaxData(dependencies.result(), relation_examples, probe_data, kept)
+    return SyntaxData(dependencies.result(), relation_examples, probe_data, kept, data.map_kind)
 
 
 def open_paper_data(path: str | Path, options: SyntaxOptions) -> maps.AttentionData:
@@ -149,7 +150,7 @@ def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None
                                f"{data.grid}")
     table = syntax.accuracy_table(data, select, options.min_count)
     relations = figure_relations(table, options, attn_path)
-    output = {"source": str(attn_path), "n_examples": data.n_examples, "grid": list(data.grid),
+    output = {"source": str(attn_path), "map": dev.map_kind, "n_examples": data.n_examples, "grid": list(data.grid),
               "select_on": options.select_on, "min_count": options.min_count,
               "universal_relations": options.universal_relations, "table": table}
     labels = "universal relations (subtypes merged)" if options.universal_relations else "relations as written"

@@ -140,12 +140,13 @@ def assign_weights(encoder: "BertEncoder", weights: dict[str, np.ndarray], sourc
         variable.assign(weights[name].astype(np.float32))
 
 
-def load_encoder(bert_dir: Path, maps_dtype: str = "float32") -> "BertEncoder":
-    """A BertEncoder with the weights of the checkpoint in `bert_dir` (Google or Hugging Face)."""
+def load_encoder(bert_dir: Path, maps_dtype: str = "float32", norm_maps: bool = False) -> "BertEncoder":
+    """A BertEncoder with the weights of the checkpoint in `bert_dir` (Google or Hugging Face); `norm_maps`: it
+    returns norm-based maps and value norms (bert.modeling.BertEncoder)."""
     from bert.modeling import build_encoder
 
     checkpoint = checkpoint_format(bert_dir)
-    encoder = build_encoder(read_config(bert_dir, checkpoint), maps_dtype)
+    encoder = build_encoder(read_config(bert_dir, checkpoint), maps_dtype, norm_maps)
     weights = read_google_weights(bert_dir) if checkpoint == "google" else read_hugging_face_weights(bert_dir)
     assign_weights(encoder, weights, bert_dir)
     return encoder
@@ -164,11 +165,13 @@ def debug_config(config: BertConfig) -> BertConfig:
     )
 
 
-def debug_encoder(config: BertConfig, maps_dtype: str = "float32", seed: int = 0) -> "BertEncoder":
-    """A tiny randomly initialised encoder (`debug_config` of `config`), seeded."""
+def debug_encoder(
+    config: BertConfig, maps_dtype: str = "float32", seed: int = 0, norm_maps: bool = False
+) -> "BertEncoder":
+    """A tiny randomly initialised encoder (`debug_config` of `config`), seeded; `norm_maps` as in load_encoder."""
     import keras
 
     from bert.modeling import build_encoder
 
     keras.utils.set_random_seed(seed)
-    return build_encoder(debug_config(config), maps_dtype)
+    return build_encoder(debug_config(config), maps_dtype, norm_maps)

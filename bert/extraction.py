@@ -16,6 +16,7 @@ from bpe_utils import word_level_attention
 from utils import InputError, example_error
 
 INPUT_FIELDS = ("text", "words", "tokens")
+MAP_KINDS = ("attn", "norm", "rollout")  # docs/definitions.md, "Beyond attention weights"
 
 
 @dataclasses.dataclass
@@ -97,19 +98,44 @@ def length_batches(lengths: list[int], tokens_per_batch: int) -> list[list[int]]
     return batches
 
 
+def attention_rollout(attention: np.ndarray) -> np.ndarray:
+    """Attention rollout (Abnar and Zuidema 2020) of maps [layers, heads, n, n]: [layers, 1, n, n], float32.
+
+    R_1 = B_1 and R_l = B_l R_(l-1), with B_l = 0.5 * (mean over heads of layer l) + 0.5 * I; computed in float64.
+    Rows of every R_l sum to 1 when the maps' rows do.
+    """
+    mixed = 0.5 * attention.astype(np.float64).mean(axis=1) + 0.5 * np.eye(attention.shape[-1])
+    rollout = np.empty_like(mixed)
+    rollout[0] = mixed[0]
+    for layer in range(1, len(mixed)):
+        rollout[layer] = mixed[layer] @ rollout[layer - 1]
+    return rollout[:, None].astype(np.float32)
+
+
 class AttentionExtractor:
     """Runs a BertEncoder on prepared examples and returns its maps [layers, heads, n, n].
 
     Batches hold at most `tokens_per_batch` tokens, padding included (by default 16 examples of 128 tokens).
+    `map_kind` (MAP_KINDS) is what the output examples hold; `norm` needs an encoder built with `norm_maps`.
     """
 
     def __init__(
-        self, encoder, tokenizer: FullTokenizer, single_segment: bool = False, tokens_per_batch: int = 16 * 128
+        self,
+        encoder,
+        tokenizer: FullTokenizer,
+        single_segment: bool = False,
+        tokens_per_batch: int = 16 * 128,
+        map_kind: str = "attn",
     ):
+        if map_kind not in MAP_KINDS:
+            raise ValueError(f"map kind must be one of {MAP_KINDS}, got {map_kind!r}")
+        if (map_kind == "norm") != bool(getattr(encoder, "norm_maps", False)):
+            raise ValueError(f"--map {map_kind} needs an encoder built with norm_maps={map_kind == 'norm'}")
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.single_segment = single_segment
         self.tokens_per_batch = tokens_per_batch
+        self.map_kind = map_kind
         self._trace_for_any_shape()
 
     def _trace_for_any_shape(self) -> None:
@@ -133,17 +159,34 @@ class AttentionExtractor:
             inputs["input_mask"][row, :n] = 1
         return inputs
 
+    def model_maps(self, batch: list[PreparedExample]) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Each example's token-level maps [layers, heads, n, n] as the encoder gives them (attention weights, or
+        norm-based maps with `norm_maps`) and its value norms [layers, heads, n] (None without `norm_maps`);
+        views into the batch's arrays."""
+        outputs = self.encoder.predict_on_batch(self.batch_inputs(batch))
+        maps, norms = (outputs if isinstance(outputs, (tuple, list)) else (outputs, None))
+        maps = np.asarray(maps)
+        norms = None if norms is None else np.asarray(norms)
+        return [
+            (maps[row, :, :, : len(example.tokens), : len(example.tokens)],
+             None if norms is None else norms[row, :, :, : len(example.tokens)])
+            for row, example in enumerate(batch)
+        ]
+
     def attention_maps(self, batch: list[PreparedExample]) -> list[np.ndarray]:
         """Each example's token-level maps [layers, heads, n, n] (views into the batch's maps)."""
-        maps = np.asarray(self.encoder.predict_on_batch(self.batch_inputs(batch)))
-        return [maps[row, :, :, : len(example.tokens), : len(example.tokens)] for row, example in enumerate(batch)]
+        return [maps for maps, _ in self.model_maps(batch)]
 
-    def chunk_maps(self, chunk: list[PreparedExample]) -> Iterator[tuple[int, np.ndarray]]:
-        """(position in chunk, maps) for every example of a chunk that is not skipped, batched by length."""
+    def chunk_maps(self, chunk: list[PreparedExample]) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+        """(position in chunk, maps, value norms or None) for every example of a chunk that is not skipped,
+        batched by length."""
         kept = [position for position, example in enumerate(chunk) if example.skipped is None]
         for batch in length_batches([len(chunk[position].tokens) for position in kept], self.tokens_per_batch):
             positions = [kept[i] for i in batch]
-            yield from zip(positions, self.attention_maps([chunk[position] for position in positions]), strict=True)
+            for position, (maps, norms) in zip(
+                positions, self.model_maps([chunk[position] for position in positions]), strict=True
+            ):
+                yield position, maps, norms
 
     def output_chunks(
         self,
@@ -158,9 +201,11 @@ class AttentionExtractor:
         for chunk_start in range(start, len(examples), chunk_size):
             chunk = prepared[chunk_start : chunk_start + chunk_size]
             outputs: list[dict | None] = [None] * len(chunk)
-            for position, example_maps in self.chunk_maps(chunk):
+            for position, example_maps, value_norms in self.chunk_maps(chunk):
                 example = examples[chunk_start + position]
-                outputs[position] = output_example(example, chunk[position], example_maps, word_level_mode)
+                outputs[position] = output_example(
+                    example, chunk[position], example_maps, word_level_mode, self.map_kind, value_norms
+                )
                 progress.update()
             for position, prepared_example in enumerate(chunk):
                 if prepared_example.skipped is not None:
@@ -171,16 +216,34 @@ class AttentionExtractor:
             yield outputs
 
 
-def output_example(example: dict, prepared: PreparedExample, maps: np.ndarray | None, word_level_mode: str) -> dict:
+def output_example(
+    example: dict,
+    prepared: PreparedExample,
+    maps: np.ndarray | None,
+    word_level_mode: str,
+    map_kind: str = "attn",
+    value_norms: np.ndarray | None = None,
+) -> dict:
     """The example as written to the pickle: its fields, `tokens` (the WordPiece tokens the model saw, also for
-    word-level maps, whose rows are `[CLS]`, the words, `[SEP]`), and float16 `attns` or `skipped`."""
+    word-level maps, whose rows are `[CLS]`, the words, `[SEP]`), and float16 `attns` or `skipped`.
+
+    `maps` are the model's token-level maps: attention weights, or norm-based maps for `map_kind` `norm`; for
+    `rollout` they are rolled out here. Other kinds than `attn` are recorded as `map`; a `norm` example keeps
+    its float16 `value_norms` [layers, heads, n] at token level only (a word has no single value vector).
+    """
     output = dict(example)
     output.setdefault("tokens", prepared.tokens)
     if maps is None:
         output["skipped"] = prepared.skipped
         return output
+    if map_kind != "attn":
+        output["map"] = map_kind
+    if map_kind == "rollout":
+        maps = attention_rollout(maps)
     if prepared.pieces_per_word is not None:
         maps = word_level_attention(maps, prepared.pieces_per_word, word_level_mode)
+    elif value_norms is not None:
+        output["value_norms"] = value_norms.astype(np.float16)
     output["attns"] = maps.astype(np.float16)
     return output
 

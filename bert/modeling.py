@@ -72,10 +72,27 @@ class TransformerLayer(keras.layers.Layer):
         scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2)))
         return ops.softmax(scores + attention_bias, axis=-1)
 
-    def call(self, hidden, attention_probs):
-        """The layer's output [batch, seq, hidden], given its input and its attention probabilities."""
+    def values(self, hidden):
+        """Every head's value vectors: hidden [batch, seq, hidden] -> [batch, heads, seq, head_size]."""
+        return self._split_heads(self.value(hidden))
+
+    def value_norms(self, values):
+        """||f_h(x_j)|| [batch, heads, seq] (Kobayashi et al. 2020) from each head's value vectors v [batch, heads,
+        seq, head_size]: f_h(x_j) = v W_O^h, W_O^h the rows of the attention output kernel that head h feeds (its
+        bias is shared by all tokens and left out). Computed as sqrt(v G_h v^T) with the head's Gram matrix
+        G_h = W_O^h W_O^h^T [head_size, head_size], so no [.., seq, hidden] array per head is made."""
+        heads, head_size = self.config.num_attention_heads, self.config.head_size
+        output_rows = ops.reshape(self.attention_output.kernel, (heads, head_size, self.config.hidden_size))
+        gram = ops.matmul(output_rows, ops.transpose(output_rows, (0, 2, 1)))
+        squared = ops.sum(ops.matmul(values, gram) * values, axis=-1)
+        return ops.sqrt(ops.maximum(squared, 0.0))
+
+    def call(self, hidden, attention_probs, values=None):
+        """The layer's output [batch, seq, hidden], given its input, its attention probabilities and, when already
+        computed, its value vectors [batch, heads, seq, head_size]."""
         batch, length = ops.shape(hidden)[0], ops.shape(hidden)[1]
-        context = ops.matmul(attention_probs, self._split_heads(self.value(hidden)))
+        values = self.values(hidden) if values is None else values
+        context = ops.matmul(attention_probs, values)
         context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, length, self.config.hidden_size))
         hidden = self.attention_layer_norm(hidden + self.attention_output(context))
         intermediate = ACTIVATIONS[self.config.hidden_act](self.intermediate(hidden))
@@ -85,13 +102,17 @@ class TransformerLayer(keras.layers.Layer):
 class BertEncoder(keras.Model):
     """BERT's embeddings and encoder; `call` returns every layer's attention, [batch, layers, heads, query, key].
 
-    The maps are computed in float32 and returned as `maps_dtype` (float16 halves what leaves the model).
+    The maps are computed in float32 and returned as `maps_dtype` (float16 halves what leaves the model). With
+    `norm_maps`, `call` returns instead the norm-based maps (Kobayashi et al. 2020, docs/definitions.md),
+    alpha[i, j] * ||f_h(x_j)|| with each row normalised to sum to 1, and the norms ||f_h(x_j)||
+    [batch, layers, heads, key] (float32), both from the same forward pass.
     """
 
-    def __init__(self, config: BertConfig, maps_dtype: str = "float32", **kwargs):
+    def __init__(self, config: BertConfig, maps_dtype: str = "float32", norm_maps: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.config = config
         self.maps_dtype = maps_dtype
+        self.norm_maps = norm_maps
         initializer = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
         hidden = config.hidden_size
         self.word_embeddings = keras.layers.Embedding(
@@ -119,7 +140,7 @@ class BertEncoder(keras.Model):
 
         `inputs` holds `token_ids`, `segment_ids` and `input_mask` (1 for real tokens, 0 for padding);
         padding keys get exactly zero attention. The last layer's feed-forward block does not affect
-        any attention map, so it is not run.
+        any attention map, so it is not run. With `norm_maps`: (norm-based maps, value norms), see the class.
         """
         token_ids, segment_ids, input_mask = inputs["token_ids"], inputs["segment_ids"], inputs["input_mask"]
         positions = ops.arange(ops.shape(token_ids)[1])
@@ -130,13 +151,21 @@ class BertEncoder(keras.Model):
         )
         hidden = self.embedding_layer_norm(hidden)
         attention_bias = (1.0 - ops.cast(input_mask, hidden.dtype))[:, None, None, :] * MASKED_SCORE
-        attention_maps = []
+        attention_maps, value_norms = [], []
         for layer in self.transformer_layers:
             probs = layer.attention_probs(hidden, attention_bias)
-            attention_maps.append(probs)
+            values = layer.values(hidden) if self.norm_maps or layer is not self.transformer_layers[-1] else None
+            if self.norm_maps:
+                norms = layer.value_norms(values)
+                weighted = probs * norms[:, :, None, :]
+                attention_maps.append(weighted / ops.sum(weighted, axis=-1, keepdims=True))
+                value_norms.append(norms)
+            else:
+                attention_maps.append(probs)
             if layer is not self.transformer_layers[-1]:
-                hidden = layer(hidden, probs)
-        return ops.cast(ops.stack(attention_maps, axis=1), self.maps_dtype)
+                hidden = layer(hidden, probs, values)
+        maps = ops.cast(ops.stack(attention_maps, axis=1), self.maps_dtype)
+        return (maps, ops.stack(value_norms, axis=1)) if self.norm_maps else maps
 
     def weights_by_google_name(self) -> dict[str, keras.Variable]:
         """Every parameter, keyed by its name in a Google BERT checkpoint (kernels are [in, out])."""
@@ -167,8 +196,8 @@ class BertEncoder(keras.Model):
         return names
 
 
-def build_encoder(config: BertConfig, maps_dtype: str = "float32") -> BertEncoder:
-    """A BertEncoder with all its weights created (randomly initialised)."""
-    encoder = BertEncoder(config, maps_dtype)
+def build_encoder(config: BertConfig, maps_dtype: str = "float32", norm_maps: bool = False) -> BertEncoder:
+    """A BertEncoder with all its weights created (randomly initialised); `norm_maps`: see BertEncoder."""
+    encoder = BertEncoder(config, maps_dtype, norm_maps)
     encoder.build()
     return encoder

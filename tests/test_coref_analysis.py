@@ -139,8 +139,9 @@ def test_script_end_to_end(tmp_path):
                         "--outdir", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     output = json.loads((tmp_path / "out" / "coref.json").read_text())
-    assert set(output) == {"source", "grid", "n_mentions", "n_by_type", "baselines", "head_accuracy", "best_head",
-                           "run"}
+    assert set(output) == {"source", "map", "grid", "n_mentions", "n_by_type", "baselines", "head_accuracy",
+                           "best_head", "run"}
+    assert output["map"] == "attn"
     assert output["n_mentions"] == sum(output["n_by_type"].values()) > 0
     assert set(output["baselines"]) == {"nearest", "head_word_match", "rule_based"}
     assert all(set(row) == set(CATEGORIES) for row in output["baselines"].values())

@@ -9,9 +9,11 @@ CI never runs this script; it only reads what it writes:
   all-MiniLM-L6-v2 model, computed by transformers' BertModel one example at a time (no padding);
 - tests/golden/tokenizer_cases.json: hard tokenizer inputs with the reference WordPiece tokens, uncased and cased;
 - tests/golden/minilm_original_word_level.npz: word-level maps as the original code made them (every token type
-  id 0, attention from a split word = its first piece's row), from the same BertModel.
+  id 0, attention from a split word = its first piece's row), from the same BertModel;
+- tests/golden/minilm_norm.npz: norm-based maps (Kobayashi et al. 2020) and value norms, written plainly in float64
+  from the same BertModel's hidden states and weights.
 
-`--only NAME ...` writes only the named fixtures (`tokenizer`, `attention`, `original`), leaving the others as
+`--only NAME ...` writes only the named fixtures (`tokenizer`, `attention`, `original`, `norm`), leaving the others as
 they are.
 """
 
@@ -277,10 +279,72 @@ def write_original_word_level(directory: Path) -> None:
     np.savez_compressed(GOLDEN_DIR / "minilm_original_word_level.npz", **arrays)
 
 
+NORM_EXAMPLES = [  # (text_a, text_b) as in ATTENTION_EXAMPLES
+    ("Thanks!", ""),
+    ("The cat sat quietly on the warm windowsill.", ""),
+    ("Dogs bark.", "Cats meow."),
+    ("Who wrote Pride and Prejudice?", "Jane Austen, in 1813."),
+]
+
+
+def plain_norm_maps(model: BertModel, hidden_states: tuple, attentions: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Norm-based maps (Kobayashi et al. 2020) of one example, written plainly in float64 from Hugging Face's
+    hidden states (each layer's input) and weights: ||alpha[l, h, i, j] f_h(x_j)|| with
+    f_h(x) = (x W_V^h + b_V^h) W_O^h, W_O^h the rows of the attention output kernel [in, out] that head h feeds.
+    Returns the maps [L, H, n, n] with each row divided by its sum, and the norms ||f_h(x_j)|| [L, H, n]."""
+    config = model.config
+    heads, head_size = config.num_attention_heads, config.hidden_size // config.num_attention_heads
+    maps, norms = [], []
+    for layer, attention in zip(model.encoder.layer, attentions, strict=True):
+        x = hidden_states[len(maps)][0].double().numpy()  # [n, hidden], this layer's input
+        alpha = attention[0].double().numpy()  # [H, n, n]
+        value_kernel = layer.attention.self.value.weight.detach().double().numpy().T  # [in, out]
+        value_bias = layer.attention.self.value.bias.detach().double().numpy()
+        output_kernel = layer.attention.output.dense.weight.detach().double().numpy().T  # [in, out]
+        n = x.shape[0]
+        layer_maps, layer_norms = np.zeros((heads, n, n)), np.zeros((heads, n))
+        for head in range(heads):
+            columns = slice(head * head_size, (head + 1) * head_size)
+            for j in range(n):
+                f = (x[j] @ value_kernel[:, columns] + value_bias[columns]) @ output_kernel[columns]
+                layer_norms[head, j] = np.linalg.norm(f)
+                for i in range(n):
+                    layer_maps[head, i, j] = np.linalg.norm(alpha[head, i, j] * f)
+        maps.append(layer_maps / layer_maps.sum(axis=-1, keepdims=True))
+        norms.append(layer_norms)
+    return np.stack(maps), np.stack(norms)
+
+
+def write_norm(directory: Path) -> None:
+    """Run BertModel on each norm example alone and store its tokens, ids, token types, norm-based maps and norms."""
+    config = json.loads((directory / "tokenizer_config.json").read_text(encoding="utf-8"))
+    tokenizer = BertTokenizerLegacy(str(directory / "vocab.txt"), do_lower_case=config["do_lower_case"])
+    model = BertModel.from_pretrained(str(directory), attn_implementation="eager", dtype=torch.float32).eval()
+    arrays = {}
+    for index, (text_a, text_b) in enumerate(NORM_EXAMPLES):
+        tokens = segment_tokens(tokenizer, text_a, text_b)
+        first_sep = tokens.index("[SEP]")
+        token_type_ids = [0] * (first_sep + 1) + [1] * (len(tokens) - first_sep - 1)
+        with torch.no_grad():
+            outputs = model(
+                input_ids=torch.tensor([tokenizer.convert_tokens_to_ids(tokens)]),
+                token_type_ids=torch.tensor([token_type_ids]),
+                output_attentions=True,
+                output_hidden_states=True,
+            )
+        maps, norms = plain_norm_maps(model, outputs.hidden_states, outputs.attentions)
+        arrays[f"tokens_{index}"] = np.array(tokens)
+        arrays[f"norm_maps_{index}"] = maps.astype(np.float32)
+        arrays[f"value_norms_{index}"] = norms.astype(np.float32)
+        print(f"norm example {index}: {len(tokens)} tokens")
+    np.savez_compressed(GOLDEN_DIR / "minilm_norm.npz", **arrays)
+
+
 FIXTURES = {
     "tokenizer": "tokenizer_cases.json",
     "attention": "minilm_attention.npz",
     "original": "minilm_original_word_level.npz",
+    "norm": "minilm_norm.npz",
 }
 
 
@@ -298,6 +362,8 @@ def main() -> None:
         write_attention(directory)
     if "original" in wanted:
         write_original_word_level(directory)
+    if "norm" in wanted:
+        write_norm(directory)
     for name in wanted:
         print(f"{FIXTURES[name]}: {(GOLDEN_DIR / FIXTURES[name]).stat().st_size} bytes")
 

@@ -1,0 +1,67 @@
+"""`extract_attention.py --map norm` and `--map rollout` against `--map attn`, side by side on the same examples.
+
+The whole extraction pipeline runs for each map kind (length-sorted batches, the forward pass, float16 maps of every
+example on the host) with the embedded model. Runs alternate (attn, norm, rollout, attn, ...) and the fastest run of
+each counts; the target (issue 14) is that `norm` costs at most 25% more than `attn`.
+
+Run from the repository root:
+    .venv/bin/python bench/map_bench.py [--rounds 3] [--ewt 400] [--wikipedia 100]
+"""
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+from extract_bench import ewt_dev_examples, wikipedia_segments  # bench/ is the script's directory
+from tqdm import tqdm
+
+from bert.checkpoint import load_encoder, resolve_bert_dir
+from bert.extraction import MAP_KINDS, AttentionExtractor, PreparedExample, prepare_example
+from bert.tokenization import FullTokenizer
+
+
+def extractor_for(bert_dir: Path, tokenizer: FullTokenizer, kind: str) -> AttentionExtractor:
+    """The extractor `extract_attention.py --map kind` builds (token level)."""
+    maps_dtype = "float32" if kind == "rollout" else "float16"
+    encoder = load_encoder(bert_dir, maps_dtype, norm_maps=kind == "norm")
+    return AttentionExtractor(encoder, tokenizer, map_kind=kind)
+
+
+def timed_run(extractor: AttentionExtractor, examples: list[dict], prepared: list[PreparedExample]) -> float:
+    """Seconds to turn every example into its output (float16 maps on the host)."""
+    start = time.perf_counter()
+    for _ in extractor.output_chunks(examples, prepared, 0, 256, "mean", tqdm(disable=True)):
+        pass
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    """Time every map kind on each workload and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ewt", type=int, default=400, help="UD EWT dev sentences (words examples)")
+    parser.add_argument("--wikipedia", type=int, default=100, help="Wikipedia documents (128-token segments)")
+    args = parser.parse_args()
+    bert_dir = resolve_bert_dir(None)
+    tokenizer = FullTokenizer(bert_dir / "vocab.txt")
+    workloads = {"UD EWT dev sentences": ewt_dev_examples(args.ewt),
+                 "Wikipedia 128-token segments": wikipedia_segments(args.wikipedia, bert_dir)}
+    extractors = {kind: extractor_for(bert_dir, tokenizer, kind) for kind in MAP_KINDS}
+    print(f"{platform.processor() or platform.machine()}, {len(extractors)} map kinds, best of {args.rounds} rounds")
+    print("| workload | examples | tokens | attn s | norm s (vs attn) | rollout s (vs attn) |")
+    print("|---|---|---|---|---|---|")
+    for name, examples in workloads.items():
+        prepared = [prepare_example(example, tokenizer, Path("bench"), index, 512, False)
+                    for index, example in enumerate(examples)]
+        best = {kind: float("inf") for kind in MAP_KINDS}
+        for _ in range(args.rounds):
+            for kind, extractor in extractors.items():
+                best[kind] = min(best[kind], timed_run(extractor, examples, prepared))
+        tokens = sum(len(example.tokens) for example in prepared)
+        cells = [f"{best[kind]:.2f} ({best[kind] / best['attn'] - 1:+.0%})" for kind in ("norm", "rollout")]
+        print(f"| {name} | {len(examples)} | {tokens} | {best['attn']:.2f} | {cells[0]} | {cells[1]} |")
+
+
+if __name__ == "__main__":
+    main()
