@@ -31,6 +31,9 @@ demo: setup
 	$(PY) head_distances.py --attn-data-file $(OUT)/unlabeled_attn.pkl --outfile $(OUT)/head_distances.pkl
 	$(PY) general_analysis.py --attn-data-file $(OUT)/unlabeled_attn.pkl --head-distances $(OUT)/head_distances.pkl \
 		--outdir $(OUT)/general
+	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/unlabeled.json --map norm \
+		--outfile $(OUT)/unlabeled_norm.pkl
+	$(PY) general_analysis.py --attn-data-file $(OUT)/unlabeled_norm.pkl --outdir $(OUT)/general_norm
 	$(PY) preprocess_depparse.py --data-dir $(SAMPLE)/depparse --output-dir $(OUT)/depparse
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/train.json --word_level
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/dev.json --word_level
