@@ -88,6 +88,7 @@ def add_options(parser: argparse.ArgumentParser, options_class: type, prefix: st
         settings = dict(field.metadata)
         name = settings.pop("flag", prefix + field.name)
         minimum, maximum = settings.pop("minimum", None), settings.pop("maximum", None)
+        settings.pop("recorded", None)
         default = field.default
         if isinstance(default, bool):
             settings["action"] = "store_true"

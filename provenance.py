@@ -60,9 +60,11 @@ def run_record(options: Any, model: dict | None = None, inputs: dict[str, str | 
 
 
 def _plain(options: Any) -> Any:
-    """Options as JSON values: dataclasses become dicts, also inside a dict."""
+    """Options as JSON values: dataclasses become dicts, also inside a dict, without the fields whose metadata
+    says `recorded=False` (those that change no number, such as `no_html`)."""
     if dataclasses.is_dataclass(options):
-        return dataclasses.asdict(options)
+        return {field.name: getattr(options, field.name) for field in dataclasses.fields(options)
+                if field.metadata.get("recorded", True)}
     if isinstance(options, dict):
         return {name: _plain(value) for name, value in options.items()}
     return options

@@ -57,14 +57,8 @@ def check_input_file(path: str | Path) -> Path:
     """The path of an existing, readable file; InputError otherwise (an empty name included)."""
     if not str(path):
         raise InputError("an empty file name was given")
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, not a file")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path}: permission denied (not readable)")
-    return path
+    with opened_input(path):
+        return Path(path)
 
 
 def read_bytes(path: str | Path) -> bytes:

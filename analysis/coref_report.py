@@ -22,14 +22,9 @@ BASELINE_NAMES = {
 }
 
 
-def read_evaluation(path: str | Path) -> tuple[coref.CorefScores, list[coref.MentionExample]]:
-    """The scores of the evaluation data and the mentions its figure shows, in one pass."""
-    scores, examples, _ = read_evaluation_and_map(path)
-    return scores, examples
-
-
-def read_evaluation_and_map(path: str | Path) -> tuple[coref.CorefScores, list[coref.MentionExample], str]:
-    """`read_evaluation`, and the kind of map the data holds (maps.AttentionData.map_kind)."""
+def read_evaluation(path: str | Path) -> tuple[coref.CorefScores, list[coref.MentionExample], str]:
+    """The scores of the evaluation data, the mentions its figure shows and the kind of map the data holds
+    (maps.AttentionData.map_kind), in one pass."""
     data, scores, examples = maps.open_attention(path), coref.CorefAccumulator(), coref.MentionExamples()
     maps.feed(data, [scores, examples], f"reading {data.path.name}", check=coref.check_coref_example)
     return scores.result(), examples.result(), data.map_kind
@@ -87,7 +82,7 @@ def run(attn_path: str | Path, outdir: str | Path, select_path: str | Path | Non
     if options.select_on == "train" and select_path is None:
         raise utils.InputError("--select-on train needs the selection data (--select-attn-data-file)")
     select = coref.read_coref_scores(select_path) if options.select_on == "train" else None
-    scores, examples, map_kind = read_evaluation_and_map(attn_path)
+    scores, examples, map_kind = read_evaluation(attn_path)
     if select is not None and select.grid != scores.grid:
         raise utils.InputError(f"{select_path}: {select.grid} layers x heads, but {attn_path} has {scores.grid}")
     if scores.counts[0] == 0 or (select is not None and select.counts[0] == 0):
@@ -104,7 +99,7 @@ def run(attn_path: str | Path, outdir: str | Path, select_path: str | Path | Non
     figures.save_figure(accuracy_map, outdir, "coref_head_accuracy")
     if examples:
         figures.save_figure(figures.plot_mention_heads(examples, layer, head), outdir, "coref_best_head")
-    output["run"] = provenance.run_record(report_page.recorded_options(options), inputs={
+    output["run"] = provenance.run_record(options, inputs={
         "attn_data_file": attn_path, "select_attn_data_file": select_path})
     if not options.no_html:
         report_page.write_page(outdir, report_page.coref_page(output, examples, grid=scores.grid, source=attn_path,

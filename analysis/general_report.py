@@ -166,7 +166,7 @@ def run(attn_path: str | Path, outdir: str | Path, distances_path: str | Path | 
         figures.save_figure(figures.plot_head_embedding(points, labels, named_heads), outdir, "figure6_head_embedding")
         output["mds"] = points.tolist()
     inputs = {"attn_data_file": attn_path, "head_distances": distances_path}
-    output["run"] = provenance.run_record(report_page.recorded_options(options), inputs=inputs)
+    output["run"] = provenance.run_record(options, inputs=inputs)
     if not options.no_html:
         page = report_page.general_page(statistics, labels, points, page_examples, figure_heads, attn_path)
         report_page.write_page(outdir, page)

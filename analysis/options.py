@@ -28,7 +28,7 @@ class GeneralOptions:
     seed: int = option(0, "random seed of the MDS embedding", minimum=0)
     paper: bool = option(False, "draw the paper's own Figures 1 and 6 (BERT-base maps only: example 581, heads 1-1, "
                          "3-1, 8-7, 11-6; the original's MDS and named heads; see analysis/paper.py)")
-    no_html: bool = option(False, "do not write report.html")
+    no_html: bool = option(False, "do not write report.html", recorded=False)
 
     def thresholds(self) -> dict[str, float]:
         """The keyword arguments of behaviour.behaviour_labels."""
@@ -52,7 +52,7 @@ class SyntaxOptions:
     probes: bool = option(False, "train and evaluate the attention probes (Table 3)")
     paper: bool = option(False, "draw the paper's own Figure 5 (BERT-base maps of the original's dev file only: "
                          "its five panels on dev examples 42, 1286, 13, ...; see analysis/paper.py)")
-    no_html: bool = option(False, "do not write report.html")
+    no_html: bool = option(False, "do not write report.html", recorded=False)
 
 
 @dataclass
@@ -84,4 +84,4 @@ class CorefOptions:
 
     select_on: str = option("same", "choose the best head on the same data (the paper's protocol) or on the "
                             "selection data (--select-attn-data-file)", choices=["same", "train"])
-    no_html: bool = option(False, "do not write report.html")
+    no_html: bool = option(False, "do not write report.html", recorded=False)

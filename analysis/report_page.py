@@ -273,15 +273,6 @@ def write_page(outdir: str | Path, page: str) -> Path:
     return path
 
 
-def recorded_options(options: Any) -> Any:
-    """Options for a run record: a dataclass (or a dict of them) without `no_html`, which changes no number."""
-    if isinstance(options, dict):
-        return {name: recorded_options(value) for name, value in options.items()}
-    if dataclasses.is_dataclass(options):
-        return {name: value for name, value in dataclasses.asdict(options).items() if name != "no_html"}
-    return options
-
-
 def notebook_frame(page: str, height: int = 900) -> str:
     """HTML showing `page` inside a notebook: an iframe whose `srcdoc` is the page, so its scripts run isolated
     from the notebook's (display it with IPython.display.HTML)."""

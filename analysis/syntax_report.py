@@ -176,7 +176,7 @@ def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None
     else:
         print(f"{attn_path}: no example of at most {FIGURE_MAX_WORDS} words has {', '.join(relations) or 'a relation'}"
               " of the table: no Figure 5", file=sys.stderr)
-    recorded = report_page.recorded_options({"syntax": options, "probes": probe_settings if options.probes else None})
+    recorded = {"syntax": options, "probes": probe_settings if options.probes else None}
     output["run"] = provenance.run_record(recorded, inputs={"attn_data_file": attn_path,
                                                             "train_attn_data_file": train_path})
     if not options.no_html:
