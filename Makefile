@@ -33,7 +33,9 @@ demo: setup
 		--outdir $(OUT)/general
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/unlabeled.json --map norm \
 		--outfile $(OUT)/unlabeled_norm.pkl
-	$(PY) general_analysis.py --attn-data-file $(OUT)/unlabeled_norm.pkl --outdir $(OUT)/general_norm
+	$(PY) general_analysis.py --attn-data-file $(OUT)/unlabeled_norm.pkl $(OUT)/unlabeled_attn.pkl \
+		--outdir $(OUT)/general_norm
+	$(PY) gradient_importance.py --preprocessed-data-file $(OUT)/unlabeled.json --debug --outdir $(OUT)/gradients
 	$(PY) preprocess_depparse.py --data-dir $(SAMPLE)/depparse --output-dir $(OUT)/depparse
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/train.json --word_level
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/dev.json --word_level
@@ -43,6 +45,9 @@ demo: setup
 	$(PY) preprocess_coref.py --data-file $(SAMPLE)/coref/sample.conllu --outfile $(OUT)/coref/sample.json
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/coref/sample.json --word_level
 	$(PY) coref_analysis.py --attn-data-file $(OUT)/coref/sample_attn.pkl --outdir $(OUT)/coref/analysis
+	$(PY) analyze_corpus.py --data-file $(OUT)/unlabeled.txt --outdir $(OUT)/corpus/general
+	$(PY) analyze_corpus.py --data-file $(OUT)/depparse/dev.json --engine ray --workers 2 --min-count 5 \
+		--outdir $(OUT)/corpus/syntax_ray
 	$(PY) -m analysis.report_page index $(OUT)
 	@echo
 	@echo "Done. Open $(OUT)/index.html in a browser: it links each analysis's report page (report.html)."

@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -64,27 +64,33 @@ def add_flag(parser: argparse.ArgumentParser | argparse._ActionsContainer, *name
     parser.add_argument(*flags, dest=names[0].replace("-", "_"), **settings)
 
 
-def analysis_parser(description: str, attn_help: str, outdir_name: str) -> argparse.ArgumentParser:
-    """A parser with what every analysis script takes: `--attn-data-file` and `--outdir` (default: a folder named
-    `outdir_name` beside the attention data)."""
+def analysis_parser(description: str, attn_help: str, outdir_name: str,
+                    several: bool = False) -> argparse.ArgumentParser:
+    """A parser with what every analysis script takes: `--attn-data-file` (a list of them when `several`) and
+    `--outdir` (default: a folder named `outdir_name` beside the (first) attention data)."""
     parser = ArgumentParser(description)
-    add_flag(parser, "attn-data-file", required=True, help=attn_help)
+    add_flag(parser, "attn-data-file", required=True, help=attn_help, nargs="+" if several else None)
     add_flag(parser, "outdir", "out-dir", help=f"output directory (default: '{outdir_name}' beside the attention data)")
     return parser
 
 
 def default_outdir(args: argparse.Namespace, outdir_name: str) -> str:
-    """`--outdir`, or the folder `outdir_name` beside the attention data."""
-    return args.outdir or str(Path(args.attn_data_file).resolve().parent / outdir_name)
+    """`--outdir`, or the folder `outdir_name` beside the (first) attention data."""
+    attn_data_file = args.attn_data_file[0] if isinstance(args.attn_data_file, list) else args.attn_data_file
+    return args.outdir or str(Path(attn_data_file).resolve().parent / outdir_name)
 
 
-def add_options(parser: argparse.ArgumentParser, options_class: type, prefix: str = "") -> None:
-    """One flag per field of the dataclass `options_class`, its default and help taken from the field.
+def add_options(parser: argparse.ArgumentParser, options_class: type, prefix: str = "",
+                only: Collection[str] | None = None) -> None:
+    """One flag per field of the dataclass `options_class` (or per field named in `only`), its default and help
+    taken from the field.
 
     A field's flag is `--<prefix><name>` unless its metadata names a `flag`; booleans are switches; a
     tuple default takes a comma-separated list; `minimum` and `maximum` bound a number.
     """
     for field in dataclasses.fields(options_class):
+        if only is not None and field.name not in only:
+            continue
         settings = dict(field.metadata)
         name = settings.pop("flag", prefix + field.name)
         minimum, maximum = settings.pop("minimum", None), settings.pop("maximum", None)
@@ -103,10 +109,14 @@ def add_options(parser: argparse.ArgumentParser, options_class: type, prefix: st
         add_flag(parser, name, default=default, **settings)
 
 
-def options_from(args: argparse.Namespace, options_class: type, prefix: str = "") -> Any:
-    """The dataclass `options_class` filled from parsed arguments (the inverse of `add_options`)."""
+def options_from(args: argparse.Namespace, options_class: type, prefix: str = "",
+                 only: Collection[str] | None = None) -> Any:
+    """The dataclass `options_class` filled from parsed arguments (the inverse of `add_options`; fields not in
+    `only` keep their defaults)."""
     values = {}
     for field in dataclasses.fields(options_class):
+        if only is not None and field.name not in only:
+            continue
         name = field.metadata.get("flag", prefix + field.name)
         values[field.name] = getattr(args, name.replace("-", "_"))
     return options_class(**values)

@@ -264,6 +264,29 @@ def shard_paths(directory: str | Path) -> list[Path]:
     return [Path(directory) / shard["file"] for shard in manifest["shards"]]
 
 
+def lock_directory(directory: Path, what: str, flag: str) -> io.IOBase:
+    """Create `directory` and lock it for this process (`.lock`, held while the returned file stays open and
+    released when the process ends); InputError when another run holds it (`what` and `flag` name it there)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = open(directory / LOCK_FILE, "a")  # noqa: SIM115 - held open for the writer's lifetime
+    except OSError as error:
+        raise file_error(directory, error) from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise InputError(f"{directory}: another run is writing this {what}; wait for it to end or choose another "
+                         f"{flag}") from None
+    return lock
+
+
+def remove_partial_writes(directory: Path) -> None:
+    """Delete the temporary files that writes killed midway left in `directory` (call while holding its lock)."""
+    for partial in directory.glob(f".*{TEMPORARY_SUFFIX}"):
+        partial.unlink()
+
+
 class ShardWriter:
     """Writes a shard directory one shard at a time; the manifest lists only shards completely written.
 
@@ -275,8 +298,8 @@ class ShardWriter:
 
     def __init__(self, directory: str | Path, fingerprint: str, run: dict | None = None):
         self.directory = Path(directory)
-        self._lock = self._take_lock()
-        self._remove_partial_writes()
+        self._lock = lock_directory(self.directory, "shard directory", "--output-dir")
+        remove_partial_writes(self.directory)
         self.manifest = {"fingerprint": fingerprint, "complete": False, "shards": [], "run": run}
         if (self.directory / SHARD_MANIFEST).exists():
             existing = read_manifest(self.directory)
@@ -284,26 +307,6 @@ class ShardWriter:
                 raise InputError(f"{self.directory}: holds the output of another input or other options; "
                                  "choose a new --output-dir or remove it")
             self.manifest = {**existing, "run": run}
-
-    def _take_lock(self) -> io.IOBase:
-        """Create the directory and lock it for this writer; InputError when another writer holds it."""
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            lock = open(self.directory / LOCK_FILE, "a")  # noqa: SIM115 - held open for the writer's lifetime
-        except OSError as error:
-            raise file_error(self.directory, error) from None
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            raise InputError(f"{self.directory}: another run is writing this shard directory; wait for it to end "
-                             "or choose another --output-dir") from None
-        return lock
-
-    def _remove_partial_writes(self) -> None:
-        """Delete the temporary files of writes that a killed run left behind (no one else writes here now)."""
-        for partial in self.directory.glob(f".*{TEMPORARY_SUFFIX}"):
-            partial.unlink()
 
     @property
     def n_examples_written(self) -> int:

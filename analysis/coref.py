@@ -12,6 +12,7 @@ Per example, every head's prediction for every scored mention is one argmax over
 the accumulator keeps only counts, `[types, L, H]` for heads and `[types]` for baselines.
 """
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,6 +175,35 @@ class CorefAccumulator:
         for category in range(len(CATEGORIES)):
             self.head_correct[category] += right[:, :, (categories == category).any(1)].sum(-1)
 
+    def merge(self, later: "CorefAccumulator") -> None:
+        """Add the counts of `later`, of the same grid (either side may be empty)."""
+        if later.grid is None:
+            return
+        if self.grid is None:
+            self.grid, self.head_correct = later.grid, np.zeros_like(later.head_correct)
+        elif later.grid != self.grid:
+            raise ValueError(f"a partial of {later.grid} heads after {self.grid}")
+        self.counts += later.counts
+        self.baseline_correct += later.baseline_correct
+        self.head_correct += later.head_correct
+
+    def state(self) -> dict:
+        """The partial as plain data: the grid (None before the first window) and the int64 counts."""
+        return {"grid": None if self.grid is None else tuple(self.grid), "counts": self.counts.copy(),
+                "baseline_correct": self.baseline_correct.copy(),
+                "head_correct": None if self.head_correct is None else self.head_correct.copy()}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "CorefAccumulator":
+        """The accumulator back from `state()`."""
+        accumulator = cls()
+        accumulator.counts = np.array(state["counts"], np.int64)
+        accumulator.baseline_correct = np.array(state["baseline_correct"], np.int64)
+        if state["grid"] is not None:
+            accumulator.grid = HeadGrid(*state["grid"])
+            accumulator.head_correct = np.array(state["head_correct"], np.int64)
+        return accumulator
+
     def result(self) -> "CorefScores":
         """Accuracies of the windows added so far."""
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -228,6 +258,40 @@ class MentionExamples:
     def result(self) -> list[MentionExample]:
         """The kept mentions, in the order of MENTION_TYPES."""
         return [self.examples[kind] for kind in MENTION_TYPES if kind in self.examples]
+
+    def merge(self, later: "MentionExamples") -> None:
+        """For each mention type, keep this partial's mention if it has one, else `later`'s."""
+        for kind, example in later.examples.items():
+            self.examples.setdefault(kind, example)
+
+    def state(self) -> dict:
+        """The partial as plain data: per mention type, the kept mention as a dict (antecedent heads sorted)."""
+        return {"examples": {kind: mention_example_state(example) for kind, example in self.examples.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "MentionExamples":
+        """The keeper back from `state()`."""
+        keeper = cls()
+        keeper.examples = {kind: mention_example(example) for kind, example in state["examples"].items()}
+        return keeper
+
+
+def mention_example_state(example: MentionExample) -> dict:
+    """A kept mention as plain data: window and scored mention as dicts, mentions as dicts, maps as they are."""
+    state = dataclasses.asdict(example)
+    state["scored"]["antecedent_heads"] = sorted(example.scored.antecedent_heads)
+    return state
+
+
+def mention_example(state: dict) -> MentionExample:
+    """The MentionExample of `mention_example_state`."""
+    window, scored = state["window"], state["scored"]
+    return MentionExample(
+        window=CorefWindow(window["words"], window["feats"], [Mention(**item) for item in window["mentions"]]),
+        scored=ScoredMention(Mention(**scored["mention"]), [Mention(**item) for item in scored["candidates"]],
+                             set(scored["antecedent_heads"])),
+        attention_maps=state["attention_maps"],
+    )
 
 
 def read_coref_scores(path: str | Path) -> CorefScores:

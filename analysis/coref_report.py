@@ -72,6 +72,51 @@ def table_markdown(scores: coref.CorefScores, layer: int, head: int, select_on: 
     return "\n".join(lines) + "\n"
 
 
+class CorefAnalysis:
+    """The coreference analysis as accumulators and outputs, the same whichever way the windows come (attention
+    files, streaming, Ray): `accumulators()` for a run of examples, `write(...)` from the merged ones."""
+
+    name = "coref"
+    check = staticmethod(coref.check_coref_example)
+
+    def __init__(self, options: CorefOptions, source: str | Path) -> None:
+        self.options, self.source = options, source
+
+    def accumulators(self) -> dict[str, maps.Accumulator]:
+        """Fresh accumulators for one run of windows: the scores and the mentions the figure shows."""
+        return {"scores": coref.CorefAccumulator(), "examples": coref.MentionExamples()}
+
+    def write(self, accumulators: dict[str, maps.Accumulator], outdir: str | Path, map_kind: str, run: dict,
+              select: coref.CorefScores | None = None, select_path: str | Path | None = None) -> dict:
+        """Write OUTDIR's coref.json (with the `run` record), coref.md, figures and report.html (unless `no_html`),
+        the best head chosen on `select` (scores of `select_path`) when given, else on these scores; returns the
+        JSON."""
+        scores, examples = accumulators["scores"].result(), accumulators["examples"].result()
+        if select is not None and select.grid != scores.grid:
+            raise utils.InputError(f"{select_path}: {select.grid} layers x heads, but {self.source} has {scores.grid}")
+        for name, checked in ((self.source, scores), (select_path, select)):
+            if checked is not None and checked.counts[0] == 0:
+                raise utils.InputError(f"{name}: no mention has an antecedent in its window: nothing to score")
+        layer, head = (select or scores).best_head()
+        output = {"source": str(self.source), "map": map_kind, "grid": list(scores.grid),
+                  **table_json(scores, layer, head, self.options.select_on)}
+        markdown = ["# Coreference in attention heads", "",
+                    f"Source: `{self.source}`: {scores.grid.n_layers} layers x {scores.grid.n_heads} heads.", "",
+                    "## Table 2", "", table_markdown(scores, layer, head, self.options.select_on)]
+        accuracy_map = figures.plot_head_grid(scores.heads[0], "Antecedent-selection accuracy of each head\n"
+                                              "(all scored mentions; best boxed)", "accuracy")
+        figures.save_figure(accuracy_map, outdir, "coref_head_accuracy")
+        if examples:
+            figures.save_figure(figures.plot_mention_heads(examples, layer, head), outdir, "coref_best_head")
+        output["run"] = run
+        if not self.options.no_html:
+            report_page.write_page(outdir, report_page.coref_page(
+                output, examples, grid=scores.grid, source=self.source, baseline_names=BASELINE_NAMES))
+        utils.write_json(Path(outdir) / "coref.json", output)
+        utils.write_text(Path(outdir) / "coref.md", "\n".join(markdown))
+        return output
+
+
 def run(attn_path: str | Path, outdir: str | Path, select_path: str | Path | None = None,
         options: CorefOptions | None = None) -> dict:
     """Table 2 and the figures from word-level attention files of coreference windows; writes OUTDIR's coref.json,
@@ -82,28 +127,8 @@ def run(attn_path: str | Path, outdir: str | Path, select_path: str | Path | Non
     if options.select_on == "train" and select_path is None:
         raise utils.InputError("--select-on train needs the selection data (--select-attn-data-file)")
     select = coref.read_coref_scores(select_path) if options.select_on == "train" else None
-    scores, examples, map_kind = read_evaluation(attn_path)
-    if select is not None and select.grid != scores.grid:
-        raise utils.InputError(f"{select_path}: {select.grid} layers x heads, but {attn_path} has {scores.grid}")
-    if scores.counts[0] == 0 or (select is not None and select.counts[0] == 0):
-        raise utils.InputError(f"{select_path if select is not None and select.counts[0] == 0 else attn_path}: "
-                               "no mention has an antecedent in its window: nothing to score")
-    layer, head = (select or scores).best_head()
-    output = {"source": str(attn_path), "map": map_kind, "grid": list(scores.grid),
-              **table_json(scores, layer, head, options.select_on)}
-    markdown = ["# Coreference in attention heads", "",
-                f"Source: `{attn_path}`: {scores.grid.n_layers} layers x {scores.grid.n_heads} heads.", "",
-                "## Table 2", "", table_markdown(scores, layer, head, options.select_on)]
-    accuracy_map = figures.plot_head_grid(scores.heads[0], "Antecedent-selection accuracy of each head\n"
-                                          "(all scored mentions; best boxed)", "accuracy")
-    figures.save_figure(accuracy_map, outdir, "coref_head_accuracy")
-    if examples:
-        figures.save_figure(figures.plot_mention_heads(examples, layer, head), outdir, "coref_best_head")
-    output["run"] = provenance.run_record(options, inputs={
-        "attn_data_file": attn_path, "select_attn_data_file": select_path})
-    if not options.no_html:
-        report_page.write_page(outdir, report_page.coref_page(output, examples, grid=scores.grid, source=attn_path,
-                                                              baseline_names=BASELINE_NAMES))
-    utils.write_json(Path(outdir) / "coref.json", output)
-    utils.write_text(Path(outdir) / "coref.md", "\n".join(markdown))
-    return output
+    analysis = CorefAnalysis(options, attn_path)
+    data, accumulators = maps.open_attention(attn_path), analysis.accumulators()
+    maps.feed(data, list(accumulators.values()), f"reading {data.path.name}", check=analysis.check)
+    record = provenance.run_record(options, inputs={"attn_data_file": attn_path, "select_attn_data_file": select_path})
+    return analysis.write(accumulators, outdir, data.map_kind, record, select, select_path)

@@ -5,6 +5,7 @@ An example has "words", gold "heads" (1-based, 0 = root) and "relns", and word-l
 `[layers, heads, n_words + 2, n_words + 2]` whose rows and columns are `[CLS]`, the words, `[SEP]`.
 """
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,28 @@ class RelationExamples:
         """The kept example of each of `relations` that has one."""
         return {relation: self.examples[relation] for relation in relations if relation in self.examples}
 
+    def merge(self, later: "RelationExamples") -> None:
+        """For each relation, keep this partial's example if it has one, else `later`'s."""
+        for relation, example in later.examples.items():
+            self.examples.setdefault(relation, example)
+
+    def state(self) -> dict:
+        """The partial as plain data: options, the kept sentences once each (as dicts) and, per relation, the
+        position of its sentence among them (one sentence serves all the relations it was kept for)."""
+        sentences = list({id(example): example for example in self.examples.values()}.values())
+        position = {id(example): at for at, example in enumerate(sentences)}
+        return {"universal": self.universal, "max_words": self.max_words,
+                "sentences": [dataclasses.asdict(example) for example in sentences],
+                "by_relation": {relation: position[id(example)] for relation, example in self.examples.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "RelationExamples":
+        """The keeper back from `state()`, each sentence one object shared by its relations."""
+        keeper = cls(state["universal"], state["max_words"])
+        sentences = [RelationExample(**sentence) for sentence in state["sentences"]]
+        keeper.examples = {relation: sentences[position] for relation, position in state["by_relation"].items()}
+        return keeper
+
 
 class IndexedExamples:
     """Keeps the examples at the given positions in the file (0-based, skipped examples counted), and no other:
@@ -116,3 +139,19 @@ class IndexedExamples:
                                    f"but {', '.join(str(index) for index in missing)} do not exist or have no "
                                    "attention maps")
         return self.examples
+
+    def merge(self, later: "IndexedExamples") -> None:
+        """Add the examples `later` kept (the union: each position is in one partial only)."""
+        self.examples.update(later.examples)
+
+    def state(self) -> dict:
+        """The partial as plain data: options and position -> kept example (as a dict)."""
+        return {"indices": sorted(self.indices), "universal": self.universal, "purpose": self.purpose,
+                "examples": {index: dataclasses.asdict(example) for index, example in self.examples.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "IndexedExamples":
+        """The keeper back from `state()`."""
+        keeper = cls(state["indices"], state["universal"], state["purpose"])
+        keeper.examples = {index: RelationExample(**example) for index, example in state["examples"].items()}
+        return keeper

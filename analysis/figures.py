@@ -175,6 +175,28 @@ def plot_token_attention(statistics: GeneralStatistics) -> Figure:
     return figure
 
 
+MAP_TITLES = {"attn": "attention weights", "norm": "norm-based maps", "rollout": "attention rollout"}
+
+
+def plot_token_attention_by_map(compared: Sequence[tuple[str, str, GeneralStatistics]]) -> Figure:
+    """Figure 2's first panel, average attention to [CLS], [SEP] and `. ,` per layer, once per (source, map kind,
+    statistics), side by side on one scale: where attention to special tokens goes with weights, norms, rollout."""
+    figure, axes = plt.subplots(1, len(compared), figsize=(5.2 * len(compared), 4.6), sharey=True,
+                                layout="constrained", squeeze=False)
+    for ax, (source, map_kind, statistics) in zip(axes[0], compared, strict=True):
+        series = (("cls", "[CLS]", "C0"), ("sep", "[SEP]", "C1"), ("punct", ". or ,", "C2"))
+        for offset, (key, label, color) in zip((-0.2, 0.0, 0.2), series, strict=True):
+            _plot_by_layer(ax, statistics.avg_attn[key], offset, color, label)
+        _layer_axis(ax, statistics.grid[0], "average attention")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(f"{MAP_TITLES.get(map_kind, map_kind)}\n{Path(source).name}, {statistics.n_examples} examples",
+                     fontsize=10)
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+        ax.label_outer()
+    figure.suptitle("Attention to special tokens by kind of map (each head a point)")
+    return figure
+
+
 def plot_entropies(statistics: GeneralStatistics) -> Figure:
     """Figure 4: entropy of each head's attention, over all queries and from [CLS], with the uniform line."""
     n_layers = statistics.grid[0]
@@ -337,3 +359,24 @@ def save_figure(figure: Figure, outdir: str | Path, name: str) -> list[Path]:
             figure.savefig(stream, format=path.suffix[1:], dpi=150, bbox_inches="tight")
     plt.close(figure)
     return paths
+
+
+def plot_gradient_importance(grad_importance: np.ndarray, avg_attn: np.ndarray, n_examples: int,
+                             debug: bool = False) -> Figure:
+    """Figure 3: per layer, the gradient importance of attention to [SEP], to ". ," and to other tokens
+    `[layers, heads, 3]`, beside the average attention to them (Figure 2's panel) from the same forward pass."""
+    n_layers = grad_importance.shape[0]
+    series = [("[SEP]", "C1"), (". or ,", "C2"), ("other tokens", "C3")]
+    panels = [("Gradient importance: mean |dL/dα| per key", grad_importance, "mean |dL/dα|"),
+              ("Average attention (as in Figure 2)", avg_attn, "average attention")]
+    figure, axes = plt.subplots(1, 2, figsize=(13.0, 4.8), layout="constrained")
+    for ax, (title, values, ylabel) in zip(axes, panels, strict=True):
+        for offset, (label, color), position in zip(np.linspace(-0.2, 0.2, 3), series, range(3), strict=True):
+            _plot_by_layer(ax, values[:, :, position], offset, color, label)
+        _layer_axis(ax, n_layers, ylabel)
+        ax.set_ylim(bottom=0.0)
+        ax.set_title(title)
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    warning = " — RANDOM --debug MODEL, the numbers mean nothing" if debug else ""
+    figure.suptitle(f"Gradient importance of each head's attention (points) over {n_examples} examples{warning}")
+    return figure

@@ -4,6 +4,7 @@ One pass over the examples, one example in memory at a time, vectorized over lay
 positions; every accumulator is float64 and `[layers, heads]`, whatever the grid.
 """
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -78,6 +79,22 @@ class ExampleKeeper:
             raise utils.InputError(f"{path}: example {self.example_index} does not exist or has no attention maps")
         return self.shown
 
+    def merge(self, later: "ExampleKeeper") -> None:
+        """Keep this partial's example if it has one, else `later`'s (the earliest wins, as in one pass)."""
+        self.shown = self.shown or later.shown
+
+    def state(self) -> dict:
+        """The partial as plain data: the index asked for and the kept example (maps float32 `[L, H, n, n]`)."""
+        shown = None if self.shown is None else dataclasses.asdict(self.shown)
+        return {"example_index": self.example_index, "shown": shown}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "ExampleKeeper":
+        """The keeper back from `state()`."""
+        keeper = cls(state["example_index"])
+        keeper.shown = None if state["shown"] is None else ShownExample(**state["shown"])
+        return keeper
+
 
 class StatisticsAccumulator:
     """Sums the per-example statistics of docs/definitions.md; the grid is fixed by the first example."""
@@ -110,6 +127,36 @@ class StatisticsAccumulator:
             self.sums[name] += values
         self.uniform_entropy_sum += math.log(n)
         self.n_examples += 1
+
+    def merge(self, later: "StatisticsAccumulator") -> None:
+        """Add the sums and counts of `later` (either side may be empty); ValueError for another grid."""
+        if later.sums is None:
+            return
+        if self.sums is None:
+            self.sums = {name: np.zeros_like(values) for name, values in later.sums.items()}
+        elif self.grid != later.grid:
+            raise ValueError(f"a partial of {later.grid[0]} x {later.grid[1]} heads after {self.grid[0]} x "
+                             f"{self.grid[1]}")
+        for name, values in later.sums.items():
+            self.sums[name] += values
+        self.uniform_entropy_sum += later.uniform_entropy_sum
+        self.n_examples += later.n_examples
+
+    def state(self) -> dict:
+        """The partial as plain data: the count, the sum of ln n and the float64 `[layers, heads]` sums (None before
+        the first example)."""
+        sums = None if self.sums is None else {name: values.copy() for name, values in self.sums.items()}
+        return {"n_examples": self.n_examples, "uniform_entropy_sum": self.uniform_entropy_sum, "sums": sums}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "StatisticsAccumulator":
+        """The accumulator back from `state()`."""
+        accumulator = cls()
+        accumulator.n_examples = int(state["n_examples"])
+        accumulator.uniform_entropy_sum = float(state["uniform_entropy_sum"])
+        if state["sums"] is not None:
+            accumulator.sums = {name: np.array(values, np.float64) for name, values in state["sums"].items()}
+        return accumulator
 
     def result(self) -> GeneralStatistics:
         """The means over the examples added so far (at least one)."""

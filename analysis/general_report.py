@@ -1,5 +1,7 @@
 """The general analysis end to end: statistics, behaviours, embedding, figures, general.json and general.md."""
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ FIGURE1_CRITERIA = (
     ("entropy", "attends broadly"),
 )
 SUMMARY_COLUMNS = ("broad", "next", "prev", "cls", "sep", "punct")
+SPECIAL_TOKEN_KEYS = ("cls", "sep", "punct")
 
 
 @dataclass
@@ -31,24 +34,24 @@ class CheckedHeads:
 
 
 def check_heads(
-    options: GeneralOptions, data: maps.AttentionData, distances_path: str | Path | None
+    options: GeneralOptions, grid: HeadGrid, source: str | Path, distances_path: str | Path | None = None
 ) -> CheckedHeads:
-    """Parse the head options and read the head distances for the data's grid; InputError when they do not fit.
+    """Parse the head options and read the head distances for the data's grid; InputError (naming `source`, the
+    attention data) when they do not fit.
 
     With `options.paper`, the paper's heads (analysis/paper.py) on a 12 x 12 grid only, and none of the options
     that the preset fixes."""
-    grid = data.grid
     if options.paper:
         if options.example_index is not None or options.figure_heads or options.named_heads:
             raise utils.InputError("--paper fixes Figure 1's example and heads and Figure 6's named heads: leave out "
                                    "--example-index, --figure-heads and --named-heads")
-        paper.check_grid(grid, data.path)
+        paper.check_grid(grid, source)
     try:
         figure_heads = [grid.parse(label) for label in options.figure_heads]
         named_spec = "paper" if options.paper else options.named_heads
         named_heads = parse_named_heads(named_spec, grid) if named_spec else None
     except ValueError as error:
-        raise utils.InputError(f"{data.path}: {error}") from None
+        raise utils.InputError(f"{source}: {error}") from None
     distances = behaviour.read_head_distances(distances_path, grid) if distances_path is not None else None
     return CheckedHeads(figure_heads, named_heads, distances)
 
@@ -118,6 +121,20 @@ def summary_markdown(
     return "\n".join(lines) + "\n"
 
 
+def by_map_markdown(compared: list[tuple[str | Path, str, general.GeneralStatistics]]) -> str:
+    """Per layer, the mean over heads of the average attention to [CLS], [SEP] and `. ,`, for each (source, map
+    kind, statistics) side by side."""
+    lines = ["## Attention to special tokens by kind of map", "",
+             "Layer means over heads of the average attention to [CLS] / [SEP] / `.` `,`; one column per input.", "",
+             "| layer | " + " | ".join(f"{kind} (`{Path(path).name}`)" for path, kind, _ in compared) + " |",
+             "|---:|" + "---:|" * len(compared)]
+    for layer in range(min(statistics.grid[0] for _, _, statistics in compared)):
+        cells = [" / ".join(f"{statistics.avg_attn[key][layer].mean():.2f}" for key in SPECIAL_TOKEN_KEYS)
+                 for _, _, statistics in compared]
+        lines.append(f"| {layer + 1} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def figure1_heads(statistics: general.GeneralStatistics, labels: np.ndarray, figure_heads: list[int],
                   use_paper: bool = False) -> list[tuple[int, str]]:
     """Figure 1's (flat index, caption): the paper's with `use_paper`, else `figure_heads` captioned by their
@@ -126,6 +143,70 @@ def figure1_heads(statistics: general.GeneralStatistics, labels: np.ndarray, fig
         return paper.figure1_heads(statistics.grid)
     chosen = [(index, behaviour.BEHAVIOUR_NAMES[labels.ravel()[index]]) for index in figure_heads]
     return chosen or strongest_heads(statistics)
+
+
+class GeneralAnalysis:
+    """The general analysis as accumulators and outputs, the same whichever way the examples come (attention files,
+    streaming, Ray): `accumulators()` for a run of examples, `write(...)` from the merged ones."""
+
+    name = "general"
+    check = None  # every example with maps qualifies
+
+    def __init__(self, options: GeneralOptions, grid: HeadGrid, source: str | Path,
+                 distances_path: str | Path | None = None, with_distances: bool = False) -> None:
+        """Check the options against the grid (InputError naming `source`); `with_distances`: compute the head
+        distances in the same pass (streaming) instead of reading them from `distances_path`."""
+        self.options, self.grid, self.source = options, HeadGrid(*grid), source
+        self.checked = check_heads(options, self.grid, source, distances_path)
+        self.with_distances = with_distances
+        self.example_index = paper.FIGURE1_EXAMPLE if options.paper else options.example_index
+        self.last_shown: int | None = None  # no example after this index can be shown (None: not known)
+
+    def limit_shown(self, indices_with_maps: Sequence[int]) -> None:
+        """Knowing which examples will have maps, feed the example keepers (Figure 1, the head view) only those they
+        may keep, so that partials of later shards do not carry examples (megabytes each) that are never shown;
+        InputError, before any work, when Figure 1's example will have none."""
+        if self.example_index is not None and self.example_index not in set(indices_with_maps):
+            raise utils.InputError(f"{self.source}: example {self.example_index} (Figure 1's) does not exist or is "
+                                   "too long to have maps")
+        candidates = [*indices_with_maps[: report_page.MAX_EXAMPLES], self.example_index or 0]
+        self.last_shown = max(candidates)
+
+    def feeds(self, name: str, index: int) -> bool:
+        """Whether the accumulator `name` is to see example `index` (see limit_shown)."""
+        return name not in EXAMPLE_KEEPERS or self.last_shown is None or index <= self.last_shown
+
+    def accumulators(self) -> dict[str, maps.Accumulator]:
+        """Fresh accumulators for one run of examples: statistics, Figure 1's example, the head view's examples and,
+        `with_distances`, the head distances."""
+        accumulators = {"statistics": general.StatisticsAccumulator(),
+                        "shown": general.ExampleKeeper(self.example_index)}
+        if not self.options.no_html:
+            accumulators["page_examples"] = report_page.HeadViewExamples(self.example_index)
+        if self.with_distances:
+            from analysis.head_distances import HeadDistances  # numba: only when the distances are computed here
+
+            accumulators["distances"] = HeadDistances(self.grid)
+        return accumulators
+
+    def write(self, accumulators: dict[str, maps.Accumulator], outdir: str | Path, map_kind: str, run: dict,
+              compared: Sequence[tuple[str | Path, str, general.GeneralStatistics]] = ()) -> dict:
+        """Write OUTDIR's general.json (with the `run` record), general.md, figures, report.html (unless
+        `no_html`) and, `with_distances`, head_distances.pkl; `compared`: (source, map kind, statistics) of other
+        maps drawn beside these (general_report.run). Returns the JSON."""
+        distances = self.checked.distances
+        if self.with_distances:
+            distances = accumulators["distances"].result()
+            utils.write_pickle(Path(outdir) / DISTANCES_FILE, distances)
+            provenance.write_sidecar(Path(outdir) / DISTANCES_FILE, run)
+        statistics, shown = accumulators["statistics"].result(), accumulators["shown"].result(self.source)
+        return write_outputs(outdir, statistics, shown, accumulators.get("page_examples"),
+                             dataclasses.replace(self.checked, distances=distances), self.options, self.source,
+                             {"map": map_kind, "run": run, "compared": compared})
+
+
+DISTANCES_FILE = "head_distances.pkl"
+EXAMPLE_KEEPERS = ("shown", "page_examples")
 
 
 def collect(data: maps.AttentionData, example_index: int | None = None,
@@ -139,25 +220,24 @@ def collect(data: maps.AttentionData, example_index: int | None = None,
     return statistics.result(), shown.result(data.path), kept
 
 
-def run(attn_path: str | Path, outdir: str | Path, distances_path: str | Path | None = None,
-        options: GeneralOptions | None = None) -> dict:
-    """Compute everything from attention data (and head distances), write OUTDIR's files (report.html too, unless
-    `options.no_html`); returns the JSON."""
-    options = options or GeneralOptions()
-    utils.check_output_dir(outdir)
-    data = maps.open_attention(attn_path)
-    checked = check_heads(options, data, distances_path)
-    example_index = paper.FIGURE1_EXAMPLE if options.paper else options.example_index
-    statistics, shown, page_examples = collect(data, example_index,
-                                               page_examples=0 if options.no_html else report_page.MAX_EXAMPLES)
+def write_outputs(outdir: str | Path, statistics: general.GeneralStatistics, shown: general.ShownExample,
+                  page_examples: report_page.HeadViewExamples | None, checked: CheckedHeads, options: GeneralOptions,
+                  source: str | Path, header: dict) -> dict:
+    """The figures, general.json (`header`'s keys first: the map kind and the run record), general.md and, with
+    `page_examples`, report.html; returns the JSON."""
     labels = behaviour.behaviour_labels(statistics.avg_attn, statistics.entropy, **options.thresholds())
     figure_heads = figure1_heads(statistics, labels, checked.figure_heads, options.paper)
-    output = {"map": data.map_kind, **statistics.to_json(), "behaviour": labels.tolist()}
-
+    output = {"map": header["map"], **statistics.to_json(), "behaviour": labels.tolist()}
     plot_figure1 = figures.plot_paper_example_heads if options.paper else figures.plot_example_heads
     figures.save_figure(plot_figure1(shown, figure_heads), outdir, "figure1_example_heads")
     figures.save_figure(figures.plot_token_attention(statistics), outdir, "figure2_token_attention")
     figures.save_figure(figures.plot_entropies(statistics), outdir, "figure4_entropies")
+    compared = [(source, header["map"], statistics), *header.get("compared", ())]
+    if len(compared) > 1:
+        figures.save_figure(figures.plot_token_attention_by_map(compared), outdir, "figure2_by_map")
+        output["compared"] = [{"source": str(path), "map": kind, "n_examples": other.n_examples,
+                               "avg_attn": {key: other.avg_attn[key].tolist() for key in SPECIAL_TOKEN_KEYS}}
+                              for path, kind, other in compared[1:]]
     points = None
     if checked.distances is not None:
         embed = paper.embed_heads if options.paper else behaviour.embed_heads
@@ -165,11 +245,36 @@ def run(attn_path: str | Path, outdir: str | Path, distances_path: str | Path | 
         named_heads = checked.named_heads or {index: "(Fig. 1)" for index, _ in figure_heads}
         figures.save_figure(figures.plot_head_embedding(points, labels, named_heads), outdir, "figure6_head_embedding")
         output["mds"] = points.tolist()
-    inputs = {"attn_data_file": attn_path, "head_distances": distances_path}
-    output["run"] = provenance.run_record(options, inputs=inputs)
-    if not options.no_html:
-        page = report_page.general_page(statistics, labels, points, page_examples, figure_heads, attn_path)
+    output["run"] = header["run"]
+    if page_examples is not None:
+        page = report_page.general_page(statistics, labels, points, page_examples, figure_heads, source)
         report_page.write_page(outdir, page)
     utils.write_json(Path(outdir) / "general.json", output)
-    utils.write_text(Path(outdir) / "general.md", summary_markdown(statistics, labels, attn_path, options))
+    markdown = summary_markdown(statistics, labels, source, options)
+    if len(compared) > 1:
+        markdown += "\n" + by_map_markdown(compared)
+    utils.write_text(Path(outdir) / "general.md", markdown)
     return output
+
+
+def run(attn_path: str | Path, outdir: str | Path, distances_path: str | Path | None = None,
+        options: GeneralOptions | None = None, compared_paths: Sequence[str | Path] = ()) -> dict:
+    """Compute everything from attention data (and head distances), write OUTDIR's files (report.html too, unless
+    `options.no_html`); returns the JSON. The statistics of each of `compared_paths` (other kinds of map, such as
+    norm-based maps of the same examples) go beside the data's in `figure2_by_map` and under "compared"."""
+    options = options or GeneralOptions()
+    utils.check_output_dir(outdir)
+    data = maps.open_attention(attn_path)
+    analysis = GeneralAnalysis(options, data.grid, attn_path, distances_path)
+    opened = [maps.open_attention(path) for path in compared_paths]  # every input checked before the long passes
+    accumulators = analysis.accumulators()
+    maps.feed(data, list(accumulators.values()), "general statistics")
+    compared = []
+    for other in opened:
+        statistics = general.StatisticsAccumulator()
+        maps.feed(other, [statistics], f"general statistics of {other.path.name}")
+        compared.append((other.path, other.map_kind, statistics.result()))
+    inputs = {"attn_data_file": attn_path, "head_distances": distances_path,
+              **{f"compared_{number}": path for number, path in enumerate(compared_paths, start=1)}}
+    run_record = provenance.run_record(options, inputs=inputs)
+    return analysis.write(accumulators, outdir, data.map_kind, run_record, compared)

@@ -146,6 +146,30 @@ class HeadDistances:
         self.n_examples += 1
         self.n_rows += attention_maps.shape[2]
 
+    def merge(self, later: "HeadDistances") -> None:
+        """Add the sums and counts of `later`, of the same grid (either side may be empty)."""
+        if later.grid != self.grid:
+            raise ValueError(f"a partial of {later.grid} heads after {self.grid}")
+        self.plogp_sums += later.plogp_sums
+        self.prob_sums += later.prob_sums
+        self.pair_sums += later.pair_sums
+        self.n_examples += later.n_examples
+        self.n_rows += later.n_rows
+
+    def state(self) -> dict:
+        """The partial as plain data: grid, counts and the float64 sums `[N]`, `[N]`, `[N (N - 1) / 2]`."""
+        sums = {name: getattr(self, name).copy() for name in ("plogp_sums", "prob_sums", "pair_sums")}
+        return {"grid": tuple(self.grid), "n_examples": self.n_examples, "n_rows": self.n_rows, **sums}
+
+    @classmethod
+    def from_state(cls, state: dict, use_keras: bool = False) -> "HeadDistances":
+        """The accumulator back from `state()`; `use_keras` chooses how further examples are summed."""
+        distances = cls(HeadGrid(*state["grid"]), use_keras)
+        distances.n_examples, distances.n_rows = int(state["n_examples"]), int(state["n_rows"])
+        for name in ("plogp_sums", "prob_sums", "pair_sums"):
+            getattr(distances, name)[:] = state[name]
+        return distances
+
     def result(self) -> np.ndarray:
         """Mean JS divergence (nats) over all query rows of all examples: float64 `[N, N]`, symmetric, zero diagonal."""
         first, second = np.triu_indices(len(self.plogp_sums), 1)

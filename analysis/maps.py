@@ -3,13 +3,18 @@
 Every analysis runs the same way: open the data (which reads the first example, so the grid is known and options
 can be checked against it before the long pass), then feed every example once to the analysis's accumulators,
 each of which has `add(index, example, attention_maps)`; then ask each accumulator for its result.
+
+Every analysis is a sum over examples, so each accumulator works in three steps: the partial of a run of examples
+(`add`), the merge of two partials (`merge`, the later run folded into the earlier one) and the result
+(`result`). A partial travels as plain data (`state` and `from_state`); merged in file (shard) order, partials of
+any split of the examples give the result of a single pass (floats to rounding, counts and kept examples exactly).
 """
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, Self, TypeVar
 
 import numpy as np
 
@@ -30,9 +35,37 @@ class ExampleError(ValueError):
 
 
 class Accumulator(Protocol):
-    """What `feed` drives: one call per example with maps, in file order."""
+    """What `feed` drives: one call per example with maps, in file order, giving a partial result.
+
+    `merge(later)` folds in `later`, an accumulator of the same class and parameters whose examples all come after
+    this one's in file order; either side may be empty (no example added). `state()` is the partial as plain data
+    (dicts, lists, tuples, str, int, float, bool, None and numpy arrays: readable by utils.read_pickle), with the
+    constructor parameters; `from_state(state)` rebuilds an accumulator that behaves as the one that gave it.
+    """
 
     def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None: ...
+
+    def merge(self, later: Self) -> None: ...
+
+    def state(self) -> dict: ...
+
+    @classmethod
+    def from_state(cls, state: dict) -> Self: ...
+
+
+AccumulatorType = TypeVar("AccumulatorType", bound=Accumulator)
+
+
+def merge_states(cls: type[AccumulatorType], states: Iterable[dict], **context: Any) -> AccumulatorType:
+    """The partials `states` (of `cls`, in file order) rebuilt with `cls.from_state(state, **context)` and merged
+    into the first; ValueError when there is none. `context` is what a class takes besides its state (GloVe)."""
+    partials = (cls.from_state(state, **context) for state in states)
+    merged = next(partials, None)
+    if merged is None:
+        raise ValueError("no partial to merge")
+    for partial in partials:
+        merged.merge(partial)
+    return merged
 
 
 def iter_attention(path: str | Path) -> Iterator[Example]:

@@ -103,6 +103,9 @@ class ProbeData:
         return np.array([len(heads) for heads in self.heads])
 
 
+FEATURE_LISTS = ("attention", "word_vectors", "heads", "scored")  # ProbeData's per-sentence lists
+
+
 class ProbeFeatures:
     """Collects the probe features of checked dependency examples, one at a time, into a ProbeData."""
 
@@ -121,6 +124,25 @@ class ProbeFeatures:
     def result(self) -> ProbeData:
         """The features of the examples added."""
         return self.data
+
+    def merge(self, later: "ProbeFeatures") -> None:
+        """Append the sentences of `later` after this partial's (either side may be empty)."""
+        self.data.grid = self.data.grid or later.data.grid
+        for name in FEATURE_LISTS:
+            getattr(self.data, name).extend(getattr(later.data, name))
+
+    def state(self) -> dict:
+        """The partial as plain data: the grid (None before the first sentence) and the per-sentence arrays."""
+        grid = None if self.data.grid is None else tuple(self.data.grid)
+        return {"grid": grid, **{name: list(getattr(self.data, name)) for name in FEATURE_LISTS}}
+
+    @classmethod
+    def from_state(cls, state: dict, glove: "Glove") -> "ProbeFeatures":
+        """The accumulator back from `state()`, looking words up in `glove` (not part of the state)."""
+        features = cls(glove)
+        features.data = ProbeData(None if state["grid"] is None else HeadGrid(*state["grid"]),
+                                  **{name: list(state[name]) for name in FEATURE_LISTS})
+        return features
 
 
 def attention_features(attns: np.ndarray) -> np.ndarray:

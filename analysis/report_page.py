@@ -78,6 +78,7 @@ class HeadViewExample:
     tokens: list[str]
     n_tokens: int  # before cropping
     weights: str  # encode_weights of the maps [layers, heads, n, n], n = len(tokens)
+    size: int  # how many weights: layers * heads * n * n
 
     def to_json(self) -> dict:
         """The example as the page reads it."""
@@ -86,39 +87,75 @@ class HeadViewExample:
 
 class HeadViewExamples:
     """Keeps the examples of the head view: the one at `first_index` (Figure 1's; shown first) and the first ones
-    of the file, at most `max_examples`, each cropped to its first `max_tokens` tokens, and no more than
-    `max_weights` weights in all (the first example and Figure 1's are kept whatever their size). Memory: the
-    kept bytes, one a weight."""
+    of the file, at most `max_examples` in all (a place stays free for Figure 1's), each cropped to its first
+    `max_tokens` tokens; of these the page shows, in file order, those within `max_weights` weights in all (the
+    first one and Figure 1's whatever their size).
+
+    The weight budget is applied when the examples are asked for (`kept`), not as they come, so that partials
+    merged in file order keep what one pass keeps. Memory: at most `max_examples` examples, one byte a weight.
+    """
 
     def __init__(self, first_index: int | None = None, max_examples: int = MAX_EXAMPLES,
                  max_tokens: int = MAX_TOKENS, max_weights: int = MAX_WEIGHTS) -> None:
         self.first_index = first_index
         self.max_examples, self.max_tokens, self.max_weights = max_examples, max_tokens, max_weights
-        self.kept: list[HeadViewExample] = []
-        self.n_weights = 0
+        self.first: HeadViewExample | None = None  # the example at first_index, once seen
+        self.candidates: list[HeadViewExample] = []  # the first other examples, in file order
         self.n_seen = 0
 
-    def wanted(self, index: int, size: int) -> bool:
-        """Whether to keep example `index` of `size` weights (after cropping), given what is kept already."""
-        if index == self.first_index:
-            return True
-        waiting = self.first_index is not None and all(example.index != self.first_index for example in self.kept)
-        if len(self.kept) + waiting >= self.max_examples:
-            return False  # a place stays free for Figure 1's example until it comes
-        return not self.kept or self.n_weights + size <= self.max_weights
+    @property
+    def n_candidates(self) -> int:
+        """How many examples besides Figure 1's are kept: `max_examples`, less the place kept for Figure 1's."""
+        return max(self.max_examples - (self.first_index is not None), 0)
 
     def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
-        """Keep the example if there is room for it."""
+        """Keep the example if it is Figure 1's or one of the first `n_candidates` others."""
         self.n_seen += 1
+        if index != self.first_index and len(self.candidates) >= self.n_candidates:
+            return
         n_layers, n_heads, n = attention_maps.shape[:3]
         shown = min(n, self.max_tokens)
-        size = n_layers * n_heads * shown * shown
-        if not self.wanted(index, size):
-            return
         tokens = maps.example_tokens(example, n)[:shown]
-        kept = HeadViewExample(index, tokens, n, encode_weights(attention_maps[:, :, :shown, :shown]))
-        self.kept.insert(0 if index == self.first_index else len(self.kept), kept)
-        self.n_weights += size
+        weights = encode_weights(attention_maps[:, :, :shown, :shown])
+        kept = HeadViewExample(index, tokens, n, weights, n_layers * n_heads * shown * shown)
+        if index == self.first_index:
+            self.first = kept
+        else:
+            self.candidates.append(kept)
+
+    @property
+    def kept(self) -> list[HeadViewExample]:
+        """The examples shown: Figure 1's first, then, in file order, the others that stay within the budget of
+        weights (counted in file order, Figure 1's included; the first example is shown whatever its size)."""
+        in_file_order = sorted([*self.candidates, *([self.first] if self.first else [])], key=lambda kept: kept.index)
+        shown, n_weights = [], 0
+        for example in in_file_order:
+            if example is self.first or not shown or n_weights + example.size <= self.max_weights:
+                shown.append(example)
+                n_weights += example.size
+        return sorted(shown, key=lambda example: example is not self.first)
+
+    def merge(self, later: "HeadViewExamples") -> None:
+        """Fold in `later`, of the same options, whose examples come after this partial's."""
+        self.first = self.first or later.first
+        self.candidates = [*self.candidates, *later.candidates][:self.n_candidates]
+        self.n_seen += later.n_seen
+
+    def state(self) -> dict:
+        """The partial as plain data: options, how many examples were seen, and the kept examples as dicts."""
+        return {"first_index": self.first_index, "max_examples": self.max_examples, "max_tokens": self.max_tokens,
+                "max_weights": self.max_weights, "n_seen": self.n_seen,
+                "first": None if self.first is None else dataclasses.asdict(self.first),
+                "candidates": [dataclasses.asdict(example) for example in self.candidates]}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "HeadViewExamples":
+        """The keeper back from `state()`."""
+        keeper = cls(state["first_index"], state["max_examples"], state["max_tokens"], state["max_weights"])
+        keeper.first = None if state["first"] is None else HeadViewExample(**state["first"])
+        keeper.candidates = [HeadViewExample(**example) for example in state["candidates"]]
+        keeper.n_seen = int(state["n_seen"])
+        return keeper
 
     def to_json(self) -> dict:
         """The examples and the note saying what was left out."""
@@ -126,11 +163,11 @@ class HeadViewExamples:
 
     def note(self) -> str:
         """What the head view leaves out, in a sentence (empty when nothing)."""
-        parts = []
-        if len(self.kept) < self.n_seen:
-            parts.append(f"showing {len(self.kept)} of {self.n_seen} examples with maps (the page keeps at most "
+        parts, kept = [], self.kept
+        if len(kept) < self.n_seen:
+            parts.append(f"showing {len(kept)} of {self.n_seen} examples with maps (the page keeps at most "
                          f"{self.max_examples} examples and {self.max_weights:,} attention weights)")
-        cropped = [example for example in self.kept if example.n_tokens > len(example.tokens)]
+        cropped = [example for example in kept if example.n_tokens > len(example.tokens)]
         if cropped:
             listed = ", ".join(f"example {example.index} ({example.n_tokens} tokens)" for example in cropped)
             parts.append(f"cropped to their first {self.max_tokens} tokens: {listed} (rows keep their weights, so "

@@ -5,8 +5,9 @@ head of word i (1-based) is the other word j it attends to most, argmax over the
 in direction `head->dep` it is the word that attends to i most, the same with A[l, h] transposed. A word's
 prediction is correct when it equals its gold head, so a root word (gold head 0) is never right by a head.
 
-All words of a file are scored at once: the predictions of all heads in both directions for all words are
-concatenated into one `[2, N, W]` array (W words in all), compared with the gold heads, and summed per relation.
+Each example is scored as it comes: the predictions of all heads in both directions for its words, `[2, N, n]`,
+are compared with the gold heads and counted per relation; only the counts are kept (DependencyCounts), so memory
+does not grow with the corpus, and the counts of two runs of examples add up.
 Relations are the labels as written (`nmod:poss`), or with `universal=True` their universal part (`nmod`).
 
 The paper's special case for Stanford `poss` (its heads mark the possessive `'s` rather than the possessor,
@@ -31,20 +32,19 @@ TABLE_EXCLUDED = ("root", PUNCT)
 
 
 @dataclass
-class DependencyData:
-    """Gold trees and every head's predicted heads for the words of one attention file, concatenated.
+class DependencyCounts:
+    """Per relation (sorted as np.unique sorts them), the words and how many of them each head, in each direction,
+    and each offset baseline gets right; and the right-branching baseline's counts. All counts int64."""
 
-    Word w of the concatenation is word `positions[w]` (1-based) of a sentence of `lengths[w]` words.
-    """
-
-    predictions: np.ndarray  # int16 [2 directions, N heads, W]: predicted head (1-based word position)
-    heads: np.ndarray  # int32 [W]: gold head, 0 = root
-    relations: np.ndarray  # str [W]
-    positions: np.ndarray  # int32 [W]
-    lengths: np.ndarray  # int32 [W]
-    possessive_rule: np.ndarray  # bool [W]: scored by the next word's prediction (label `poss` + marker)
+    relations: list[str]  # [R] labels, sorted
+    words: np.ndarray  # [R]: words with the relation
+    head_correct: np.ndarray  # [2 * N, R]: row direction * N + flat head (dep->head first)
+    baseline_correct: np.ndarray  # [K, R]: offset BASELINE_OFFSETS[k]
+    right_branching_scored: int  # words not labelled punct
+    right_branching_correct: int  # of those, right in the right-branching parse
     grid: HeadGrid
     n_examples: int
+    n_words: int
 
 
 def head_predictions(attns: np.ndarray) -> np.ndarray:
@@ -60,86 +60,170 @@ def head_predictions(attns: np.ndarray) -> np.ndarray:
     return (scores.argmax(-1) + 1).astype(np.int16)
 
 
+def offset_predictions(n_words: int) -> np.ndarray:
+    """Offset baselines `[len(BASELINE_OFFSETS), n_words]`: word i's head is i + k, clipped to [0, n_words]."""
+    return np.clip(np.arange(1, n_words + 1) + BASELINE_OFFSETS[:, None], 0, n_words)
+
+
+def score(predictions: np.ndarray, heads: np.ndarray, possessors: np.ndarray) -> np.ndarray:
+    """bool `[..., n]`: one sentence's predictions `[..., n]` equal to its gold heads `[n]`, the `poss` rule
+    applied to the words marked in `possessors` (bool `[n]`: scored by the next word's prediction)."""
+    correct = predictions == heads
+    rule = np.flatnonzero(possessors)
+    correct[..., rule] = predictions[..., rule + 1] == heads[rule]
+    return correct
+
+
+def right_branching_correct(heads: np.ndarray, scored: np.ndarray) -> int:
+    """How many `scored` words (bool `[n]`) of one sentence with gold `heads` `[n]` the right-branching parse
+    (word i's head is i + 1, the last word's the root) gets right."""
+    n_words = len(heads)
+    predictions = np.where(np.arange(1, n_words + 1) < n_words, np.arange(2, n_words + 2), 0)
+    return int((predictions == heads)[scored].sum())
+
+
+def sentence_counts(attention_maps: np.ndarray, heads: np.ndarray, words: list[str],
+                    labels: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """One sentence's relations (sorted, distinct: R of them) and, per relation, its words (int64 `[R]`) and how
+    many of them every head in both directions (`[R, 2 * N]`) and every offset baseline (`[R, K]`) gets right, the
+    `poss` rule applied."""
+    possessors = possessive_rule(words, labels)
+    n_words = len(heads)
+    head_correct = score(head_predictions(attention_maps).reshape(-1, n_words), heads, possessors).T  # [n, 2N]
+    baseline_correct = score(offset_predictions(n_words), heads, possessors).T  # [n, K]
+    names, relation_ids = np.unique(labels, return_inverse=True)
+    by_relation = np.eye(len(names), dtype=np.int64)[relation_ids]  # [n, R]: one-hot relation of each word
+    return names.tolist(), by_relation.sum(0), by_relation.T @ head_correct, by_relation.T @ baseline_correct
+
+
 class DependencyAccumulator:
-    """Collects the gold trees and every head's predictions of checked dependency examples, one at a time."""
+    """Counts, per relation, the words of checked dependency examples and how many each head (in both directions)
+    and each offset baseline gets right. Relations get rows in the order they come; `result` sorts them."""
 
     def __init__(self, universal: bool = False) -> None:
         self.universal = universal
         self.grid: HeadGrid | None = None
-        self.predictions: list[np.ndarray] = []
-        self.heads: list[np.ndarray] = []
-        self.relations: list[str] = []
-        self.possessive_rule: list[np.ndarray] = []
+        self.rows: dict[str, int] = {}  # relation -> row of the arrays below
+        self.words = np.zeros(0, np.int64)  # [R]
+        self.head_correct: np.ndarray | None = None  # int64 [R, 2 * N], from the first example on
+        self.baseline_correct = np.zeros((0, len(BASELINE_OFFSETS)), np.int64)  # [R, K]
+        self.right_branching_scored = 0
+        self.right_branching_correct = 0
+        self.n_examples = 0
+        self.n_words = 0
 
     def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
-        """Add one example (already checked by dependency_data.check_dependency_example)."""
-        self.grid = self.grid or HeadGrid.of(attention_maps)
+        """Count one example (already checked by dependency_data.check_dependency_example)."""
+        if self.grid is None:
+            self.grid = HeadGrid.of(attention_maps)
+            self.head_correct = np.zeros((len(self.rows), 2 * self.grid.size), np.int64)
         labels = relation_labels(example["relns"], self.universal)
-        self.predictions.append(head_predictions(attention_maps))
-        self.heads.append(np.asarray(example["heads"], dtype=np.int32))
-        self.relations.extend(labels)
-        self.possessive_rule.append(possessive_rule(example["words"], labels))
+        heads = np.asarray(example["heads"], dtype=np.int32)
+        names, words, head_correct, baseline_correct = sentence_counts(attention_maps, heads, example["words"], labels)
+        rows = self.relation_rows(names)
+        self.words[rows] += words
+        self.head_correct[rows] += head_correct
+        self.baseline_correct[rows] += baseline_correct
+        scored = np.array(labels) != PUNCT
+        self.right_branching_scored += int(scored.sum())
+        self.right_branching_correct += right_branching_correct(heads, scored)
+        self.n_examples += 1
+        self.n_words += len(heads)
 
-    def result(self) -> DependencyData:
-        """The concatenated data of the examples added (at least one)."""
-        lengths = [len(heads) for heads in self.heads]
-        return DependencyData(
-            predictions=np.concatenate(self.predictions, axis=-1),
-            heads=np.concatenate(self.heads),
-            relations=np.array(self.relations),
-            positions=np.concatenate([np.arange(1, n + 1, dtype=np.int32) for n in lengths]),
-            lengths=np.repeat(np.array(lengths, dtype=np.int32), lengths),
-            possessive_rule=np.concatenate(self.possessive_rule),
+    def relation_rows(self, relations: list[str]) -> np.ndarray:
+        """The rows of distinct `relations`, new ones appended as zero rows (grid known): int `[len(relations)]`."""
+        new = [relation for relation in relations if relation not in self.rows]
+        for relation in new:
+            self.rows[relation] = len(self.rows)
+        if new:
+            self.words, self.head_correct, self.baseline_correct = (
+                np.concatenate([counts, np.zeros((len(new), *counts.shape[1:]), np.int64)])
+                for counts in (self.words, self.head_correct, self.baseline_correct))
+        return np.array([self.rows[relation] for relation in relations], dtype=np.intp)
+
+    def merge(self, later: "DependencyAccumulator") -> None:
+        """Add the counts of `later`, an accumulator of the same options and grid (either side may be empty)."""
+        if later.grid is None:
+            return
+        if self.grid is None:
+            self.grid = later.grid
+            self.head_correct = np.zeros((len(self.rows), 2 * self.grid.size), np.int64)
+        elif later.grid != self.grid:
+            raise ValueError(f"a partial of {later.grid} heads after {self.grid}")
+        rows = self.relation_rows(list(later.rows))
+        self.words[rows] += later.words
+        self.head_correct[rows] += later.head_correct
+        self.baseline_correct[rows] += later.baseline_correct
+        self.right_branching_scored += later.right_branching_scored
+        self.right_branching_correct += later.right_branching_correct
+        self.n_examples += later.n_examples
+        self.n_words += later.n_words
+
+    def state(self) -> dict:
+        """The partial as plain data: options, grid (None before the first example), the relations in row order
+        and the int64 counts (`words` `[R]`, `head_correct` `[R, 2 * N]`, `baseline_correct` `[R, K]`)."""
+        return {
+            "universal": self.universal, "grid": None if self.grid is None else tuple(self.grid),
+            "relations": list(self.rows), "words": self.words.copy(),
+            "head_correct": None if self.head_correct is None else self.head_correct.copy(),
+            "baseline_correct": self.baseline_correct.copy(),
+            "right_branching_scored": self.right_branching_scored,
+            "right_branching_correct": self.right_branching_correct,
+            "n_examples": self.n_examples, "n_words": self.n_words,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> "DependencyAccumulator":
+        """The accumulator back from `state()`."""
+        accumulator = cls(state["universal"])
+        accumulator.grid = None if state["grid"] is None else HeadGrid(*state["grid"])
+        accumulator.rows = {relation: row for row, relation in enumerate(state["relations"])}
+        accumulator.words = np.array(state["words"], np.int64)
+        accumulator.baseline_correct = np.array(state["baseline_correct"], np.int64)
+        if state["head_correct"] is not None:
+            accumulator.head_correct = np.array(state["head_correct"], np.int64)
+        for name in ("right_branching_scored", "right_branching_correct", "n_examples", "n_words"):
+            setattr(accumulator, name, int(state[name]))
+        return accumulator
+
+    def result(self) -> DependencyCounts:
+        """The counts of the examples added (at least one), relations sorted."""
+        relations = sorted(self.rows)
+        order = np.array([self.rows[relation] for relation in relations], dtype=np.intp)
+        return DependencyCounts(
+            relations=relations,
+            words=self.words[order].copy(),
+            head_correct=self.head_correct[order].T.copy(),
+            baseline_correct=self.baseline_correct[order].T.copy(),
+            right_branching_scored=self.right_branching_scored,
+            right_branching_correct=self.right_branching_correct,
             grid=self.grid,
-            n_examples=len(lengths),
+            n_examples=self.n_examples,
+            n_words=self.n_words,
         )
 
 
-def read_dependency_data(path: str | Path, universal: bool = False) -> DependencyData:
-    """The dependency data of a word-level attention pickle or shard directory, in one pass."""
+def read_dependency_data(path: str | Path, universal: bool = False) -> DependencyCounts:
+    """The dependency counts of a word-level attention pickle or shard directory, in one pass."""
     data, accumulator = maps.open_attention(path), DependencyAccumulator(universal)
     maps.feed(data, [accumulator], f"reading {Path(path).name}", check=check_dependency_example)
     return accumulator.result()
 
 
-def offset_predictions(data: DependencyData) -> np.ndarray:
-    """Offset baselines `[len(BASELINE_OFFSETS), W]`: word i's head is i + k, clipped to [0, n_words] (0 = root)."""
-    return np.clip(data.positions + BASELINE_OFFSETS[:, None], 0, data.lengths)
-
-
-def score(predictions: np.ndarray, data: DependencyData) -> np.ndarray:
-    """bool `[..., W]`: predictions `[..., W]` equal to the gold heads, the `poss` rule applied."""
-    correct = predictions == data.heads
-    possessors = np.flatnonzero(data.possessive_rule)
-    correct[..., possessors] = predictions[..., possessors + 1] == data.heads[possessors]
-    return correct
-
-
-def relation_accuracies(correct: np.ndarray, relations: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Per relation: names (`all` first), word counts `[R]` and accuracies `[..., R]` of `correct` `[..., W]`."""
-    names, relation_ids = np.unique(relations, return_inverse=True)
-    order = np.argsort(relation_ids, kind="stable")
-    starts = np.searchsorted(relation_ids[order], np.arange(len(names)))
-    counts = np.bincount(relation_ids, minlength=len(names))
-    correct_counts = np.add.reduceat(correct[..., order].astype(np.int64), starts, axis=-1)
-    all_correct = correct.sum(-1, keepdims=True)
-    accuracies = np.concatenate([all_correct / correct.shape[-1], correct_counts / counts], axis=-1)
-    return [ALL_RELATIONS, *names.tolist()], np.concatenate([[len(relations)], counts]), accuracies
-
-
-def all_accuracies(data: DependencyData) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+def all_accuracies(data: DependencyCounts) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Relation names (`all` first), counts `[R]`, head accuracies `[2 * N, R]` and baseline accuracies `[K, R]`.
 
-    Head row `direction * N + flat_head`: rows 0..N-1 are direction dep->head, N..2N-1 head->dep.
+    Head row `direction * N + flat_head`: rows 0..N-1 are direction dep->head, N..2N-1 head->dep. The `all` column
+    counts every word.
     """
-    flat_predictions = data.predictions.reshape(-1, data.predictions.shape[-1])
-    names, counts, head_accuracies = relation_accuracies(score(flat_predictions, data), data.relations)
-    _, _, baseline_accuracies = relation_accuracies(score(offset_predictions(data), data), data.relations)
-    return names, counts, head_accuracies, baseline_accuracies
+    counts = np.concatenate([[data.words.sum()], data.words])
+    head_correct = np.concatenate([data.head_correct.sum(1, keepdims=True), data.head_correct], axis=1)
+    baseline_correct = np.concatenate([data.baseline_correct.sum(1, keepdims=True), data.baseline_correct], axis=1)
+    return [ALL_RELATIONS, *data.relations], counts, head_correct / counts, baseline_correct / counts
 
 
 def accuracy_table(
-    data: DependencyData, select_data: DependencyData | None = None, min_count: int = 100
+    data: DependencyCounts, select_data: DependencyCounts | None = None, min_count: int = 100
 ) -> list[dict]:
     """Table 1: per relation, the best head (direction included) and the best offset baseline on `data`.
 
@@ -173,8 +257,9 @@ def accuracy_table(
     return sorted(table, key=lambda row: (row["relation"] != ALL_RELATIONS, -row["count"], row["relation"]))
 
 
-def right_branching_uas(data: DependencyData) -> float:
-    """UAS, ignoring punct, of the right-branching parse: word i's head is i + 1, the last word's is the root."""
-    predictions = np.where(data.positions < data.lengths, data.positions + 1, 0)
-    scored = data.relations != PUNCT
-    return float((predictions[scored] == data.heads[scored]).mean())
+def right_branching_uas(data: DependencyCounts) -> float:
+    """UAS, ignoring punct, of the right-branching parse: word i's head is i + 1, the last word's is the root (NaN
+    when every word is punct)."""
+    if data.right_branching_scored == 0:
+        return float("nan")
+    return data.right_branching_correct / data.right_branching_scored

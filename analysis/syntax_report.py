@@ -33,7 +33,7 @@ PROBE_NAMES = {
 class SyntaxData:
     """What one pass over a word-level attention file gives: head scores, figure sentences, probe features."""
 
-    dependencies: syntax.DependencyData
+    dependencies: syntax.DependencyCounts
     relation_examples: RelationExamples
     probe_data: object | None  # probes.ProbeData when the probes run
     kept_examples: IndexedExamples  # the examples at the `keep` positions
@@ -144,45 +144,79 @@ def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None
     keep = paper.figure5_indices() if options.paper else ()
     dev = read_syntax_data(dev_source, options.universal_relations, glove, keep)
     paper_examples = dev.kept_examples.result(attn_path) if options.paper else None
-    data = dev.dependencies
-    if train is not None and train.dependencies.grid != data.grid:
+    if train is not None and train.dependencies.grid != dev.dependencies.grid:
         raise utils.InputError(f"{train_path}: {train.dependencies.grid} layers x heads, but {attn_path} has "
-                               f"{data.grid}")
-    table = syntax.accuracy_table(data, select, options.min_count)
-    relations = figure_relations(table, options, attn_path)
-    output = {"source": str(attn_path), "map": dev.map_kind, "n_examples": data.n_examples, "grid": list(data.grid),
+                               f"{dev.dependencies.grid}")
+    probe_uas = probe_table(fit_batches, holdout_batches, dev, glove, probe_settings) if options.probes else None
+    recorded = {"syntax": options, "probes": probe_settings if options.probes else None}
+    record = provenance.run_record(recorded, inputs={"attn_data_file": attn_path, "train_attn_data_file": train_path})
+    return write_outputs(outdir, dev.dependencies, dev.relation_examples, options, attn_path, {
+        "map": dev.map_kind, "run": record, "select": select, "probes": probe_uas, "train_path": train_path,
+        "paper_examples": paper_examples})
+
+
+class SyntaxAnalysis:
+    """Table 1 and Figure 5 (heads chosen on the same data) as accumulators and outputs, the same whichever way the
+    examples come (attention files, streaming, Ray): `accumulators()` for a run of examples, `write(...)` from the
+    merged ones."""
+
+    name = "syntax"
+    check = staticmethod(check_dependency_example)
+
+    def __init__(self, options: SyntaxOptions, source: str | Path) -> None:
+        self.options, self.source = options, source
+
+    def accumulators(self) -> dict[str, maps.Accumulator]:
+        """Fresh accumulators for one run of examples: the dependency counts and the sentences Figure 5 shows."""
+        universal = self.options.universal_relations
+        return {"dependencies": syntax.DependencyAccumulator(universal), "examples": RelationExamples(universal)}
+
+    def write(self, accumulators: dict[str, maps.Accumulator], outdir: str | Path, map_kind: str, run: dict) -> dict:
+        """Write OUTDIR's syntax.json (with the `run` record), syntax.md, Figure 5 and report.html (unless
+        `no_html`); returns the JSON."""
+        return write_outputs(outdir, accumulators["dependencies"].result(), accumulators["examples"], self.options,
+                             self.source, {"map": map_kind, "run": run})
+
+
+def write_outputs(outdir: str | Path, data: syntax.DependencyCounts, relation_examples: RelationExamples,
+                  options: SyntaxOptions, source: str | Path, made: dict) -> dict:
+    """Write syntax.json, syntax.md, Figure 5 and (unless `options.no_html`) report.html; returns the JSON.
+
+    `made` says how: `map` (the kind of map), `run` (the run record) and, where they apply, `select` (the counts
+    heads are chosen on), `probes` (Table 3's UAS), `train_path` and `paper_examples` (the paper's Figure 5)."""
+    table = syntax.accuracy_table(data, made.get("select"), options.min_count)
+    relations = figure_relations(table, options, source)
+    output = {"source": str(source), "map": made["map"], "n_examples": data.n_examples, "grid": list(data.grid),
               "select_on": options.select_on, "min_count": options.min_count,
               "universal_relations": options.universal_relations, "table": table}
     labels = "universal relations (subtypes merged)" if options.universal_relations else "relations as written"
     markdown = [
         "# Dependency syntax in attention heads", "",
-        f"Source: `{attn_path}`: {data.n_examples} examples, {len(data.heads)} words, {data.grid.n_layers} layers "
+        f"Source: `{source}`: {data.n_examples} examples, {data.n_words} words, {data.grid.n_layers} layers "
         f"x {data.grid.n_heads} heads; {labels}.", "",
         "## Best single heads (Table 1)", "",
         f"Relations with at least {options.min_count} words, root and punct excepted. The `all` row counts every "
         "word, root and punct included (a root word, whose gold head is 0, is never right for a head).", "",
         table_markdown(table, options.select_on),
     ]
-    if options.probes:
-        output["probes"] = probe_table(fit_batches, holdout_batches, dev, glove, probe_settings)
-        markdown += ["## Attention probes (Table 3)", "", f"Trained on `{train_path}`, scored on this data.", "",
-                     probes_markdown(output["probes"])]
-    examples = dev.relation_examples.result(relations)
-    if paper_examples is not None:
-        figure5 = figures.plot_paper_relation_heads(paper.FIGURE5_PANELS, paper_examples)
+    if made.get("probes") is not None:
+        output["probes"] = made["probes"]
+        markdown += ["## Attention probes (Table 3)", "", f"Trained on `{made['train_path']}`, scored on this data.",
+                     "", probes_markdown(output["probes"])]
+    examples = relation_examples.result(relations)
+    if made.get("paper_examples") is not None:
+        figure5 = figures.plot_paper_relation_heads(paper.FIGURE5_PANELS, made["paper_examples"])
         figures.save_figure(figure5, outdir, "figure5_relation_heads")
     elif examples:
         figures.save_figure(figures.plot_relation_heads(table, examples), outdir, "figure5_relation_heads")
     else:
-        print(f"{attn_path}: no example of at most {FIGURE_MAX_WORDS} words has {', '.join(relations) or 'a relation'}"
+        print(f"{source}: no example of at most {FIGURE_MAX_WORDS} words has {', '.join(relations) or 'a relation'}"
               " of the table: no Figure 5", file=sys.stderr)
-    recorded = {"syntax": options, "probes": probe_settings if options.probes else None}
-    output["run"] = provenance.run_record(recorded, inputs={"attn_data_file": attn_path,
-                                                            "train_attn_data_file": train_path})
+    output["run"] = made["run"]
     if not options.no_html:
-        page_examples = dev.relation_examples.result(row["relation"] for row in table)
+        page_examples = relation_examples.result(row["relation"] for row in table)
         report_page.write_page(outdir, report_page.syntax_page(
-            table, page_examples, grid=data.grid, source=attn_path, select_on=options.select_on,
+            table, page_examples, grid=data.grid, source=source, select_on=options.select_on,
             probes=output.get("probes"), probe_names=PROBE_NAMES))
     utils.write_json(Path(outdir) / "syntax.json", output)
     utils.write_text(Path(outdir) / "syntax.md", "\n".join(markdown))

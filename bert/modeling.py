@@ -135,13 +135,9 @@ class BertEncoder(keras.Model):
             layer.build((None, None, self.config.hidden_size))
         self.built = True
 
-    def call(self, inputs):
-        """Attention maps [batch, layers, heads, query, key] for a dict of int arrays [batch, seq].
-
-        `inputs` holds `token_ids`, `segment_ids` and `input_mask` (1 for real tokens, 0 for padding);
-        padding keys get exactly zero attention. The last layer's feed-forward block does not affect
-        any attention map, so it is not run. With `norm_maps`: (norm-based maps, value norms), see the class.
-        """
+    def embed(self, inputs):
+        """The first layer's input [batch, seq, hidden] and the attention bias [batch, 1, 1, key] (0 for real
+        keys, MASKED_SCORE for padding) of a dict of int arrays [batch, seq] (see `call`)."""
         token_ids, segment_ids, input_mask = inputs["token_ids"], inputs["segment_ids"], inputs["input_mask"]
         positions = ops.arange(ops.shape(token_ids)[1])
         hidden = (
@@ -151,6 +147,16 @@ class BertEncoder(keras.Model):
         )
         hidden = self.embedding_layer_norm(hidden)
         attention_bias = (1.0 - ops.cast(input_mask, hidden.dtype))[:, None, None, :] * MASKED_SCORE
+        return hidden, attention_bias
+
+    def call(self, inputs):
+        """Attention maps [batch, layers, heads, query, key] for a dict of int arrays [batch, seq].
+
+        `inputs` holds `token_ids`, `segment_ids` and `input_mask` (1 for real tokens, 0 for padding);
+        padding keys get exactly zero attention. The last layer's feed-forward block does not affect
+        any attention map, so it is not run. With `norm_maps`: (norm-based maps, value norms), see the class.
+        """
+        hidden, attention_bias = self.embed(inputs)
         attention_maps, value_norms = [], []
         for layer in self.transformer_layers:
             probs = layer.attention_probs(hidden, attention_bias)
@@ -166,6 +172,18 @@ class BertEncoder(keras.Model):
                 hidden = layer(hidden, probs, values)
         maps = ops.cast(ops.stack(attention_maps, axis=1), self.maps_dtype)
         return (maps, ops.stack(value_norms, axis=1)) if self.norm_maps else maps
+
+    def sequence_output(self, inputs, attention_offsets):
+        """The last layer's full output [batch, seq, hidden] and every layer's attention [batch, layers, heads,
+        query, key], with `attention_offsets` [batch, layers, heads, query, key] added to the attention that
+        multiplies the values: offsets of zero change nothing, and d(output)/d(offsets) = d(output)/d(attention)."""
+        hidden, attention_bias = self.embed(inputs)
+        attention_maps = []
+        for index, layer in enumerate(self.transformer_layers):
+            probs = layer.attention_probs(hidden, attention_bias)
+            attention_maps.append(probs)
+            hidden = layer(hidden, probs + attention_offsets[:, index])
+        return hidden, ops.stack(attention_maps, axis=1)
 
     def weights_by_google_name(self) -> dict[str, keras.Variable]:
         """Every parameter, keyed by its name in a Google BERT checkpoint (kernels are [in, out])."""
@@ -201,3 +219,71 @@ def build_encoder(config: BertConfig, maps_dtype: str = "float32", norm_maps: bo
     encoder = BertEncoder(config, maps_dtype, norm_maps)
     encoder.build()
     return encoder
+
+
+MASKED_LM_HEAD_NAMES = (  # Google names of the masked-LM head; its decoder is the word embeddings, transposed
+    "cls/predictions/transform/dense/kernel",
+    "cls/predictions/transform/dense/bias",
+    "cls/predictions/transform/LayerNorm/gamma",
+    "cls/predictions/transform/LayerNorm/beta",
+    "cls/predictions/output_bias",
+)
+
+
+class MaskedLanguageModel(keras.Model):
+    """BERT with its masked-LM head: `call` returns each example's masked-LM loss [batch] and every layer's attention
+    [batch, layers, heads, query, key].
+
+    The head is BERT's: h = LayerNorm(act(x W_t + b_t)), logits = h E^T + output_bias, with E the word embeddings
+    (the decoder is tied to them). Only the masked positions go through the head.
+    """
+
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.encoder = BertEncoder(config, name="encoder")
+        self.transform = _dense(config.hidden_size, config, "transform")
+        self.transform_layer_norm = _layer_norm(config, "transform_layer_norm")
+        self.output_bias = self.add_weight(shape=(config.vocab_size,), initializer="zeros", name="output_bias")
+
+    def build(self, input_shape=None):
+        self.encoder.build()
+        self.transform.build((None, None, self.config.hidden_size))
+        self.transform_layer_norm.build((None, None, self.config.hidden_size))
+        self.built = True
+
+    def masked_lm_logits(self, hidden):
+        """Vocabulary logits [batch, masks, vocab] of the hidden states [batch, masks, hidden]."""
+        transformed = ACTIVATIONS[self.config.hidden_act](self.transform(hidden))
+        transformed = self.transform_layer_norm(transformed)
+        return ops.matmul(transformed, ops.transpose(self.encoder.word_embeddings.embeddings)) + self.output_bias
+
+    def call(self, inputs):
+        """(loss [batch], attention [batch, layers, heads, query, key]) for a dict of arrays.
+
+        `inputs` holds the encoder's `token_ids`, `segment_ids`, `input_mask` [batch, seq], the float
+        `attention_offsets` [batch, layers, heads, seq, seq] (zeros; see BertEncoder.sequence_output), and per
+        example the `masked_positions`, their original `masked_ids` and `masked_weights` [batch, masks] (1 / |M| for
+        a real masked position, 0 for padding): the loss of an example is the weighted sum of the cross-entropies of
+        the original tokens, so the mean over its masked positions.
+        """
+        hidden, attention = self.encoder.sequence_output(inputs, inputs["attention_offsets"])
+        positions = ops.cast(inputs["masked_positions"], "int32")
+        masked_hidden = ops.take_along_axis(hidden, positions[:, :, None], axis=1)
+        log_probs = ops.log_softmax(self.masked_lm_logits(masked_hidden), axis=-1)
+        labels = ops.cast(inputs["masked_ids"], "int32")
+        label_log_probs = ops.take_along_axis(log_probs, labels[:, :, None], axis=2)[:, :, 0]
+        return -ops.sum(label_log_probs * inputs["masked_weights"], axis=1), attention
+
+    def weights_by_google_name(self) -> dict[str, keras.Variable]:
+        """Every parameter of the encoder and the head, keyed by its name in a Google BERT checkpoint."""
+        head = (self.transform.kernel, self.transform.bias, self.transform_layer_norm.gamma,
+                self.transform_layer_norm.beta, self.output_bias)
+        return {**self.encoder.weights_by_google_name(), **dict(zip(MASKED_LM_HEAD_NAMES, head, strict=True))}
+
+
+def build_masked_lm(config: BertConfig) -> MaskedLanguageModel:
+    """A MaskedLanguageModel with all its weights created (randomly initialised, the output bias 0)."""
+    model = MaskedLanguageModel(config)
+    model.build()
+    return model

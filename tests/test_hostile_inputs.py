@@ -21,9 +21,11 @@ from conftest import ROOT, input_error
 from coref_fixtures import random_window
 from syntax_fixtures import make_examples
 
+import analyze_corpus
 import coref_analysis
 import extract_attention
 import general_analysis
+import gradient_importance
 import head_distances
 import preprocess_coref
 import preprocess_depparse
@@ -41,6 +43,8 @@ SCRIPTS: dict[str, Callable[[list[str]], None]] = {
     "general_analysis.py": general_analysis.main,
     "syntax_analysis.py": syntax_analysis.main,
     "coref_analysis.py": coref_analysis.main,
+    "gradient_importance.py": gradient_importance.main,
+    "analyze_corpus.py": analyze_corpus.main,
 }
 
 
@@ -121,6 +125,14 @@ def inputs(tmp_path_factory) -> Path:
     (d / "badhead.conllu").write_text("# newdoc id = d\n1\tHe\the\tPRON\t_\t_\t4\troot\t_\t_\n\n")
     (d / "columns.conllu").write_text("# newdoc id = d\n1\tHe\the\tPRON\t_\t_\t0\troot\n\n")
     (d / "shards_target").write_text("a file where a directory should be")
+    unextracted = {"attns", "tokens"}  # the examples as preprocessing wrote them
+    (d / "cycle.json").write_text(json.dumps([{key: value for key, value in cycle.items() if key not in unextracted}]))
+    bad_window = {key: value for key, value in random_window(np.random.default_rng(0), 6).items()
+                  if key not in unextracted}
+    bad_window["mentions"][0]["end"] = 99
+    (d / "bad_window.json").write_text(json.dumps([bad_window]))
+    (d / "masked_on_cls.json").write_text(json.dumps([{"text": "the cat sat", "masked_positions": [0, 2]}]))
+    (d / "masked_out_of_range.json").write_text(json.dumps([{"text": "the cat sat", "masked_positions": [5]}]))
     return d
 
 
@@ -244,6 +256,37 @@ CASES = [
     Case("coref_select_without_file", "coref_analysis.py",
          ("--attn-data-file", "{d}/coref_attn.pkl", "--select-on", "train", "--outdir", "{d}/c3"),
          "needs --select-attn-data-file", ("c3",)),
+    # gradient_importance.py
+    Case("grad_no_head", "gradient_importance.py",
+         ("--preprocessed-data-file", "{d}/examples.json", "--outdir", "{d}/gr1"), "checkpoint has no masked-LM head",
+         ("gr1",)),
+    Case("grad_masked_on_cls", "gradient_importance.py",
+         ("--preprocessed-data-file", "{d}/masked_on_cls.json", "--debug", "--outdir", "{d}/gr2"),
+         "example 0: field 'masked_positions': position 0 is [CLS]", ("gr2",)),
+    Case("grad_masked_out_of_range", "gradient_importance.py",
+         ("--preprocessed-data-file", "{d}/masked_out_of_range.json", "--debug", "--outdir", "{d}/gr3"),
+         "example 0: field 'masked_positions': position 5 is outside the 5 tokens", ("gr3",)),
+    # analyze_corpus.py: everything is checked before the first shard, so nothing is written
+    Case("corpus_missing", "analyze_corpus.py", ("--data-file", "{d}/missing.txt", "--outdir", "{d}/ac1"),
+         "missing.txt: no such file", ("ac1",)),
+    Case("corpus_not_utf8", "analyze_corpus.py", ("--data-file", "{d}/latin1.txt", "--outdir", "{d}/ac2"),
+         "line 1: not UTF-8", ("ac2",)),
+    Case("corpus_json_object", "analyze_corpus.py", ("--data-file", "{d}/object.json", "--outdir", "{d}/ac3"),
+         "expected a non-empty JSON list", ("ac3",)),
+    Case("corpus_unknown_token", "analyze_corpus.py",
+         ("--data-file", "{d}/unknown_token.json", "--outdir", "{d}/ac4"), "not in the vocabulary", ("ac4",)),
+    Case("corpus_tree_cycle", "analyze_corpus.py", ("--data-file", "{d}/cycle.json", "--outdir", "{d}/ac5"),
+         "example 0: field 'heads'", ("ac5",)),
+    Case("corpus_bad_mention", "analyze_corpus.py", ("--data-file", "{d}/bad_window.json", "--outdir", "{d}/ac6"),
+         "example 0: field 'mentions'", ("ac6",)),
+    Case("corpus_too_long", "analyze_corpus.py",
+         ("--data-file", "{d}/text.txt", "--max_sequence_length", "100000", "--outdir", "{d}/ac7"),
+         "above the model's 512 positions", ("ac7",)),
+    Case("corpus_cpus_zero", "analyze_corpus.py",
+         ("--data-file", "{d}/text.txt", "--engine", "ray", "--cpus-per-worker", "0", "--outdir", "{d}/ac8"),
+         "--cpus-per-worker", ("ac8",)),
+    Case("corpus_paper_grid", "analyze_corpus.py", ("--data-file", "{d}/text.txt", "--paper", "--outdir", "{d}/ac9"),
+         "12 x 12", ("ac9",)),
 ]
 
 
@@ -262,7 +305,8 @@ def test_hostile_input_is_refused_in_one_message(inputs, case):
 
 
 COMMAND_CASES = ["text_empty_name", "depparse_cycle_all_or_nothing", "coref_bad_id", "extract_config_heads0",
-                 "distances_malicious", "general_outdir_is_file", "syntax_probe_epochs", "coref_token_maps"]
+                 "distances_malicious", "general_outdir_is_file", "syntax_probe_epochs", "coref_token_maps",
+                 "grad_masked_on_cls", "corpus_tree_cycle"]
 
 
 def run_command(script: str, *args: str) -> subprocess.CompletedProcess:

@@ -191,3 +191,30 @@ def test_analyses_read_them_unchanged(outputs, tmp_path, kind):
     general_analysis.main(["--attn-data-file", str(attention_file), "--outdir", str(tmp_path / "general"),
                            "--no-html"])
     assert json.loads((tmp_path / "general" / "general.json").read_text())["map"] == kind
+
+
+@pytest.mark.slow
+def test_general_analysis_draws_map_kinds_side_by_side(outputs, tmp_path):
+    from analysis.general import StatisticsAccumulator
+    from utils import write_pickle
+
+    paths = {}
+    for kind in ("attn", "norm", "rollout"):
+        paths[kind] = tmp_path / f"{kind}.pkl"
+        write_pickle(paths[kind], outputs[f"{kind}_token"])
+    outdir = tmp_path / "general"
+    general_analysis.main(["--attn-data-file", *(str(paths[kind]) for kind in ("attn", "norm", "rollout")),
+                           "--outdir", str(outdir), "--no-html"])
+    output = json.loads((outdir / "general.json").read_text())
+    assert output["map"] == "attn" and [item["map"] for item in output["compared"]] == ["norm", "rollout"]
+    for item in output["compared"]:
+        alone = StatisticsAccumulator()
+        for example in outputs[f"{item['map']}_token"]:
+            alone.update(example["tokens"], example["attns"])
+        expected = alone.result()
+        assert item["n_examples"] == expected.n_examples
+        for key, values in item["avg_attn"].items():
+            np.testing.assert_allclose(values, expected.avg_attn[key], rtol=1e-12)
+    assert (outdir / "figure2_by_map.png").stat().st_size > 10_000
+    markdown = (outdir / "general.md").read_text()
+    assert "by kind of map" in markdown and "norm (`norm.pkl`)" in markdown and "rollout (`rollout.pkl`)" in markdown

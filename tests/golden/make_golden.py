@@ -11,10 +11,12 @@ CI never runs this script; it only reads what it writes:
 - tests/golden/minilm_original_word_level.npz: word-level maps as the original code made them (every token type
   id 0, attention from a split word = its first piece's row), from the same BertModel;
 - tests/golden/minilm_norm.npz: norm-based maps (Kobayashi et al. 2020) and value norms, written plainly in float64
-  from the same BertModel's hidden states and weights.
+  from the same BertModel's hidden states and weights;
+- tests/golden/masked_lm_gradients.npz: masked-LM losses and |dL/d alpha| by torch autograd in float64, of a small
+  random BertForMaskedLM and of the MiniLM encoder with a seeded random masked-LM head, with their weights.
 
-`--only NAME ...` writes only the named fixtures (`tokenizer`, `attention`, `original`, `norm`), leaving the others as
-they are.
+`--only NAME ...` writes only the named fixtures (`tokenizer`, `attention`, `original`, `norm`, `grad`), leaving the
+others as they are.
 """
 
 import argparse
@@ -26,7 +28,7 @@ import numpy as np
 import tokenizers
 import torch
 import transformers
-from transformers import AutoTokenizer, BertModel
+from transformers import AutoTokenizer, BertForMaskedLM, BertModel
 from transformers.models.bert.tokenization_bert import load_vocab
 from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 
@@ -340,11 +342,119 @@ def write_norm(directory: Path) -> None:
     np.savez_compressed(GOLDEN_DIR / "minilm_norm.npz", **arrays)
 
 
+TINY_VOCAB_LINES = 2100  # the first lines of the MiniLM vocabulary: special tokens, ". ,", common words
+TINY_CONFIG = {"vocab_size": TINY_VOCAB_LINES, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+               "intermediate_size": 64, "hidden_act": "gelu", "max_position_embeddings": 64, "type_vocab_size": 2,
+               "layer_norm_eps": 1e-12, "initializer_range": 0.02, "model_type": "bert",
+               "architectures": ["BertForMaskedLM"]}
+TINY_GRADIENT_EXAMPLES = [  # (tokens, masked positions), every token among the first TINY_VOCAB_LINES
+    (["[CLS]", "he", "was", "in", "the", ".", "[SEP]"], [2, 4]),
+    (["[CLS]", "she", "is", ",", "he", "was", "at", "the", "one", ".", "[SEP]", "it", "was", ".", "[SEP]"], [1, 5, 12]),
+    (["[CLS]", "i", "[SEP]"], [1]),
+    (["[CLS]", "they", "had", "been", "there", "with", "her", "[SEP]"], [3, 4, 5, 6]),
+]
+MINILM_GRADIENT_EXAMPLES = [  # (text_a, text_b, masked positions)
+    ("The cat sat quietly on the warm windowsill.", "", [2, 5]),
+    ("Dogs bark.", "Cats meow.", [1, 5]),
+    ("Who wrote Pride and Prejudice?", "Jane Austen, in 1813.", [3, 9, 12]),
+    ("Thanks!", "", [1]),
+]
+HEAD_PARAMETERS = ("cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
+                   "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias",
+                   "cls.predictions.bias")
+
+
+def random_parameters(model: torch.nn.Module, rng: np.random.Generator, names: tuple[str, ...] | None = None) -> None:
+    """Set the named parameters (all by default) to float32 draws of N(0, 0.02), plus 1 for LayerNorm weights, so
+    that no bias is zero and every parameter matters."""
+    parameters = dict(model.named_parameters())
+    for name in names or parameters:
+        parameter = parameters[name]
+        values = rng.normal(0.0, 0.02, tuple(parameter.shape)) + (name.endswith("LayerNorm.weight"))
+        parameter.data = torch.from_numpy(values.astype(np.float32).astype(np.float64))
+
+
+def masked_lm_gradients(
+    model: BertForMaskedLM, input_ids: list[int], token_type_ids: list[int], positions: list[int]
+) -> tuple[float, np.ndarray]:
+    """The masked-LM loss of one example (mean cross-entropy of the original tokens at `positions`, each replaced
+    by [MASK] = id 103) and |dL/d alpha| [L, H, n, n], alpha the attention that `output_attentions` returns (after
+    dropout, which is off in eval mode: the tensor that multiplies the values), by torch autograd in float64."""
+    labels = torch.full((1, len(input_ids)), -100)
+    labels[0, positions] = torch.tensor([input_ids[position] for position in positions])
+    masked = torch.tensor([input_ids])
+    masked[0, positions] = 103
+    outputs = model(input_ids=masked, token_type_ids=torch.tensor([token_type_ids]), labels=labels,
+                    output_attentions=True)
+    for attention in outputs.attentions:
+        attention.retain_grad()
+    outputs.loss.backward()
+    gradient = torch.stack([attention.grad[0] for attention in outputs.attentions]).abs()
+    model.zero_grad()
+    return outputs.loss.item(), gradient.numpy()
+
+
+def eager_masked_lm(config: transformers.BertConfig) -> BertForMaskedLM:
+    """A float64 BertForMaskedLM with eager attention, in eval mode (no dropout)."""
+    config._attn_implementation = "eager"
+    model = BertForMaskedLM(config).double().eval()
+    assert model.config._attn_implementation == "eager"
+    return model
+
+
+def gradient_arrays(model: BertForMaskedLM, name: str, examples: list[tuple[list[str], list[int]]],
+                    vocab: dict[str, int]) -> dict[str, np.ndarray]:
+    """Per example `i`: `{name}_tokens_i`, `_token_type_ids_i`, `_masked_positions_i`, `_loss_i`, `_grad_i`."""
+    assert model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
+    assert model.cls.predictions.decoder.bias is model.cls.predictions.bias
+    arrays = {}
+    for index, (tokens, positions) in enumerate(examples):
+        assert all(tokens[position] not in ("[CLS]", "[SEP]") for position in positions), tokens
+        first_sep = tokens.index("[SEP]")
+        token_type_ids = [0] * (first_sep + 1) + [1] * (len(tokens) - first_sep - 1)
+        loss, gradient = masked_lm_gradients(model, [vocab[token] for token in tokens], token_type_ids, positions)
+        arrays |= {f"{name}_tokens_{index}": np.array(tokens),
+                   f"{name}_token_type_ids_{index}": np.array(token_type_ids, np.int32),
+                   f"{name}_masked_positions_{index}": np.array(positions, np.int32),
+                   f"{name}_loss_{index}": np.float64(loss), f"{name}_grad_{index}": gradient.astype(np.float32)}
+        print(f"{name} gradient example {index}: {len(tokens)} tokens, loss {loss:.4f}")
+    return arrays
+
+
+def write_gradients(directory: Path) -> None:
+    """Masked-LM losses and |dL/d alpha| of (a) a small random BertForMaskedLM and (b) the MiniLM encoder with a
+    seeded random head, with the weights they need (float32 values, run in float64)."""
+    from safetensors.torch import load_file
+
+    vocab = load_vocab(str(directory / "vocab.txt"))
+    tiny = eager_masked_lm(transformers.BertConfig(**TINY_CONFIG))
+    random_parameters(tiny, np.random.default_rng(0))
+    arrays = {"tiny_config": np.array(json.dumps(TINY_CONFIG))}
+    arrays |= {f"tiny/{name}": parameter.detach().numpy().astype(np.float32)
+               for name, parameter in tiny.named_parameters()}
+    arrays |= gradient_arrays(tiny, "tiny", TINY_GRADIENT_EXAMPLES, vocab)
+
+    minilm_config = transformers.BertConfig.from_json_file(str(directory / "config.json"))
+    minilm = eager_masked_lm(minilm_config)
+    encoder = {name: tensor.double() for name, tensor in load_file(directory / "model.safetensors").items()
+               if not name.startswith("pooler.") and name != "embeddings.position_ids"}
+    minilm.bert.load_state_dict(encoder, strict=True)
+    random_parameters(minilm, np.random.default_rng(1), HEAD_PARAMETERS)
+    arrays |= {f"minilm_head/{name}": dict(minilm.named_parameters())[name].detach().numpy().astype(np.float32)
+               for name in HEAD_PARAMETERS}
+    tokenizer = BertTokenizerLegacy(str(directory / "vocab.txt"), do_lower_case=True)
+    examples = [(segment_tokens(tokenizer, text_a, text_b), positions)
+                for text_a, text_b, positions in MINILM_GRADIENT_EXAMPLES]
+    arrays |= gradient_arrays(minilm, "minilm", examples, vocab)
+    np.savez_compressed(GOLDEN_DIR / "masked_lm_gradients.npz", **arrays)
+
+
 FIXTURES = {
     "tokenizer": "tokenizer_cases.json",
     "attention": "minilm_attention.npz",
     "original": "minilm_original_word_level.npz",
     "norm": "minilm_norm.npz",
+    "grad": "masked_lm_gradients.npz",
 }
 
 
@@ -364,6 +474,8 @@ def main() -> None:
         write_original_word_level(directory)
     if "norm" in wanted:
         write_norm(directory)
+    if "grad" in wanted:
+        write_gradients(directory)
     for name in wanted:
         print(f"{FIXTURES[name]}: {(GOLDEN_DIR / FIXTURES[name]).stat().st_size} bytes")
 

@@ -1,0 +1,91 @@
+"""The gradient pass of gradient_importance.py against the forward pass of extract_attention.py, side by side on the
+same examples.
+
+The forward pass is the whole extraction pipeline (length-sorted batches, float16 maps of every example on the host)
+with the embedded MiniLM; the gradient pass is the masked-LM loss and |dL/d alpha| reduced per key category, with the
+same batches, on the MiniLM encoder plus a seeded random masked-LM head (MiniLM has none; a random head costs the same
+as a trained one). Runs alternate (forward, gradient, forward, ...) and the fastest run of each counts; the target
+(issue 14) is a gradient pass at most 4x the forward pass.
+
+Run from the repository root:
+    .venv/bin/python bench/gradient_bench.py [--rounds 3] [--ewt 400] [--wikipedia 100]
+"""
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import keras
+from extract_bench import ewt_dev_examples, wikipedia_segments  # bench/ is the script's directory
+from tqdm import tqdm
+
+from bert.checkpoint import load_encoder, read_hugging_face_weights, resolve_bert_dir
+from bert.extraction import AttentionExtractor, PreparedExample, prepare_example
+from bert.gradients import GradientImportance, MaskedExample, masked_example
+from bert.modeling import MaskedLanguageModel, build_masked_lm
+from bert.tokenization import FullTokenizer
+
+
+def masked_lm_with_random_head(bert_dir: Path, seed: int = 0) -> MaskedLanguageModel:
+    """The checkpoint's encoder with a seeded random masked-LM head (output bias drawn too)."""
+    from bert.checkpoint import assign_weights, read_config
+
+    keras.utils.set_random_seed(seed)
+    config = read_config(bert_dir)
+    model = build_masked_lm(config)
+    assign_weights(model.encoder, read_hugging_face_weights(bert_dir), bert_dir)
+    model.output_bias.assign(keras.random.normal((config.vocab_size,), stddev=config.initializer_range, seed=seed))
+    return model
+
+
+def timed_forward(extractor: AttentionExtractor, examples: list[dict], prepared: list[PreparedExample]) -> float:
+    """Seconds to turn every example into its float16 maps on the host."""
+    start = time.perf_counter()
+    for _ in extractor.output_chunks(examples, prepared, 0, 256, "mean", tqdm(disable=True)):
+        pass
+    return time.perf_counter() - start
+
+
+def timed_gradients(importance: GradientImportance, masked: list[MaskedExample]) -> float:
+    """Seconds to get every example's loss, gradient importance and average attention."""
+    start = time.perf_counter()
+    for _ in importance.statistics(masked):
+        pass
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    """Time the forward and the gradient pass on each workload and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ewt", type=int, default=400, help="UD EWT dev sentences (words examples)")
+    parser.add_argument("--wikipedia", type=int, default=100, help="Wikipedia documents (128-token segments)")
+    args = parser.parse_args()
+    bert_dir = resolve_bert_dir(None)
+    tokenizer = FullTokenizer(bert_dir / "vocab.txt")
+    workloads = {"UD EWT dev sentences": ewt_dev_examples(args.ewt),
+                 "Wikipedia 128-token segments": wikipedia_segments(args.wikipedia, bert_dir)}
+    extractor = AttentionExtractor(load_encoder(bert_dir, "float16"), tokenizer)
+    importance = GradientImportance(masked_lm_with_random_head(bert_dir))
+    print(f"{platform.processor() or platform.machine()}, Keras {keras.__version__} on {keras.backend.backend()}, "
+          f"best of {args.rounds} rounds")
+    print("| workload | examples | tokens | forward s | gradient s | gradient / forward |")
+    print("|---|---|---|---|---|---|")
+    for name, examples in workloads.items():
+        prepared = [prepare_example(example, tokenizer, Path("bench"), index, 512, False)
+                    for index, example in enumerate(examples)]
+        masked = [masked_example(example, ready, tokenizer, Path("bench"), index, 0)
+                  for index, (example, ready) in enumerate(zip(examples, prepared, strict=True))]
+        masked = [example for example in masked if example is not None]
+        best_forward = best_gradient = float("inf")
+        for _ in range(args.rounds):
+            best_forward = min(best_forward, timed_forward(extractor, examples, prepared))
+            best_gradient = min(best_gradient, timed_gradients(importance, masked))
+        tokens = sum(len(example.tokens) for example in prepared)
+        print(f"| {name} | {len(examples)} | {tokens} | {best_forward:.2f} | {best_gradient:.2f} | "
+              f"{best_gradient / best_forward:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
