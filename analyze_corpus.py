@@ -74,6 +74,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cli.add_flag(parser, "single-segment", action="store_true", help="all token type ids 0, as the original code did")
     cli.add_flag(parser, "map", choices=MAP_KINDS, default="attn",
                  help="attention weights, norm-based maps or attention rollout (default: %(default)s)")
+    cli.add_flag(parser, "distance-examples", type=cli.bounded(int, 0), default=1000,
+                 help="general analysis: the head distances (Figure 6) over the first N examples with maps, as the "
+                      "paper's 1,000 segments; 0 for none. They cost about one MiniLM forward pass per example on a "
+                      "CPU (default: %(default)s)")
     cli.add_options(parser, GeneralOptions)
     cli.add_options(parser, SyntaxOptions, only=SYNTAX_OPTIONS)
     cli.add_verbose(parser)
@@ -120,7 +124,7 @@ def build_analysis(kind: str, args: argparse.Namespace, grid: HeadGrid, data_fil
         from analysis.general_report import GeneralAnalysis
 
         options = cli.options_from(args, GeneralOptions)
-        return GeneralAnalysis(options, grid, data_file, with_distances=True), options
+        return GeneralAnalysis(options, grid, data_file, distance_examples=args.distance_examples), options
     if kind == "syntax":
         from analysis.syntax_report import SyntaxAnalysis
 
@@ -166,13 +170,14 @@ def main(argv: list[str] | None = None) -> None:
     word_level = kind != "general"
     analysis, options = build_analysis(kind, args, model_grid(bert_dir, args), data_file)
     prepared = check_examples(examples, tokenizer, analysis, data_file, args, word_level)
-    if hasattr(analysis, "limit_shown"):
-        analysis.limit_shown([index for index, ready in enumerate(prepared) if ready.skipped is None])
+    if kind == "general":
+        analysis.plan([index for index, ready in enumerate(prepared) if ready.skipped is None])
 
     settings = ModelSettings(str(bert_dir), args.debug, args.cased, args.max_sequence_length, args.batch_size,
                              word_level, args.word_level_mode, args.single_segment, args.map, args.verbose)
     shards = list(cut_shards(examples, prepared, args.shard_size))
-    store = PartialStore(outdir, run_fingerprint(data_file, settings, options, args.shard_size), len(shards))
+    analysis_settings = {"options": options, "distance_examples": args.distance_examples if kind == "general" else None}
+    store = PartialStore(outdir, run_fingerprint(data_file, settings, analysis_settings, args.shard_size), len(shards))
     finished = store.finished()
     pending = [shard for shard in shards if shard.number not in finished]
     done = sum(len(shard.examples) for shard in shards if shard.number in finished)
@@ -190,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     merged = merge_partials(analysis, store)
     model = {"directory": str(bert_dir.resolve()), "debug": args.debug}
     recorded = {"engine": args.engine, "shard_size": args.shard_size, "extraction": dataclasses.asdict(settings),
-                "analysis": options}
+                "analysis": analysis_settings}
     record = provenance.run_record(recorded, model=model, inputs={"data_file": data_file})
     analysis.write(merged, outdir, args.map, record)
     store.close()

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit, prange
 
 import utils
 from analysis import maps
 from analysis.heads import HeadGrid
+from analysis.kernels import FASTMATH, as_float64, log64
 from bert.tokenization import CLS, SEP
 
 AVG_ATTN_KEYS = ("cls", "sep", "punct", "self", "next", "prev", "sep_sep", "rest_sep")
@@ -170,35 +172,58 @@ class StatisticsAccumulator:
         )
 
 
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
+def _row_sums(attention_maps: np.ndarray, key_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One pass over maps `[N heads, n, n]` (float32, float64, or float16 as its bits), in float64: each row's
+    attention to the keys of each mask of `key_masks` `[3, n]` ([CLS], [SEP], punctuation) `[N, n, 3]`, and each
+    row's entropy after smoothing `[N, n]`."""
+    n_heads, n, _ = attention_maps.shape
+    to_keys = np.empty((n_heads, n, 3))
+    row_entropy = np.empty((n_heads, n))
+    keep, spread = 1.0 - SMOOTHING, SMOOTHING / n
+    for head in prange(n_heads):
+        for row in range(n):
+            to_cls = to_sep = to_punct = plogp = 0.0
+            for key in range(n):
+                weight = as_float64(attention_maps[head, row, key])
+                to_cls += weight * key_masks[0, key]
+                to_sep += weight * key_masks[1, key]
+                to_punct += weight * key_masks[2, key]
+                smoothed = keep * weight + spread
+                plogp += smoothed * log64(smoothed)
+            to_keys[head, row, 0], to_keys[head, row, 1], to_keys[head, row, 2] = to_cls, to_sep, to_punct
+            row_entropy[head, row] = -plogp
+    return to_keys, row_entropy
+
+
 def example_statistics(tokens: Sequence[str], attention_maps: np.ndarray) -> dict[str, np.ndarray]:
     """One example's values of every statistic, each float64 `[layers, heads]`.
 
-    `attention_maps` is `[layers, heads, n, n]`, rows are queries; `tokens` has length n. Computed in float64.
+    `attention_maps` is `[layers, heads, n, n]`, rows are queries; `tokens` has length n. Computed in float64, the
+    sums over keys and the entropies in one pass of a numba kernel.
     """
-    n = attention_maps.shape[-1]
-    maps = attention_maps.astype(np.float64)
+    n_layers, n_heads, n, _ = attention_maps.shape
+    kernel_maps = attention_maps.view(np.uint16) if attention_maps.dtype == np.float16 else attention_maps
     tokens = np.asarray(tokens, dtype=object)
     is_sep = tokens == SEP
     n_sep = int(is_sep.sum())
-    # [n, 3]: which key positions hold [CLS], [SEP], punctuation.
-    key_masks = np.stack([tokens == CLS, is_sep, np.isin(tokens, PUNCTUATION)], axis=1).astype(np.float64)
-    to_keys = maps.sum(axis=2) @ key_masks / n  # [layers, heads, 3]
-    to_sep = maps[..., is_sep].sum(-1)  # [layers, heads, n]: each query's attention to [SEP]s
-    statistics = {
-        "cls": to_keys[..., 0],
-        "sep": to_keys[..., 1],
-        "punct": to_keys[..., 2],
-        "self": np.diagonal(maps, 0, axis1=2, axis2=3).sum(-1) / n,
-        "next": np.diagonal(maps, 1, axis1=2, axis2=3).sum(-1) / n,
-        "prev": np.diagonal(maps, -1, axis1=2, axis2=3).sum(-1) / n,
-        "sep_sep": to_sep[..., is_sep].sum(-1) / max(n_sep, 1),
-        "rest_sep": to_sep[..., ~is_sep].sum(-1) / max(n - n_sep, 1),
+    key_masks = np.stack([tokens == CLS, is_sep, np.isin(tokens, PUNCTUATION)]).astype(np.float64)
+    to_keys, row_entropy = _row_sums(kernel_maps.reshape(n_layers * n_heads, n, n), key_masks)
+    to_keys = to_keys.reshape(n_layers, n_heads, n, 3)
+    row_entropy = row_entropy.reshape(n_layers, n_heads, n)
+
+    def diagonal_mean(offset: int) -> np.ndarray:
+        return np.diagonal(attention_maps, offset, axis1=2, axis2=3).sum(-1, dtype=np.float64) / n
+
+    return {
+        "cls": to_keys[..., 0].sum(-1) / n,
+        "sep": to_keys[..., 1].sum(-1) / n,
+        "punct": to_keys[..., 2].sum(-1) / n,
+        "self": diagonal_mean(0),
+        "next": diagonal_mean(1),
+        "prev": diagonal_mean(-1),
+        "sep_sep": to_keys[:, :, is_sep, 1].sum(-1) / max(n_sep, 1),
+        "rest_sep": to_keys[:, :, ~is_sep, 1].sum(-1) / max(n - n_sep, 1),
+        "entropy": row_entropy.mean(-1),
+        "entropy_from_cls": row_entropy[..., 0],
     }
-    maps *= 1.0 - SMOOTHING
-    maps += SMOOTHING / n
-    plogp = np.log(maps)
-    plogp *= maps
-    row_entropy = -plogp.sum(-1)  # [layers, heads, n]
-    statistics["entropy"] = row_entropy.mean(-1)
-    statistics["entropy_from_cls"] = row_entropy[..., 0]
-    return statistics

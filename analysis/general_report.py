@@ -153,28 +153,33 @@ class GeneralAnalysis:
     check = None  # every example with maps qualifies
 
     def __init__(self, options: GeneralOptions, grid: HeadGrid, source: str | Path,
-                 distances_path: str | Path | None = None, with_distances: bool = False) -> None:
-        """Check the options against the grid (InputError naming `source`); `with_distances`: compute the head
-        distances in the same pass (streaming) instead of reading them from `distances_path`."""
+                 distances_path: str | Path | None = None, distance_examples: int | None = None) -> None:
+        """Check the options against the grid (InputError naming `source`). With `distance_examples`, the head
+        distances are computed in the same pass (streaming), over the first that many examples with maps, instead
+        of being read from `distances_path`; 0 means none."""
         self.options, self.grid, self.source = options, HeadGrid(*grid), source
         self.checked = check_heads(options, self.grid, source, distances_path)
-        self.with_distances = with_distances
+        self.with_distances = bool(distance_examples)
+        self.distance_examples = distance_examples
         self.example_index = paper.FIGURE1_EXAMPLE if options.paper else options.example_index
-        self.last_shown: int | None = None  # no example after this index can be shown (None: not known)
+        self.last_fed: dict[str, int] = {}  # accumulator name -> the last example index it is to see (all: absent)
 
-    def limit_shown(self, indices_with_maps: Sequence[int]) -> None:
+    def plan(self, indices_with_maps: Sequence[int]) -> None:
         """Knowing which examples will have maps, feed the example keepers (Figure 1, the head view) only those they
-        may keep, so that partials of later shards do not carry examples (megabytes each) that are never shown;
-        InputError, before any work, when Figure 1's example will have none."""
+        may keep, so that partials of later shards do not carry examples (megabytes each) that are never shown, and
+        the head distances only their first `distance_examples`; InputError, before any work, when Figure 1's
+        example will have no maps."""
         if self.example_index is not None and self.example_index not in set(indices_with_maps):
             raise utils.InputError(f"{self.source}: example {self.example_index} (Figure 1's) does not exist or is "
                                    "too long to have maps")
-        candidates = [*indices_with_maps[: report_page.MAX_EXAMPLES], self.example_index or 0]
-        self.last_shown = max(candidates)
+        last_shown = max([*indices_with_maps[: report_page.MAX_EXAMPLES], self.example_index or 0])
+        self.last_fed = {name: last_shown for name in EXAMPLE_KEEPERS}
+        if self.with_distances and self.distance_examples < len(indices_with_maps):
+            self.last_fed["distances"] = indices_with_maps[self.distance_examples - 1]
 
     def feeds(self, name: str, index: int) -> bool:
-        """Whether the accumulator `name` is to see example `index` (see limit_shown)."""
-        return name not in EXAMPLE_KEEPERS or self.last_shown is None or index <= self.last_shown
+        """Whether the accumulator `name` is to see example `index` (see plan)."""
+        return index <= self.last_fed.get(name, index)
 
     def accumulators(self) -> dict[str, maps.Accumulator]:
         """Fresh accumulators for one run of examples: statistics, Figure 1's example, the head view's examples and,

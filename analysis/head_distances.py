@@ -16,66 +16,14 @@ in one pass on all cores, about 6 times faster.
 from pathlib import Path
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
 from analysis import maps
 from analysis.heads import HeadGrid
-
-# reassoc lets the sums over cells run in vector lanes, contract fuses multiply-adds; no flag that assumes
-# away NaN or infinity, or that approximates divisions or functions. reassoc also lets LLVM regroup
-# arithmetic, so tricks that rely on exact rounding (magic-number conversions) do not belong in these kernels.
-_FASTMATH = {"reassoc", "contract"}
-_MANTISSA_BITS = (1 << 52) - 1
-_SQRT_HALF_BITS = 0x3FE6A09E667F3BCD  # the float64 bits of sqrt(1/2)
-_LOG_2 = 0.6931471805599453
+from analysis.kernels import FASTMATH, log64
 
 
-@intrinsic
-def _float_bits(typing_context, value):
-    """The IEEE 754 bits of a float64, as an int64 (a bit cast, which vectorizes)."""
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return types.int64(types.float64), codegen
-
-
-@intrinsic
-def _bits_float(typing_context, bits):
-    """The float64 whose IEEE 754 bits are the int64 `bits` (a bit cast)."""
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
-
-
-@njit(fastmath=_FASTMATH, inline="always")
-def _log(x: float) -> float:
-    """log x for a positive, normal float64 to a relative error below 2e-15, in operations that vectorize.
-
-    x = 2^k y with y in [sqrt(1/2), sqrt(2)), split from the bits of x less those of sqrt(1/2);
-    log y = 2 atanh(t) with t = (y - 1) / (y + 1), |t| < 0.172, summed as 2 t (1 + t^2 / 3 + ... + t^16 / 17)
-    in Estrin's scheme: the first term left out, 2 t^19 / 19, is below 3e-16.
-    """
-    bits = _float_bits(x)
-    shifted = bits - _SQRT_HALF_BITS
-    # k fits in an int32, which converts to float64 in vector lanes (an int64 does not, without AVX-512).
-    exponent = np.float64(np.int32(shifted >> 52))
-    y = _bits_float(bits - (shifted & ~_MANTISSA_BITS))
-    t = (y - 1.0) / (y + 1.0)
-    t2 = t * t
-    t4 = t2 * t2
-    t8 = t4 * t4
-    low = 1.0 + t2 * (1.0 / 3.0) + t4 * (1.0 / 5.0 + t2 * (1.0 / 7.0))
-    high = 1.0 / 9.0 + t2 * (1.0 / 11.0) + t4 * (1.0 / 13.0 + t2 * (1.0 / 15.0))
-    series = low + t8 * (high + t8 * (1.0 / 17.0))
-    return exponent * _LOG_2 + 2.0 * t * series
-
-
-@njit(parallel=True, fastmath=_FASTMATH, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _xlogx_pair_sums(probs: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Sum over all cells of s log s with s = probs[first[i]] + probs[second[i]], for every pair i: `[pairs]`."""
     sums = np.empty(len(first))
@@ -84,7 +32,7 @@ def _xlogx_pair_sums(probs: np.ndarray, first: np.ndarray, second: np.ndarray) -
         total = 0.0
         for cell in range(len(p)):
             s = p[cell] + q[cell]
-            total += s * _log(s)
+            total += s * log64(s)
         sums[pair] = total
     return sums
 

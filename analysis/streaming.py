@@ -173,10 +173,14 @@ def run_fingerprint(data_file: Path, settings: ModelSettings, analysis_options: 
     digest = hashlib.sha256(utils.read_bytes(data_file))
     model_directory = str(Path(settings.bert_dir).resolve())
     recorded = {**dataclasses.asdict(settings), "bert_dir": model_directory, "verbose": None}
-    options = dataclasses.asdict(analysis_options) if dataclasses.is_dataclass(analysis_options) else analysis_options
-    description = json.dumps([recorded, options, shard_size], sort_keys=True, default=str)
+    description = json.dumps([recorded, analysis_options, shard_size], sort_keys=True, default=_as_json)
     digest.update(description.encode())
     return digest.hexdigest()
+
+
+def _as_json(value: object) -> object:
+    """What json.dumps writes for a value it has no rule for: a dataclass's fields, else its text."""
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else str(value)
 
 
 def run_local(analyzer: ShardAnalyzer, shards: list[Shard], store: PartialStore, progress: tqdm) -> None:

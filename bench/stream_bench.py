@@ -49,7 +49,7 @@ def throughput(segments: list[dict], bert_dir: Path, rounds: int) -> dict[str, f
                 for index, example in enumerate(segments)]
     config = read_config(bert_dir)
     analysis = GeneralAnalysis(GeneralOptions(), HeadGrid(config.num_hidden_layers, config.num_attention_heads),
-                               "bench", with_distances=True)
+                               "bench", distance_examples=len(segments))
     analyzer = ShardAnalyzer(ModelSettings(str(bert_dir)), analysis, "bench")
     shards = list(cut_shards(segments, prepared, 256))
     best = {"extraction": float("inf"), "streaming": float("inf")}

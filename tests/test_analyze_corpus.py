@@ -103,6 +103,17 @@ def test_streaming_general_equals_the_file_chain(wikipedia_text, general_chain, 
     assert record["options"]["engine"] == "local" and record["inputs"]["data_file"]["path"] == str(wikipedia_text)
 
 
+def test_head_distances_over_the_first_examples(wikipedia_text, general_chain, tmp_path):
+    from analysis.head_distances import HeadDistances
+
+    outdir = stream(wikipedia_text, tmp_path / "out", "--num-docs", "30", "--distance-examples", "10", "--no-html")
+    expected = HeadDistances((6, 12))
+    for example in utils.read_examples(general_chain / "sample_attn.pkl")[:10]:
+        expected.update(example["attns"])
+    np.testing.assert_allclose(utils.read_pickle(outdir / "head_distances.pkl"), expected.result(), rtol=1e-12, atol=0)
+    assert utils.read_json(outdir / "general.json")["n_examples"] == 30
+
+
 def test_examples_json_gives_the_same_as_raw_text(wikipedia_text, general_chain, tmp_path):
     outdir = stream(general_chain / "sample.json", tmp_path / "out")
     assert_general_equal(outdir, general_chain)

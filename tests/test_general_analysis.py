@@ -383,3 +383,33 @@ def test_script_error_is_one_line(script_inputs, tmp_path):
     result = run_script("general_analysis.py", "--attn-data-file", str(script_inputs / "attn.pkl"),
                         "--figure-heads", "3-1", "--outdir", str(tmp_path))
     assert_one_line_error(result, "attn.pkl: '3-1' is not a head")
+
+
+def test_kernel_reads_every_finite_float16_exactly():
+    from numba import njit
+
+    from analysis.kernels import as_float64
+
+    @njit
+    def widened(bits: np.ndarray) -> np.ndarray:
+        values = np.empty(bits.size)
+        for position in range(bits.size):
+            values[position] = as_float64(bits[position])
+        return values
+
+    halves = np.arange(2**16, dtype=np.uint16).view(np.float16)
+    finite = np.isfinite(halves)
+    assert finite.sum() == 63488  # every normal and subnormal half, both zeros
+    np.testing.assert_array_equal(widened(halves.view(np.uint16))[finite], halves[finite].astype(np.float64))
+
+
+def test_float16_maps_give_the_statistics_of_their_float64_values():
+    rng = np.random.default_rng(3)
+    maps = rng.dirichlet(np.full(9, 0.3), size=(2, 3, 9)).astype(np.float16)
+    maps[0, 0, 1] = 0  # a row of zeros and one: exact zeros go through the kernel too
+    maps[0, 0, 1, 4] = 1
+    tokens = ["[CLS]", "a", ",", "b", "[SEP]", "c", ".", "d", "[SEP]"]
+    from_halves = general.example_statistics(tokens, maps)
+    from_doubles = general.example_statistics(tokens, maps.astype(np.float64))
+    for name, values in from_doubles.items():
+        np.testing.assert_allclose(from_halves[name], values, rtol=1e-14, atol=0, err_msg=name)

@@ -9,7 +9,8 @@ from conftest import assert_one_line_error, input_error, run_script, write_shard
 
 import head_distances as head_distances_script
 import utils
-from analysis.head_distances import _log, head_distances
+from analysis.head_distances import head_distances
+from analysis.kernels import log64
 
 
 def random_maps(rng: np.random.Generator, grid: tuple[int, int], n: int) -> np.ndarray:
@@ -101,7 +102,7 @@ def test_kernel_logarithm_matches_numpy():
             1 - np.geomspace(1e-15, 1e-1, 200),
         ]
     )
-    logs = np.array([_log(value) for value in values])
+    logs = np.array([log64(value) for value in values])
     np.testing.assert_allclose(logs, np.log(values), rtol=2e-15, atol=0)
 
 
