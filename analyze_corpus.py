@@ -27,8 +27,9 @@ from analysis.heads import HeadGrid
 from analysis.maps import ExampleError
 from analysis.options import CorefOptions, GeneralOptions, SyntaxOptions
 from analysis.streaming import ModelSettings, PartialStore, ShardAnalyzer, cut_shards, merge_partials, run_fingerprint
-from bert.checkpoint import debug_config, read_config, resolve_bert_dir
-from bert.extraction import MAP_KINDS, PreparedExample, check_max_length, prepare_example
+from bert.checkpoint import debug_config, model_tokenizer, read_config, resolve_bert_dir
+from bert.config import BertConfig
+from bert.extraction import MAP_KINDS, PreparedExample, check_max_length, prepare_example, report_skipped
 from bert.tokenization import FullTokenizer
 from bpe_utils import WORD_LEVEL_MODES
 
@@ -41,7 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = cli.ArgumentParser(__doc__)
     cli.add_flag(parser, "data-file", required=True,
                  help="raw text (one sentence a line) or an examples JSON of a preprocessing script")
-    cli.add_flag(parser, "bert-dir", help="Google or Hugging Face BERT directory (default: the embedded MiniLM)")
+    cli.add_model_flags(parser, "Google or Hugging Face BERT directory (default: the embedded MiniLM)",
+                        "longer examples are skipped and counted; raw text is cut to segments of this length",
+                        "use a tiny randomly initialised model (3 layers, hidden 144, fixed seed)", min_length=5)
     cli.add_flag(parser, "outdir", "out-dir", help="output directory (default: <data file without extension>_analysis "
                  "beside it)")
     cli.add_flag(parser, "engine", choices=ENGINES, default="local",
@@ -62,13 +65,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cli.add_flag(parser, "segment-seed", type=cli.bounded(int, 0), default=0,
                  help="raw text: random seed of the A/B splits, as preprocess_unlabeled.py's --seed (default: "
                       "%(default)s)")
-    cli.add_flag(parser, "max_sequence_length", type=cli.bounded(int, 5), default=128,
-                 help="longer examples are skipped and counted; raw text is cut to segments of this length "
-                      "(default: %(default)s)")
-    cli.add_flag(parser, "batch_size", type=cli.bounded(int, 1), default=16,
-                 help="examples per batch at --max_sequence_length (default: %(default)s)")
-    cli.add_flag(parser, "cased", action="store_true", help="do not lowercase (for cased models)")
-    cli.add_flag(parser, "debug", action="store_true", help="use a tiny randomly initialised model")
     cli.add_flag(parser, "word-level-mode", choices=WORD_LEVEL_MODES, default="mean",
                  help="syntax and coreference: attention from a split word (default: %(default)s)")
     cli.add_flag(parser, "single-segment", action="store_true", help="all token type ids 0, as the original code did")
@@ -111,9 +107,8 @@ def analysis_kind(examples: list[dict]) -> str:
     return "syntax" if "heads" in first and "relns" in first else "general"
 
 
-def model_grid(bert_dir: Path, args: argparse.Namespace) -> HeadGrid:
+def model_grid(config: BertConfig, args: argparse.Namespace) -> HeadGrid:
     """The grid of the maps the run makes: the model's (or --debug's) layers x heads; one head a layer for rollout."""
-    config = read_config(bert_dir)
     config = debug_config(config) if args.debug else config
     return HeadGrid(config.num_hidden_layers, 1 if args.map == "rollout" else config.num_attention_heads)
 
@@ -161,14 +156,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     data_file = utils.check_input_file(args.data_file)
     bert_dir = resolve_bert_dir(args.bert_dir)
-    check_max_length(args.max_sequence_length, read_config(bert_dir).max_position_embeddings)
+    config = read_config(bert_dir)
+    check_max_length(args.max_sequence_length, config.max_position_embeddings)
     outdir = Path(args.outdir or data_file.with_name(data_file.name.rsplit(".", 1)[0] + "_analysis"))
     utils.check_output_dir(outdir)
-    tokenizer = FullTokenizer(bert_dir / "vocab.txt", do_lower_case=not args.cased)
+    tokenizer = model_tokenizer(bert_dir, config, args.cased)
     examples = read_corpus(data_file, tokenizer, args)
     kind = analysis_kind(examples)
     word_level = kind != "general"
-    analysis, options = build_analysis(kind, args, model_grid(bert_dir, args), data_file)
+    analysis, options = build_analysis(kind, args, model_grid(config, args), data_file)
     prepared = check_examples(examples, tokenizer, analysis, data_file, args, word_level)
     if kind == "general":
         analysis.plan([index for index, ready in enumerate(prepared) if ready.skipped is None])
@@ -202,10 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.engine == "ray":
         print(f"ray: cluster start-up {timings.start_up:.1f} s, shards {timings.total:.1f} s on {args.workers} "
               f"workers, of which compute {timings.compute:.1f} s summed over workers", file=sys.stderr)
-    skipped = sum(example.skipped is not None for example in prepared)
-    if skipped:
-        print(f"{skipped} of {len(examples)} examples longer than {args.max_sequence_length} tokens were skipped",
-              file=sys.stderr)
+    skipped = report_skipped(prepared, args.max_sequence_length)
     print(f"wrote the {kind} analysis of {len(examples) - skipped} examples to {outdir}", file=sys.stderr)
 
 

@@ -64,6 +64,20 @@ def add_flag(parser: argparse.ArgumentParser | argparse._ActionsContainer, *name
     parser.add_argument(*flags, dest=names[0].replace("-", "_"), **settings)
 
 
+def add_model_flags(parser: argparse.ArgumentParser, bert_dir_help: str, length_help: str, debug_help: str,
+                    min_length: int = 3) -> None:
+    """The flags of every script that runs the model: --bert-dir, --max_sequence_length, --batch_size, --cased and
+    --debug (the help of the first, second and last given)."""
+    add_flag(parser, "bert-dir", help=bert_dir_help)
+    add_flag(parser, "max_sequence_length", type=bounded(int, min_length), default=128,
+             help=f"{length_help} (default: %(default)s)")
+    add_flag(parser, "batch_size", type=bounded(int, 1), default=16,
+             help="examples per batch at --max_sequence_length; shorter examples go in larger batches of the same "
+                  "number of tokens (default: %(default)s)")
+    add_flag(parser, "cased", action="store_true", help="do not lowercase (for cased models)")
+    add_flag(parser, "debug", action="store_true", help=debug_help)
+
+
 def analysis_parser(description: str, attn_help: str, outdir_name: str,
                     several: bool = False) -> argparse.ArgumentParser:
     """A parser with what every analysis script takes: `--attn-data-file` (a list of them when `several`) and

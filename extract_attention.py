@@ -19,9 +19,8 @@ from pathlib import Path
 
 import cli
 import provenance
-from bert.checkpoint import debug_config, read_config, resolve_bert_dir
-from bert.extraction import MAP_KINDS, check_max_length, prepare_example
-from bert.tokenization import FullTokenizer
+from bert.checkpoint import debug_config, model_tokenizer, read_config, resolve_bert_dir
+from bert.extraction import MAP_KINDS, check_max_length, prepare_example, report_skipped
 from bpe_utils import WORD_LEVEL_MODES
 from utils import (
     InputError,
@@ -45,21 +44,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = cli.ArgumentParser(__doc__)
     cli.add_flag(parser, "preprocessed-data-file", required=True,
                  help="JSON list of examples, each with one of 'text', 'words' or 'tokens'")
-    cli.add_flag(parser, "bert-dir", help="Google or Hugging Face BERT directory (default: the embedded MiniLM)")
+    cli.add_model_flags(parser, "Google or Hugging Face BERT directory (default: the embedded MiniLM)",
+                        "longer examples are kept, marked 'skipped'",
+                        "use a tiny randomly initialised model (3 layers, hidden 144, fixed seed)")
     output = parser.add_mutually_exclusive_group()
     cli.add_flag(output, "outfile", help="output pickle (default: <input without .json>_attn.pkl)")
     cli.add_flag(output, "output-dir",
                  help="write a shard directory instead of one pickle, resumable, in bounded memory")
-    cli.add_flag(parser, "max_sequence_length", type=cli.bounded(int, 3), default=128,
-                 help="longer examples are kept, marked 'skipped' (default: %(default)s)")
-    cli.add_flag(parser, "batch_size", type=cli.bounded(int, 1), default=16,
-                 help="examples per batch at --max_sequence_length; shorter examples go in larger batches "
-                      "of the same number of tokens (default: %(default)s)")
     cli.add_flag(parser, "chunk-size", type=cli.bounded(int, 1), default=256,
                  help="consecutive examples sorted by length together; one shard each (default: %(default)s)")
-    cli.add_flag(parser, "cased", action="store_true", help="do not lowercase (for cased models)")
-    cli.add_flag(parser, "debug", action="store_true",
-                 help="use a tiny randomly initialised model (3 layers, hidden 144, fixed seed)")
     cli.add_flag(parser, "word_level", action="store_true", help="word-level maps (needs 'words'): n = len(words) + 2")
     cli.add_flag(parser, "word-level-mode", choices=WORD_LEVEL_MODES,
                  help="attention from a split word: mean of its pieces' rows, first piece, or max "
@@ -115,10 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     examples = read_json(input_path)
     if not isinstance(examples, list):
         raise InputError(f"{input_path}: expected a JSON list of examples")
-    tokenizer = FullTokenizer(bert_dir / "vocab.txt", do_lower_case=not args.cased)
-    if len(tokenizer.vocab) > config.vocab_size:
-        raise InputError(f"{bert_dir / 'vocab.txt'}: {len(tokenizer.vocab)} tokens, more than the config's "
-                         f"vocab_size {config.vocab_size}")
+    tokenizer = model_tokenizer(bert_dir, config, args.cased)
     prepared = [
         prepare_example(example, tokenizer, input_path, index, args.max_sequence_length, args.word_level)
         for index, example in enumerate(examples)
@@ -154,10 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             write_pickle(outfile, [example for chunk in chunks for example in chunk])
             provenance.write_sidecar(outfile, record)
-    skipped = sum(example.skipped is not None for example in prepared)
-    if skipped:
-        print(f"{skipped} of {len(examples)} examples longer than {args.max_sequence_length} tokens were skipped",
-              file=sys.stderr)
+    skipped = report_skipped(prepared, args.max_sequence_length)
     print(f"wrote {args.output_dir or outfile} ({len(examples) - skipped} examples with maps)", file=sys.stderr)
 
 

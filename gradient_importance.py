@@ -3,9 +3,9 @@
 Example, with a BERT that has its masked-LM head (Hugging Face bert-base-uncased saved to ./bert-base-uncased, or a
 Google BERT checkpoint; the embedded MiniLM has no head):
     python gradient_importance.py --preprocessed-data-file data/sample/unlabeled.json --bert-dir bert-base-uncased
-writes data/sample/gradients/gradients.json and figure3_gradient_importance.png/.svg: per head, the mean of
-|dL/d alpha| over the keys [SEP], ". ," and the other tokens, beside the average attention to them
-(docs/definitions.md, "Gradient importance"). Examples take the inputs of extract_attention.py, and may give their
+writes data/sample/gradients/gradients.json, figure3_gradient_importance.png/.svg and report.html (unless --no-html):
+per head, the mean of |dL/d alpha| over the keys [SEP], ". ," and the other tokens, beside the average attention to
+them (docs/definitions.md, "Gradient importance"). Examples take the inputs of extract_attention.py, and may give their
 own "masked_positions"; the others are masked by BERT's rule, seeded by --seed. --debug runs a tiny random model
 with a random head instead (a demonstration of the chain: its numbers mean nothing).
 """
@@ -19,7 +19,7 @@ import numpy as np
 
 import cli
 import provenance
-from bert.checkpoint import debug_config, read_config, resolve_bert_dir
+from bert.checkpoint import debug_config, model_tokenizer, read_config, resolve_bert_dir
 from bert.extraction import check_max_length, prepare_example
 from bert.gradients import CATEGORIES, ExampleStatistics, MaskedExample, check_masked_positions, masked_example
 from bert.tokenization import FullTokenizer
@@ -34,19 +34,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = cli.ArgumentParser(__doc__)
     cli.add_flag(parser, "preprocessed-data-file", required=True,
                  help="JSON list of examples, each with one of 'text', 'words' or 'tokens' (and 'masked_positions')")
-    cli.add_flag(parser, "bert-dir", help="Google or Hugging Face BERT directory with the masked-LM head")
+    cli.add_model_flags(parser, "Google or Hugging Face BERT directory with the masked-LM head",
+                        "longer examples are skipped and counted",
+                        "a tiny randomly initialised model with a random masked-LM head (its numbers mean nothing)")
     cli.add_flag(parser, "outdir", "out-dir",
                  help=f"output directory (default: '{OUTDIR}' beside the preprocessed data)")
     cli.add_flag(parser, "seed", type=cli.bounded(int, 0), default=0,
                  help="seed of the masking (and of --debug's random model) (default: %(default)s)")
-    cli.add_flag(parser, "max_sequence_length", type=cli.bounded(int, 3), default=128,
-                 help="longer examples are skipped and counted (default: %(default)s)")
-    cli.add_flag(parser, "batch_size", type=cli.bounded(int, 1), default=16,
-                 help="examples per batch at --max_sequence_length tokens; shorter ones go in larger batches "
-                      "(default: %(default)s)")
-    cli.add_flag(parser, "cased", action="store_true", help="keep case and accents (cased models)")
-    cli.add_flag(parser, "debug", action="store_true",
-                 help="a tiny randomly initialised model with a random masked-LM head (its numbers mean nothing)")
+    cli.add_flag(parser, "no-html", action="store_true", help="do not write report.html")
     cli.add_verbose(parser)
     return parser.parse_args(argv)
 
@@ -96,7 +91,8 @@ def by_category(values: np.ndarray) -> dict[str, list]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Validate and mask the examples, load the model with its head, then write gradients.json and Figure 3."""
+    """Validate and mask the examples, load the model with its head, then write gradients.json, Figure 3 and
+    report.html (unless --no-html)."""
     args = parse_args(argv)
     input_path = check_input_file(args.preprocessed_data_file)
     outdir = default_outdir(args)
@@ -107,10 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     examples = read_json(input_path)
     if not isinstance(examples, list):
         raise InputError(f"{input_path}: expected a JSON list of examples")
-    tokenizer = FullTokenizer(bert_dir / "vocab.txt", do_lower_case=not args.cased)
-    if len(tokenizer.vocab) > config.vocab_size:
-        raise InputError(f"{bert_dir / 'vocab.txt'}: {len(tokenizer.vocab)} tokens, more than the config's "
-                         f"vocab_size {config.vocab_size}")
+    tokenizer = model_tokenizer(bert_dir, config, args.cased)
     kept, too_long, nothing = masked_examples(examples, tokenizer, input_path, args)
     if not kept:
         raise InputError(f"{input_path}: no example to analyse ({too_long} too long, {nothing} with nothing to mask)")
@@ -120,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
 
     model = debug_masked_lm(config, args.seed) if args.debug else load_masked_lm(bert_dir)
     cli.headless_figures()
+    from analysis import report_page
     from analysis.figures import plot_gradient_importance, save_figure
 
     statistics = run_model(model, kept, args)
@@ -127,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     avg_attn = np.mean([example.avg_attn for example in statistics], axis=0)
     model_record = {"directory": str(bert_dir.resolve()), "debug": args.debug,
                     "config": dataclasses.asdict(debug_config(config) if args.debug else config)}
-    options = {name: value for name, value in vars(args).items() if name != "verbose"}
+    options = {name: value for name, value in vars(args).items() if name not in ("verbose", "no_html")}
     output = {
         "source": str(input_path), "debug": args.debug, "grid": list(grad_importance.shape[:2]),
         "n_examples": len(kept), "n_skipped": too_long + nothing,
@@ -137,10 +131,13 @@ def main(argv: list[str] | None = None) -> None:
     }
     save_figure(plot_gradient_importance(grad_importance, avg_attn, len(kept), args.debug), outdir, FIGURE)
     write_json(outdir / "gradients.json", output)
+    if not args.no_html:
+        report_page.write_page(outdir, report_page.gradients_page(output, input_path))
     if too_long or nothing:
         print(f"{too_long} of {len(examples)} examples longer than {args.max_sequence_length} tokens and {nothing} "
               "with nothing to mask were skipped", file=sys.stderr)
-    print(f"wrote {outdir}/gradients.json and {FIGURE}.png/.svg ({len(kept)} examples)", file=sys.stderr)
+    page = "" if args.no_html else ", report.html"
+    print(f"wrote {outdir}/gradients.json, {FIGURE}.png/.svg{page} ({len(kept)} examples)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -165,15 +165,15 @@ class GeneralAnalysis:
         self.last_fed: dict[str, int] = {}  # accumulator name -> the last example index it is to see (all: absent)
 
     def plan(self, indices_with_maps: Sequence[int]) -> None:
-        """Knowing which examples will have maps, feed the example keepers (Figure 1, the head view) only those they
-        may keep, so that partials of later shards do not carry examples (megabytes each) that are never shown, and
-        the head distances only their first `distance_examples`; InputError, before any work, when Figure 1's
+        """Knowing which examples will have maps, let the example keepers (Figure 1, the head view) keep only those
+        that can be shown, so that partials of later shards do not carry examples (megabytes each) never shown, and
+        feed the head distances only their first `distance_examples`; InputError, before any work, when Figure 1's
         example will have no maps."""
         if self.example_index is not None and self.example_index not in set(indices_with_maps):
             raise utils.InputError(f"{self.source}: example {self.example_index} (Figure 1's) does not exist or is "
                                    "too long to have maps")
         last_shown = max([*indices_with_maps[: report_page.MAX_EXAMPLES], self.example_index or 0])
-        self.last_fed = {name: last_shown for name in EXAMPLE_KEEPERS}
+        self.last_fed = {"shown": last_shown}
         if self.with_distances and self.distance_examples < len(indices_with_maps):
             self.last_fed["distances"] = indices_with_maps[self.distance_examples - 1]
 
@@ -187,7 +187,8 @@ class GeneralAnalysis:
         accumulators = {"statistics": general.StatisticsAccumulator(),
                         "shown": general.ExampleKeeper(self.example_index)}
         if not self.options.no_html:
-            accumulators["page_examples"] = report_page.HeadViewExamples(self.example_index)
+            accumulators["page_examples"] = report_page.HeadViewExamples(self.example_index,
+                                                                         last_index=self.last_fed.get("shown"))
         if self.with_distances:
             from analysis.head_distances import HeadDistances  # numba: only when the distances are computed here
 
@@ -211,7 +212,6 @@ class GeneralAnalysis:
 
 
 DISTANCES_FILE = "head_distances.pkl"
-EXAMPLE_KEEPERS = ("shown", "page_examples")
 
 
 def collect(data: maps.AttentionData, example_index: int | None = None,

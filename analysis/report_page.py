@@ -96,8 +96,10 @@ class HeadViewExamples:
     """
 
     def __init__(self, first_index: int | None = None, max_examples: int = MAX_EXAMPLES,
-                 max_tokens: int = MAX_TOKENS, max_weights: int = MAX_WEIGHTS) -> None:
-        self.first_index = first_index
+                 max_tokens: int = MAX_TOKENS, max_weights: int = MAX_WEIGHTS, last_index: int | None = None) -> None:
+        """`last_index`, when known (streaming knows which examples will have maps): no later example can be kept,
+        so later ones are only counted, and partials of later shards stay empty."""
+        self.first_index, self.last_index = first_index, last_index
         self.max_examples, self.max_tokens, self.max_weights = max_examples, max_tokens, max_weights
         self.first: HeadViewExample | None = None  # the example at first_index, once seen
         self.candidates: list[HeadViewExample] = []  # the first other examples, in file order
@@ -111,7 +113,8 @@ class HeadViewExamples:
     def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
         """Keep the example if it is Figure 1's or one of the first `n_candidates` others."""
         self.n_seen += 1
-        if index != self.first_index and len(self.candidates) >= self.n_candidates:
+        beyond = self.last_index is not None and index > self.last_index
+        if beyond or (index != self.first_index and len(self.candidates) >= self.n_candidates):
             return
         n_layers, n_heads, n = attention_maps.shape[:3]
         shown = min(n, self.max_tokens)
@@ -144,14 +147,15 @@ class HeadViewExamples:
     def state(self) -> dict:
         """The partial as plain data: options, how many examples were seen, and the kept examples as dicts."""
         return {"first_index": self.first_index, "max_examples": self.max_examples, "max_tokens": self.max_tokens,
-                "max_weights": self.max_weights, "n_seen": self.n_seen,
+                "max_weights": self.max_weights, "last_index": self.last_index, "n_seen": self.n_seen,
                 "first": None if self.first is None else dataclasses.asdict(self.first),
                 "candidates": [dataclasses.asdict(example) for example in self.candidates]}
 
     @classmethod
     def from_state(cls, state: dict) -> "HeadViewExamples":
         """The keeper back from `state()`."""
-        keeper = cls(state["first_index"], state["max_examples"], state["max_tokens"], state["max_weights"])
+        keeper = cls(state["first_index"], state["max_examples"], state["max_tokens"], state["max_weights"],
+                     state["last_index"])
         keeper.first = None if state["first"] is None else HeadViewExample(**state["first"])
         keeper.candidates = [HeadViewExample(**example) for example in state["candidates"]]
         keeper.n_seen = int(state["n_seen"])
@@ -264,6 +268,19 @@ def coref_page(table: Mapping[str, Any], examples: Sequence[MentionExample], *, 
     return page_html("Coreference in attention heads", "coref", data)
 
 
+def gradients_page(output: Mapping[str, Any], source: str | Path) -> str:
+    """The gradient importance page: Figure 3's two panels and a sortable table of every head. `output` holds
+    gradients.json's keys."""
+    data = {
+        "source": str(source), "grid": list(output["grid"]), "n_examples": output["n_examples"],
+        "n_skipped": output.get("n_skipped", 0), "debug": bool(output["debug"]), "loss": rounded(output.get("loss")),
+        "grad_importance": {key: rounded(values) for key, values in output["grad_importance"].items()},
+        "avg_attn": {key: rounded(values) for key, values in output["avg_attn"].items()},
+    }
+    title = "Gradient importance of attention (Figure 3)" + (", random --debug model" if data["debug"] else "")
+    return page_html(title, "gradients", data)
+
+
 # ---------------------------------------------------------------------------- assembling and writing pages
 
 
@@ -320,7 +337,7 @@ def notebook_frame(page: str, height: int = 900) -> str:
 # ---------------------------------------------------------------------------- the index of a demo's pages
 
 
-PAGE_ORDER = ("general", "syntax", "coref")  # the index lists the pages in the paper's order
+PAGE_ORDER = ("general", "gradients", "syntax", "coref")  # the index lists the pages in the paper's order
 
 
 def page_summary(path: Path) -> tuple[str, str]:
@@ -332,8 +349,8 @@ def page_summary(path: Path) -> tuple[str, str]:
 
 
 def index_page(directory: str | Path) -> Path:
-    """Write DIRECTORY/index.html linking every report.html below it (general, syntax, coreference, then others by
-    path); returns its path."""
+    """Write DIRECTORY/index.html linking every report.html below it (general, gradient importance, syntax,
+    coreference, then others by path); returns its path."""
     directory = Path(directory)
     pages = []
     for path in directory.rglob(PAGE_NAME):

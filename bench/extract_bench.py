@@ -145,6 +145,21 @@ def wikipedia_segments(limit: int, bert_dir: Path) -> list[dict]:
         return json.loads(text.with_suffix(".json").read_text())
 
 
+def workload_parser(description: str) -> argparse.ArgumentParser:
+    """The command line of the side-by-side benchmarks: rounds, and the sizes of the two workloads."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ewt", type=int, default=400, help="UD EWT dev sentences (words examples)")
+    parser.add_argument("--wikipedia", type=int, default=100, help="Wikipedia documents (128-token segments)")
+    return parser
+
+
+def workloads(args: argparse.Namespace, bert_dir: Path) -> dict[str, list[dict]]:
+    """The two workloads of `workload_parser`'s sizes: short sentences and 128-token segments."""
+    return {"UD EWT dev sentences": ewt_dev_examples(args.ewt),
+            "Wikipedia 128-token segments": wikipedia_segments(args.wikipedia, bert_dir)}
+
+
 class Ours:
     """Our pipeline from prepared examples to float16 maps: length-sorted batches, padded to the longest."""
 

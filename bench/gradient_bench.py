@@ -11,13 +11,12 @@ Run from the repository root:
     .venv/bin/python bench/gradient_bench.py [--rounds 3] [--ewt 400] [--wikipedia 100]
 """
 
-import argparse
 import platform
 import time
 from pathlib import Path
 
 import keras
-from extract_bench import ewt_dev_examples, wikipedia_segments  # bench/ is the script's directory
+from extract_bench import workload_parser, workloads  # bench/ is the script's directory
 from tqdm import tqdm
 
 from bert.checkpoint import load_encoder, read_hugging_face_weights, resolve_bert_dir
@@ -57,22 +56,17 @@ def timed_gradients(importance: GradientImportance, masked: list[MaskedExample])
 
 def main() -> None:
     """Time the forward and the gradient pass on each workload and print a table."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--ewt", type=int, default=400, help="UD EWT dev sentences (words examples)")
-    parser.add_argument("--wikipedia", type=int, default=100, help="Wikipedia documents (128-token segments)")
-    args = parser.parse_args()
+    args = workload_parser(__doc__).parse_args()
     bert_dir = resolve_bert_dir(None)
     tokenizer = FullTokenizer(bert_dir / "vocab.txt")
-    workloads = {"UD EWT dev sentences": ewt_dev_examples(args.ewt),
-                 "Wikipedia 128-token segments": wikipedia_segments(args.wikipedia, bert_dir)}
+    named_workloads = workloads(args, bert_dir)
     extractor = AttentionExtractor(load_encoder(bert_dir, "float16"), tokenizer)
     importance = GradientImportance(masked_lm_with_random_head(bert_dir))
     print(f"{platform.processor() or platform.machine()}, Keras {keras.__version__} on {keras.backend.backend()}, "
           f"best of {args.rounds} rounds")
     print("| workload | examples | tokens | forward s | gradient s | gradient / forward |")
     print("|---|---|---|---|---|---|")
-    for name, examples in workloads.items():
+    for name, examples in named_workloads.items():
         prepared = [prepare_example(example, tokenizer, Path("bench"), index, 512, False)
                     for index, example in enumerate(examples)]
         masked = [masked_example(example, ready, tokenizer, Path("bench"), index, 0)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bert.config import BertConfig
+from bert.tokenization import FullTokenizer
 from utils import InputError, read_json
 
 if TYPE_CHECKING:
@@ -68,6 +69,16 @@ def read_config(bert_dir: Path, checkpoint: str | None = None) -> BertConfig:
     format when already known."""
     checkpoint = checkpoint or checkpoint_format(bert_dir)
     return BertConfig.from_json_file(bert_dir / ("bert_config.json" if checkpoint == "google" else "config.json"))
+
+
+def model_tokenizer(bert_dir: Path, config: BertConfig, cased: bool = False) -> FullTokenizer:
+    """The WordPiece tokenizer of `bert_dir`'s vocab.txt (lowercasing unless `cased`); InputError when the vocabulary
+    has more tokens than the config's vocab_size, whose ids would point past the embeddings."""
+    tokenizer = FullTokenizer(bert_dir / "vocab.txt", do_lower_case=not cased)
+    if len(tokenizer.vocab) > config.vocab_size:
+        raise InputError(f"{bert_dir / 'vocab.txt'}: {len(tokenizer.vocab)} tokens, more than the config's "
+                         f"vocab_size {config.vocab_size}")
+    return tokenizer
 
 
 def read_google_weights(bert_dir: Path) -> dict[str, np.ndarray]:

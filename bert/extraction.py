@@ -5,6 +5,7 @@ and batched, each batch padded only to its longest example, and the maps come ba
 """
 
 import dataclasses
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -246,6 +247,14 @@ def output_example(
         output["value_norms"] = value_norms.astype(np.float16)
     output["attns"] = maps.astype(np.float16)
     return output
+
+
+def report_skipped(prepared: list[PreparedExample], max_length: int) -> int:
+    """Say on stderr how many examples were too long to get maps, if any; returns that number."""
+    skipped = sum(example.skipped is not None for example in prepared)
+    if skipped:
+        print(f"{skipped} of {len(prepared)} examples longer than {max_length} tokens were skipped", file=sys.stderr)
+    return skipped
 
 
 def check_max_length(max_length: int, max_positions: int) -> None:

@@ -5,6 +5,7 @@ retried without changing it; bad input is one line before any work."""
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ import utils
 pytestmark = pytest.mark.slow
 SHARD_SIZE = 8  # small shards, so that a few dozen examples make several; the file chain uses it as --chunk-size
 IGNORED_KEYS = {"run", "source"}  # where each output says how and from what it was made
+EMBEDDING_TOLERANCE = 1e-9  # "mds": an iterative embedding of distances equal to 1e-12 moves by about 1e-14
 
 
 def assert_same_numbers(actual: object, expected: object, path: str = "") -> None:
@@ -40,10 +42,17 @@ def assert_same_numbers(actual: object, expected: object, path: str = "") -> Non
         assert len(actual) == len(expected), path
         for position, (left, right) in enumerate(zip(actual, expected, strict=True)):
             assert_same_numbers(left, right, f"{path}[{position}]")
+    elif isinstance(expected, float) and path.startswith("/mds"):
+        assert math.isclose(actual, expected, rel_tol=0, abs_tol=EMBEDDING_TOLERANCE), (path, actual, expected)
     elif isinstance(expected, float) and not isinstance(actual, bool):
         assert math.isclose(actual, expected, rel_tol=1e-12, abs_tol=1e-300), (path, actual, expected)
     else:
         assert actual == expected, path
+
+
+def page_data(page: str) -> dict:
+    """The JSON data inside a report page."""
+    return json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)[1])
 
 
 def first_blocks(text: str, separator: str, count: int) -> str:
@@ -96,7 +105,11 @@ def test_streaming_general_equals_the_file_chain(wikipedia_text, general_chain, 
     assert sorted(path.name for path in (outdir / "partials").glob("part-*.pkl")) == [
         f"part-{number:05d}.pkl" for number in range(math.ceil(30 / SHARD_SIZE))]
     later = utils.read_pickle(outdir / "partials" / "part-00001.pkl")  # the shown examples all lie in shard 0
-    assert later["shown"]["shown"] is None and later["statistics"]["n_examples"] == SHARD_SIZE
+    assert later["shown"]["shown"] is None and later["page_examples"]["candidates"] == []
+    assert later["statistics"]["n_examples"] == later["page_examples"]["n_seen"] == SHARD_SIZE
+    streamed_view, chain_view = (page_data((path / "report.html").read_text())["head_view"]
+                                 for path in (outdir, general_chain / "general"))
+    assert streamed_view == chain_view and "of 30 examples" in streamed_view["note"]
     assert {"figure2_token_attention.png", "figure6_head_embedding.png", "report.html", "general.md"} <= {
         path.name for path in outdir.iterdir()}
     record = utils.read_json(outdir / "general.json")["run"]

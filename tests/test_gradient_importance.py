@@ -327,6 +327,8 @@ def test_the_command_writes_gradients_json_and_figure_3(tmp_path):
     assert (np.array(output["grad_importance"]["other"]) > 0).all()
     for extension in ("png", "svg"):
         assert (tmp_path / "gradients" / f"figure3_gradient_importance.{extension}").stat().st_size > 0
+    assert (tmp_path / "gradients" / "report.html").is_file()
+    assert result.stderr.splitlines()[-1].endswith("report.html (3 examples)")
 
 
 BAD_POSITIONS = [

@@ -25,6 +25,7 @@ from test_coref_analysis import planted_windows
 
 import coref_analysis
 import general_analysis
+import gradient_importance
 import syntax_analysis
 import utils
 from analysis import report_page
@@ -140,8 +141,11 @@ def general_examples(rng: np.random.Generator) -> list[dict]:
 
 
 def run_scripts(tmp_path: Path, *extra: str) -> Path:
-    """The three analyses on small data, into tmp_path/{general,syntax,coref} (with `extra` flags)."""
+    """The three analyses and gradient importance (--debug) on small data, into
+    tmp_path/{general,syntax,coref,gradients} (with `extra` flags)."""
     utils.write_pickle(tmp_path / "general_attn.pkl", general_examples(np.random.default_rng(2)))
+    utils.write_json(tmp_path / "examples.json", [{"text": "The cat sat on the mat, then it slept."},
+                                                  {"words": ["Dogs", "bark", "."]}])
     utils.write_pickle(tmp_path / "dev_attn.pkl", make_examples(1, 10, planted=(0, 1)))
     utils.write_pickle(tmp_path / "coref_attn.pkl", planted_windows(3, 20))
     general_analysis.main(["--attn-data-file", str(tmp_path / "general_attn.pkl"), "--outdir",
@@ -150,16 +154,18 @@ def run_scripts(tmp_path: Path, *extra: str) -> Path:
                           str(tmp_path / "syntax"), *extra])
     coref_analysis.main(["--attn-data-file", str(tmp_path / "coref_attn.pkl"), "--outdir", str(tmp_path / "coref"),
                          *extra])
+    gradient_importance.main(["--preprocessed-data-file", str(tmp_path / "examples.json"), "--debug", "--outdir",
+                              str(tmp_path / "gradients"), *extra])
     return tmp_path
 
 
 def test_every_analysis_writes_a_self_contained_page(tmp_path):
     run_scripts(tmp_path)
-    for name in ("general", "syntax", "coref"):
+    for name in ("general", "syntax", "coref", "gradients"):
         page = (tmp_path / name / "report.html").read_text(encoding="utf-8")
         assert_self_contained(page.replace("http://x.org", ""))  # the tokens' address is data, never loaded
         data = page_data(page)
-        assert data["source"].endswith("_attn.pkl")
+        assert data["source"].endswith("examples.json" if name == "gradients" else "_attn.pkl")
         run = utils.read_json(next((tmp_path / name).glob("*.json")))["run"]
         assert "no_html" not in json.dumps(run["options"])  # it changes no number
     general = page_data((tmp_path / "general" / "report.html").read_text(encoding="utf-8"))
@@ -167,12 +173,19 @@ def test_every_analysis_writes_a_self_contained_page(tmp_path):
     syntax = page_data((tmp_path / "syntax" / "report.html").read_text(encoding="utf-8"))
     table = utils.read_json(tmp_path / "syntax" / "syntax.json")["table"]
     assert [row["relation"] for row in syntax["table"]] == [row["relation"] for row in table]
+    gradients_page = (tmp_path / "gradients" / "report.html").read_text(encoding="utf-8")
+    gradients, output = page_data(gradients_page), utils.read_json(tmp_path / "gradients" / "gradients.json")
+    assert gradients["grid"] == output["grid"] == [3, 12] and gradients["n_examples"] == 2 and gradients["debug"]
+    assert "random --debug model" in report_page.page_summary(tmp_path / "gradients" / "report.html")[1]
+    for key in ("grad_importance", "avg_attn"):
+        assert gradients[key] == {name: report_page.rounded(values) for name, values in output[key].items()}
 
 
 def test_no_html_writes_no_page(tmp_path):
     run_scripts(tmp_path, "--no-html")
     assert not list(tmp_path.rglob("report.html"))
     assert (tmp_path / "general" / "general.json").is_file() and (tmp_path / "coref" / "coref.json").is_file()
+    assert (tmp_path / "gradients" / "gradients.json").is_file()
 
 
 def test_index_links_every_page_below_it(tmp_path, capsys):
@@ -208,7 +221,8 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    """The demo's chain on the bundled sample, with the embedded model (probes trained one epoch), and the index."""
+    """The demo's chain on the bundled sample, with the embedded model (probes trained one epoch), gradient
+    importance with --debug's random model, and the index."""
     import extract_attention
     import head_distances
     import preprocess_coref
@@ -233,12 +247,14 @@ def demo(tmp_path_factory) -> Path:
     extract_attention.main(["--preprocessed-data-file", str(out / "coref" / "sample.json"), "--word_level"])
     coref_analysis.main(["--attn-data-file", str(out / "coref" / "sample_attn.pkl"), "--outdir",
                          str(out / "coref" / "analysis")])
+    gradient_importance.main(["--preprocessed-data-file", str(out / "unlabeled.json"), "--debug", "--outdir",
+                              str(out / "gradients")])
     report_page.main(["index", str(out)])
     return out
 
 
-PAGES = {"general": "general/report.html", "syntax": "syntax/report.html", "coref": "coref/analysis/report.html",
-         "index": "index.html"}
+PAGES = {"general": "general/report.html", "gradients": "gradients/report.html", "syntax": "syntax/report.html",
+         "coref": "coref/analysis/report.html", "index": "index.html"}
 
 
 class Opened:
@@ -336,7 +352,7 @@ def test_pages_load_from_disk_offline_without_errors(opened, demo, capsys):
         page = opened(name).page
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     links = page.locator("ul.pages a").evaluate_all("(links) => links.map((link) => link.getAttribute('href'))")
-    assert links == [PAGES["general"], PAGES["syntax"], PAGES["coref"]]
+    assert links == [PAGES["general"], PAGES["gradients"], PAGES["syntax"], PAGES["coref"]]
     with capsys.disabled():
         print(f"\nscreenshots of the report pages: {SCREENSHOTS}")
 
@@ -476,6 +492,71 @@ def test_coref_heat_map_describes_and_opens_every_head(opened, demo):
     best = coref["best_head"]
     best_row = page.page.locator("#table-2 tbody tr:last-child td:first-child").inner_text()
     assert best_row == f"Head {best['label']} (best)"
+
+
+# in the page: hover each head's point of each panel of Figure 3; [[flat, series, tooltip text]] per panel
+HOVER_EVERY_POINT = """() => [...document.querySelectorAll("#figure-3 g.panel")].map((panel) =>
+  [...panel.querySelectorAll("circle.head-mark")].map((point) => {
+    const box = point.getBoundingClientRect();
+    point.dispatchEvent(new MouseEvent("mousemove", {clientX: box.x, clientY: box.y}));
+    return [Number(point.dataset.head), point.dataset.series, document.getElementById("tooltip").innerText];
+  }))"""
+GRADIENT_SERIES = {"[SEP]": "sep", ". or ,": "punct", "other tokens": "other"}
+
+
+def tooltip_six_numbers(tooltip: str) -> dict[str, list[float]]:
+    """The gradient importances and attentions ([SEP], . or ,, other) that a gradient page's tooltip shows."""
+    numbers = {}
+    for name, prefix in (("grad_importance", r"mean \|dL/dα\|"), ("avg_attn", "average attention")):
+        found = re.search(prefix + r": \[SEP\] (\S+), \. or , (\S+), other tokens (\S+)", tooltip)
+        numbers[name] = [float(value) for value in found.groups()]
+    return numbers
+
+
+@pytest.mark.slow
+def test_gradient_page_describes_every_head_sorts_and_exports(opened, demo):
+    assert_self_contained((demo / PAGES["gradients"]).read_text(encoding="utf-8"))
+    page = opened("gradients").page
+    output = utils.read_json(demo / "gradients" / "gradients.json")
+    n_layers, n_heads = output["grid"]
+    assert output["debug"] and "Its numbers mean nothing" in page.locator("p.warning").inner_text()
+
+    panels = page.evaluate(HOVER_EVERY_POINT)
+    assert len(panels) == 2
+    for points in panels:
+        assert sorted((flat, series) for flat, series, _ in points) == sorted(
+            (flat, series) for flat in range(n_layers * n_heads) for series in GRADIENT_SERIES)
+        for flat, _, tooltip in points:
+            layer, head = divmod(flat, n_heads)
+            assert tooltip.startswith(f"Head {layer + 1}-{head + 1}\n")
+            shown = tooltip_six_numbers(tooltip)
+            for position, key in enumerate(GRADIENT_SERIES.values()):
+                expected = output["grad_importance"][key][layer][head]
+                assert shown["grad_importance"][position] == pytest.approx(expected, rel=6e-3)
+                assert abs(shown["avg_attn"][position] - output["avg_attn"][key][layer][head]) <= 6e-4
+    page.locator("#figure-3 circle[data-head='17']").first.dispatch_event("click")
+    assert page.locator("#heads tr.chosen td:first-child").inner_text() == f"{17 // n_heads + 1}-{17 % n_heads + 1}"
+
+    labels = {f"{layer + 1}-{head + 1}": output["grad_importance"]["sep"][layer][head]
+              for layer in range(n_layers) for head in range(n_heads)}
+    for descending in (True, False):  # a numeric column sorts from the largest first, then the other way
+        page.click("#heads th:has-text('|dL/dα| [SEP]')")
+        heads = page.locator("#heads tbody td:nth-child(1)").all_text_contents()
+        shown = [float(text) for text in page.locator("#heads tbody td:nth-child(2)").all_text_contents()]
+        assert sorted(heads) == sorted(labels)
+        assert shown == sorted(shown, reverse=descending) and shown[0] != shown[-1]
+        assert np.allclose(shown, [labels[label] for label in heads], rtol=6e-3, atol=0)
+
+    with page.expect_download() as download:
+        page.click("#figure-3 .export-svg")
+    exported = ET.parse(download.value.path()).getroot()
+    assert exported.tag == f"{SVG}svg" and download.value.suggested_filename == "gradients-figure-3.svg"
+    assert len([point for point in exported.iter(f"{SVG}circle") if point.get("data-head") is not None]) == (
+        2 * len(GRADIENT_SERIES) * n_layers * n_heads)
+    with page.expect_download() as download:
+        page.click("#heads .export-svg")
+    table = ET.parse(download.value.path()).getroot()
+    assert table.tag == f"{SVG}svg" and "|dL/dα| [SEP]" in [text.text for text in table.iter(f"{SVG}text")]
 
 
 @pytest.mark.slow

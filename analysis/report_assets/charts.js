@@ -3,12 +3,19 @@
 // clicking calls back.
 "use strict";
 
-/** About five round tick values from 0 to `top`. */
+/** About five round tick values from 0 to `top`, 1, 2, 2.5 or 5 times a power of ten apart (small tops too). */
 Report.ticks = function (top) {
-  const step = [0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10].find((candidate) => top / candidate <= 6) || top / 5;
+  if (!(top > 0)) return [0];
+  const power = 10 ** Math.floor(Math.log10(top / 6));
+  const step = [1, 2, 2.5, 5, 10].map((factor) => factor * power).find((candidate) => top / candidate <= 6);
   const values = [];
-  for (let value = 0; value <= top + 1e-9; value += step) values.push(Number(value.toFixed(4)));
+  for (let index = 0; index * step <= top * (1 + 1e-9); index++) values.push(Number((index * step).toPrecision(6)));
   return values;
+};
+
+/** A tick's label, short for small values ("2e-5", not "0.00002"). */
+Report.tickLabel = function (tick) {
+  return tick !== 0 && Math.abs(tick) < 1e-3 ? tick.toExponential() : String(tick);
 };
 
 /** Hover and click behaviour of one head's mark: enlarged and described while hovered. */
@@ -46,7 +53,7 @@ Report.layerPanels = function (svg, panels, {nLayers, nHeads, describe, onClick}
     for (const tick of Report.ticks(panel.yMax)) {
       Report.svg("line", {x1: left, x2: left + plotWidth, y1: y(tick), y2: y(tick), stroke: "#eee"}, group);
       Report.svg("text", {x: left - 6, y: y(tick), "text-anchor": "end", "dominant-baseline": "central",
-        "font-size": 11, text: String(tick)}, group);
+        "font-size": 11, text: Report.tickLabel(tick)}, group);
     }
     for (let layer = 1; layer <= nLayers; layer++) {
       Report.svg("text", {x: x(layer), y: top + titleHeight + plotHeight + 14, "text-anchor": "middle",
