@@ -26,7 +26,16 @@ import utils
 from analysis.heads import HeadGrid
 from analysis.maps import ExampleError
 from analysis.options import CorefOptions, GeneralOptions, SyntaxOptions
-from analysis.streaming import ModelSettings, PartialStore, ShardAnalyzer, cut_shards, merge_partials, run_fingerprint
+from analysis.streaming import (
+    ModelSettings,
+    PartialStore,
+    Shard,
+    ShardAnalyzer,
+    cut_shards,
+    merge_partials,
+    run_fingerprint,
+    run_local,
+)
 from bert.checkpoint import debug_config, model_tokenizer, read_config, resolve_bert_dir
 from bert.config import BertConfig
 from bert.extraction import MAP_KINDS, PreparedExample, check_max_length, prepare_example, report_skipped
@@ -151,6 +160,27 @@ def check_examples(examples: list, tokenizer: FullTokenizer, analysis: object, d
     return prepared
 
 
+def run_shards(args: argparse.Namespace, settings: ModelSettings, analysis: object, shards: list[Shard],
+               store: PartialStore, kind: str) -> None:
+    """Analyse the shards whose partials are not in `store` yet, in this process or on Ray, with a progress bar."""
+    finished = store.finished()
+    pending = [shard for shard in shards if shard.number not in finished]
+    done = sum(len(shard.examples) for shard in shards if shard.number in finished)
+    with utils.progress_bar(total=done + sum(len(shard.examples) for shard in pending), initial=done, unit=" ex",
+                            desc=f"{kind} analysis") as progress:
+        if args.engine == "local":
+            if pending:
+                run_local(ShardAnalyzer(settings, analysis, args.data_file), pending, store, progress)
+            return
+        from analysis.ray_engine import RaySettings, run_ray
+
+        ray_settings = RaySettings(args.address, args.workers, args.cpus_per_worker, args.num_gpus_per_worker,
+                                   args.verbose)
+        timings = run_ray(settings, analysis, args.data_file, pending, store, ray_settings, progress.update)
+    print(f"ray: cluster start-up {timings.start_up:.1f} s, shards {timings.total:.1f} s on {args.workers} workers, "
+          f"of which compute {timings.compute:.1f} s summed over workers", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Read and check everything, analyse the shards not finished yet, merge the partials, write the outputs."""
     args = parse_args(argv)
@@ -174,30 +204,14 @@ def main(argv: list[str] | None = None) -> None:
     shards = list(cut_shards(examples, prepared, args.shard_size))
     analysis_settings = {"options": options, "distance_examples": args.distance_examples if kind == "general" else None}
     store = PartialStore(outdir, run_fingerprint(data_file, settings, analysis_settings, args.shard_size), len(shards))
-    finished = store.finished()
-    pending = [shard for shard in shards if shard.number not in finished]
-    done = sum(len(shard.examples) for shard in shards if shard.number in finished)
-    with utils.progress_bar(total=len(examples), initial=done, unit=" ex", desc=f"{kind} analysis") as progress:
-        if args.engine == "ray":
-            from analysis.ray_engine import RaySettings, run_ray
-
-            ray_settings = RaySettings(args.address, args.workers, args.cpus_per_worker, args.num_gpus_per_worker,
-                                       args.verbose)
-            timings = run_ray(settings, analysis, str(data_file), pending, store, ray_settings, progress.update)
-        elif pending:
-            from analysis.streaming import run_local
-
-            run_local(ShardAnalyzer(settings, analysis, data_file), pending, store, progress)
-    merged = merge_partials(analysis, store)
-    model = {"directory": str(bert_dir.resolve()), "debug": args.debug}
+    run_shards(args, settings, analysis, shards, store, kind)
+    model = {"directory": str(bert_dir.resolve()), "debug": args.debug,
+             "config": dataclasses.asdict(debug_config(config) if args.debug else config)}
     recorded = {"engine": args.engine, "shard_size": args.shard_size, "extraction": dataclasses.asdict(settings),
                 "analysis": analysis_settings}
     record = provenance.run_record(recorded, model=model, inputs={"data_file": data_file})
-    analysis.write(merged, outdir, args.map, record)
+    analysis.write(merge_partials(analysis, store), outdir, args.map, record)
     store.close()
-    if args.engine == "ray":
-        print(f"ray: cluster start-up {timings.start_up:.1f} s, shards {timings.total:.1f} s on {args.workers} "
-              f"workers, of which compute {timings.compute:.1f} s summed over workers", file=sys.stderr)
     skipped = report_skipped(prepared, args.max_sequence_length)
     print(f"wrote the {kind} analysis of {len(examples) - skipped} examples to {outdir}", file=sys.stderr)
 

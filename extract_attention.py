@@ -20,7 +20,7 @@ from pathlib import Path
 import cli
 import provenance
 from bert.checkpoint import debug_config, model_tokenizer, read_config, resolve_bert_dir
-from bert.extraction import MAP_KINDS, check_max_length, prepare_example, report_skipped
+from bert.extraction import MAP_KINDS, build_extractor, check_max_length, prepare_example, report_skipped
 from bpe_utils import WORD_LEVEL_MODES
 from utils import (
     InputError,
@@ -123,16 +123,9 @@ def main(argv: list[str] | None = None) -> None:
     start = shard_writer.n_examples_written if shard_writer else 0
 
     cli.import_keras(args.verbose)
-    from bert.checkpoint import debug_encoder, load_encoder
-    from bert.extraction import AttentionExtractor
-
-    # word-level maps are pooled, and rollouts multiplied, from float32 maps
-    maps_dtype = "float32" if args.word_level or args.map == "rollout" else "float16"
-    norm_maps = args.map == "norm"
-    encoder = (debug_encoder(config, maps_dtype, norm_maps=norm_maps) if args.debug
-               else load_encoder(bert_dir, maps_dtype, norm_maps))
-    extractor = AttentionExtractor(encoder, tokenizer, args.single_segment, args.batch_size * args.max_sequence_length,
-                                   args.map)
+    extractor = build_extractor(bert_dir, tokenizer, debug=args.debug, map_kind=args.map, word_level=args.word_level,
+                                single_segment=args.single_segment,
+                                tokens_per_batch=args.batch_size * args.max_sequence_length)
     with progress_bar(total=len(examples), initial=start, unit="ex", desc="extracting attention") as progress:
         chunks = extractor.output_chunks(
             examples, prepared, start, args.chunk_size, args.word_level_mode, progress

@@ -20,7 +20,8 @@ from tqdm import tqdm
 import cli
 import utils
 from analysis import maps
-from bert.extraction import PreparedExample
+from bert.extraction import PreparedExample, build_extractor
+from bert.tokenization import FullTokenizer
 
 PARTIALS_DIR = "partials"
 PARTIAL_PATTERN = "part-{:05d}.pkl"
@@ -79,19 +80,11 @@ class ShardAnalyzer:
 
     def __init__(self, settings: ModelSettings, analysis: CorpusAnalysis, data_file: str | Path) -> None:
         cli.import_keras(settings.verbose)
-        from bert.checkpoint import debug_encoder, load_encoder, read_config
-        from bert.extraction import AttentionExtractor
-        from bert.tokenization import FullTokenizer
-
         bert_dir = Path(settings.bert_dir)
-        maps_dtype = "float32" if settings.word_level or settings.map_kind == "rollout" else "float16"
-        norm_maps = settings.map_kind == "norm"
-        encoder = (debug_encoder(read_config(bert_dir), maps_dtype, norm_maps=norm_maps) if settings.debug
-                   else load_encoder(bert_dir, maps_dtype, norm_maps))
         tokenizer = FullTokenizer(bert_dir / "vocab.txt", do_lower_case=not settings.cased)
-        tokens_per_batch = settings.batch_size * settings.max_sequence_length
-        self.extractor = AttentionExtractor(encoder, tokenizer, settings.single_segment, tokens_per_batch,
-                                            settings.map_kind)
+        self.extractor = build_extractor(bert_dir, tokenizer, debug=settings.debug, map_kind=settings.map_kind,
+                                         word_level=settings.word_level, single_segment=settings.single_segment,
+                                         tokens_per_batch=settings.batch_size * settings.max_sequence_length)
         self.settings, self.analysis, self.data_file = settings, analysis, data_file
 
     def __call__(self, shard: Shard) -> dict[str, dict]:

@@ -15,16 +15,9 @@ from pathlib import Path
 from extract_bench import workload_parser, workloads  # bench/ is the script's directory
 from tqdm import tqdm
 
-from bert.checkpoint import load_encoder, resolve_bert_dir
-from bert.extraction import MAP_KINDS, AttentionExtractor, PreparedExample, prepare_example
+from bert.checkpoint import resolve_bert_dir
+from bert.extraction import MAP_KINDS, AttentionExtractor, PreparedExample, build_extractor, prepare_example
 from bert.tokenization import FullTokenizer
-
-
-def extractor_for(bert_dir: Path, tokenizer: FullTokenizer, kind: str) -> AttentionExtractor:
-    """The extractor `extract_attention.py --map kind` builds (token level)."""
-    maps_dtype = "float32" if kind == "rollout" else "float16"
-    encoder = load_encoder(bert_dir, maps_dtype, norm_maps=kind == "norm")
-    return AttentionExtractor(encoder, tokenizer, map_kind=kind)
 
 
 def timed_run(extractor: AttentionExtractor, examples: list[dict], prepared: list[PreparedExample]) -> float:
@@ -41,7 +34,7 @@ def main() -> None:
     bert_dir = resolve_bert_dir(None)
     tokenizer = FullTokenizer(bert_dir / "vocab.txt")
     named_workloads = workloads(args, bert_dir)
-    extractors = {kind: extractor_for(bert_dir, tokenizer, kind) for kind in MAP_KINDS}
+    extractors = {kind: build_extractor(bert_dir, tokenizer, map_kind=kind) for kind in MAP_KINDS}
     print(f"{platform.processor() or platform.machine()}, {len(extractors)} map kinds, best of {args.rounds} rounds")
     print("| workload | examples | tokens | attn s | norm s (vs attn) | rollout s (vs attn) |")
     print("|---|---|---|---|---|---|")
