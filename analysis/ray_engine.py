@@ -8,7 +8,6 @@ retries its shard; the partial of a shard depends only on the shard, so the resu
 no dashboard, no usage statistics.
 """
 
-import logging
 import os
 import pickle
 import time
@@ -65,7 +64,10 @@ class RayTimings:
 def connect(settings: RaySettings) -> float:
     """Start a local cluster or connect to `settings.address`, offline and quiet; returns the seconds it took."""
     os.environ.update({name: value for name, value in RAY_ENVIRONMENT.items() if name not in os.environ})
+    if not settings.verbose:
+        os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")  # read when ray.data is first imported
     import ray
+    import ray.data
 
     start = time.perf_counter()
     if not ray.is_initialized():
@@ -77,7 +79,6 @@ def connect(settings: RaySettings) -> float:
         except (ConnectionError, RuntimeError, ValueError) as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise InputError(f"--address {settings.address}: no Ray cluster could be reached ({first_line})") from None
-    logging.getLogger("ray.data").setLevel(logging.INFO if settings.verbose else logging.WARNING)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = settings.verbose
     context.print_on_execution_start = settings.verbose
@@ -108,7 +109,8 @@ def run_ray(model: ModelSettings, analysis: CorpusAnalysis, data_file: str, shar
     sizes = {shard.number: len(shard.examples) for shard in shards}
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
         ShardWorker, fn_constructor_args=(model, analysis, str(data_file)), batch_size=1, batch_format="numpy",
-        concurrency=settings.workers, num_cpus=worker_cpus(settings), num_gpus=settings.gpus_per_worker or None)
+        compute=ray.data.ActorPoolStrategy(size=min(settings.workers, len(shards))), num_cpus=worker_cpus(settings),
+        num_gpus=settings.gpus_per_worker or None)
     try:
         for row in dataset.iter_rows():
             number = int(row["number"])
