@@ -11,10 +11,10 @@ any split of the examples give the result of a single pass (floats to rounding, 
 """
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Self, TypeVar
+from typing import Protocol, Self
 
 import numpy as np
 
@@ -51,21 +51,6 @@ class Accumulator(Protocol):
 
     @classmethod
     def from_state(cls, state: dict) -> Self: ...
-
-
-AccumulatorType = TypeVar("AccumulatorType", bound=Accumulator)
-
-
-def merge_states(cls: type[AccumulatorType], states: Iterable[dict], **context: Any) -> AccumulatorType:
-    """The partials `states` (of `cls`, in file order) rebuilt with `cls.from_state(state, **context)` and merged
-    into the first; ValueError when there is none. `context` is what a class takes besides its state (GloVe)."""
-    partials = (cls.from_state(state, **context) for state in states)
-    merged = next(partials, None)
-    if merged is None:
-        raise ValueError("no partial to merge")
-    for partial in partials:
-        merged.merge(partial)
-    return merged
 
 
 def iter_attention(path: str | Path) -> Iterator[Example]:

@@ -4,8 +4,9 @@ exactly); on random examples, a hand-checked sentence and, marked slow, real dat
 
 import dataclasses
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,6 +38,18 @@ def single_pass(make: Callable[[], maps.Accumulator], examples: Examples) -> map
     return accumulator
 
 
+def merge_states(cls: type, states: Iterable[dict], **context: Any) -> maps.Accumulator:
+    """The partials `states` (of `cls`, in file order) rebuilt with `cls.from_state(state, **context)` and merged
+    into the first, as streaming.merge_partials does; ValueError when there is none."""
+    partials = (cls.from_state(state, **context) for state in states)
+    merged = next(partials, None)
+    if merged is None:
+        raise ValueError("no partial to merge")
+    for partial in partials:
+        merged.merge(partial)
+    return merged
+
+
 def merged_parts(make: Callable[[], maps.Accumulator], examples: Examples, parts: list[slice], tmp_path: Path,
                  **context) -> maps.Accumulator:
     """One accumulator per part, each state written with utils.write_pickle and read back with the restricted
@@ -46,7 +59,7 @@ def merged_parts(make: Callable[[], maps.Accumulator], examples: Examples, parts
         path = tmp_path / f"partial-{number}.pkl"
         utils.write_pickle(path, single_pass(make, examples[part]).state())
         states.append(utils.read_pickle(path))
-    return maps.merge_states(type(make()), states, **context)
+    return merge_states(type(make()), states, **context)
 
 
 def feed_order(raw: list[dict]) -> Examples:
@@ -106,12 +119,12 @@ def test_statistics_of_any_split(seed, tmp_path):
 def test_empty_partials_merge_into_nothing_or_anything(tmp_path):
     examples = token_examples(np.random.default_rng(0), 3)
     empty = general.StatisticsAccumulator().state()
-    nothing = maps.merge_states(general.StatisticsAccumulator, [empty, empty])
+    nothing = merge_states(general.StatisticsAccumulator, [empty, empty])
     assert nothing.n_examples == 0 and nothing.sums is None
     merged = merged_parts(general.StatisticsAccumulator, examples, [slice(0, 0), slice(0, 3), slice(3, 3)], tmp_path)
     assert_statistics_close(merged.result(), single_pass(general.StatisticsAccumulator, examples).result())
     with pytest.raises(ValueError, match="no partial"):
-        maps.merge_states(general.StatisticsAccumulator, [])
+        merge_states(general.StatisticsAccumulator, [])
 
 
 def test_a_rebuilt_partial_takes_further_examples(tmp_path):
