@@ -184,6 +184,10 @@ def run_shards(args: argparse.Namespace, settings: ModelSettings, analysis: obje
 def main(argv: list[str] | None = None) -> None:
     """Read and check everything, analyse the shards not finished yet, merge the partials, write the outputs."""
     args = parse_args(argv)
+    if args.engine == "ray" and args.address:
+        from analysis.ray_engine import check_reachable
+
+        check_reachable(args.address)
     data_file = utils.check_input_file(args.data_file)
     bert_dir = resolve_bert_dir(args.bert_dir)
     config = read_config(bert_dir)

@@ -10,6 +10,7 @@ no dashboard, no usage statistics.
 
 import os
 import pickle
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,18 @@ class RayTimings:
     start_up: float = 0.0
     compute: float = 0.0
     total: float = 0.0
+
+
+def check_reachable(address: str, timeout: float = 10.0) -> None:
+    """InputError unless something listens at a `host:port` or `ray://host:port` address (`ray.init` would wait for
+    minutes on a wrong one); other forms, such as `auto`, are left to Ray."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise InputError(f"--address {address}: no Ray cluster could be reached ({error.strerror or error})") from None
 
 
 def connect(settings: RaySettings) -> float:

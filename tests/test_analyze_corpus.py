@@ -7,6 +7,7 @@ import math
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -265,3 +266,10 @@ def test_bad_inputs_are_one_line_before_any_work(ewt_dev, tmp_path):
     assert "partials of another input or other options" in message
     result = run_script("analyze_corpus.py", "--data-file", str(ewt_dev), "--engine", "spark")
     assert_one_line_error(result, "--engine")
+    unused_port = socket.socket()
+    unused_port.bind(("127.0.0.1", 0))  # bound, never listening: a connection is refused at once
+    address = f"127.0.0.1:{unused_port.getsockname()[1]}"
+    message = input_error(analyze_corpus.main, "--data-file", str(ewt_dev), "--engine", "ray", "--address", address,
+                          "--outdir", str(tmp_path / "ray"))
+    unused_port.close()
+    assert f"--address {address}: no Ray cluster could be reached" in message and not (tmp_path / "ray").exists()
