@@ -27,6 +27,7 @@ from analysis.heads import HeadGrid
 from analysis.maps import ExampleError
 from analysis.options import CorefOptions, GeneralOptions, SyntaxOptions
 from analysis.streaming import (
+    CorpusAnalysis,
     ModelSettings,
     PartialStore,
     Shard,
@@ -122,7 +123,8 @@ def model_grid(config: BertConfig, args: argparse.Namespace) -> HeadGrid:
     return HeadGrid(config.num_hidden_layers, 1 if args.map == "rollout" else config.num_attention_heads)
 
 
-def build_analysis(kind: str, args: argparse.Namespace, grid: HeadGrid, data_file: Path) -> tuple[object, object]:
+def build_analysis(kind: str, args: argparse.Namespace, grid: HeadGrid,
+                   data_file: Path) -> tuple[CorpusAnalysis, object]:
     """The analysis to run and its options, checked against the grid before any work."""
     if kind == "general":
         from analysis.general_report import GeneralAnalysis
@@ -141,11 +143,11 @@ def build_analysis(kind: str, args: argparse.Namespace, grid: HeadGrid, data_fil
     return CorefAnalysis(options, data_file), options
 
 
-def check_examples(examples: list, tokenizer: FullTokenizer, analysis: object, data_file: Path,
+def check_examples(examples: list, tokenizer: FullTokenizer, analysis: CorpusAnalysis, data_file: Path,
                    args: argparse.Namespace, word_level: bool) -> list[PreparedExample]:
     """Every example prepared for the model (fields and tokens checked, over-long ones marked) and its own fields
     (trees, mentions) checked by the analysis on an empty stand-in of its word-level map, before the long pass."""
-    check = getattr(analysis, "check", None)
+    check = analysis.check
     prepared = []
     with utils.progress_bar(examples, desc="checking examples", unit=" ex") as progress:
         for index, example in enumerate(progress):
@@ -160,7 +162,7 @@ def check_examples(examples: list, tokenizer: FullTokenizer, analysis: object, d
     return prepared
 
 
-def run_shards(args: argparse.Namespace, settings: ModelSettings, analysis: object, shards: list[Shard],
+def run_shards(args: argparse.Namespace, settings: ModelSettings, analysis: CorpusAnalysis, shards: list[Shard],
                store: PartialStore, kind: str) -> None:
     """Analyse the shards whose partials are not in `store` yet, in this process or on Ray, with a progress bar."""
     finished = store.finished()

@@ -22,12 +22,19 @@ BASELINE_NAMES = {
 }
 
 
+def read_windows(path: str | Path) -> tuple[dict[str, maps.Accumulator], str]:
+    """CorefAnalysis's accumulators fed every window of a word-level attention file in one pass, and the kind of map
+    the data holds (maps.AttentionData.map_kind)."""
+    data, accumulators = maps.open_attention(path), CorefAnalysis.accumulators()
+    maps.feed(data, list(accumulators.values()), f"reading {data.path.name}", check=CorefAnalysis.check)
+    return accumulators, data.map_kind
+
+
 def read_evaluation(path: str | Path) -> tuple[coref.CorefScores, list[coref.MentionExample], str]:
-    """The scores of the evaluation data, the mentions its figure shows and the kind of map the data holds
-    (maps.AttentionData.map_kind), in one pass."""
-    data, scores, examples = maps.open_attention(path), coref.CorefAccumulator(), coref.MentionExamples()
-    maps.feed(data, [scores, examples], f"reading {data.path.name}", check=coref.check_coref_example)
-    return scores.result(), examples.result(), data.map_kind
+    """The scores of the evaluation data, the mentions its figure shows and the kind of map the data holds, in one
+    pass."""
+    accumulators, map_kind = read_windows(path)
+    return accumulators["scores"].result(), accumulators["examples"].result(), map_kind
 
 
 def fraction(value: float) -> float | None:
@@ -82,7 +89,8 @@ class CorefAnalysis:
     def __init__(self, options: CorefOptions, source: str | Path) -> None:
         self.options, self.source = options, source
 
-    def accumulators(self) -> dict[str, maps.Accumulator]:
+    @staticmethod
+    def accumulators() -> dict[str, maps.Accumulator]:
         """Fresh accumulators for one run of windows: the scores and the mentions the figure shows."""
         return {"scores": coref.CorefAccumulator(), "examples": coref.MentionExamples()}
 
@@ -127,8 +135,6 @@ def run(attn_path: str | Path, outdir: str | Path, select_path: str | Path | Non
     if options.select_on == "train" and select_path is None:
         raise utils.InputError("--select-on train needs the selection data (--select-attn-data-file)")
     select = coref.read_coref_scores(select_path) if options.select_on == "train" else None
-    analysis = CorefAnalysis(options, attn_path)
-    data, accumulators = maps.open_attention(attn_path), analysis.accumulators()
-    maps.feed(data, list(accumulators.values()), f"reading {data.path.name}", check=analysis.check)
+    accumulators, map_kind = read_windows(attn_path)
     record = provenance.run_record(options, inputs={"attn_data_file": attn_path, "select_attn_data_file": select_path})
-    return analysis.write(accumulators, outdir, data.map_kind, record, select, select_path)
+    return CorefAnalysis(options, attn_path).write(accumulators, outdir, map_kind, record, select, select_path)

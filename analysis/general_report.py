@@ -159,10 +159,14 @@ class GeneralAnalysis:
         of being read from `distances_path`; 0 means none."""
         self.options, self.grid, self.source = options, HeadGrid(*grid), source
         self.checked = check_heads(options, self.grid, source, distances_path)
-        self.with_distances = bool(distance_examples)
         self.distance_examples = distance_examples
         self.example_index = paper.FIGURE1_EXAMPLE if options.paper else options.example_index
         self.last_fed: dict[str, int] = {}  # accumulator name -> the last example index it is to see (all: absent)
+
+    @property
+    def with_distances(self) -> bool:
+        """Whether the head distances are computed in this pass."""
+        return bool(self.distance_examples)
 
     def plan(self, indices_with_maps: Sequence[int]) -> None:
         """Knowing which examples will have maps, let the example keepers (Figure 1, the head view) keep only those
@@ -208,7 +212,7 @@ class GeneralAnalysis:
         statistics, shown = accumulators["statistics"].result(), accumulators["shown"].result(self.source)
         return write_outputs(outdir, statistics, shown, accumulators.get("page_examples"),
                              dataclasses.replace(self.checked, distances=distances), self.options, self.source,
-                             {"map": map_kind, "run": run, "compared": compared})
+                             map_kind=map_kind, run=run, compared=compared)
 
 
 DISTANCES_FILE = "head_distances.pkl"
@@ -227,17 +231,18 @@ def collect(data: maps.AttentionData, example_index: int | None = None,
 
 def write_outputs(outdir: str | Path, statistics: general.GeneralStatistics, shown: general.ShownExample,
                   page_examples: report_page.HeadViewExamples | None, checked: CheckedHeads, options: GeneralOptions,
-                  source: str | Path, header: dict) -> dict:
-    """The figures, general.json (`header`'s keys first: the map kind and the run record), general.md and, with
-    `page_examples`, report.html; returns the JSON."""
+                  source: str | Path, *, map_kind: str, run: dict,
+                  compared: Sequence[tuple[str | Path, str, general.GeneralStatistics]] = ()) -> dict:
+    """The figures, general.json (with `map_kind` and the `run` record), general.md and, with `page_examples`,
+    report.html; `compared`: (source, map kind, statistics) of other maps drawn beside these. Returns the JSON."""
     labels = behaviour.behaviour_labels(statistics.avg_attn, statistics.entropy, **options.thresholds())
     figure_heads = figure1_heads(statistics, labels, checked.figure_heads, options.paper)
-    output = {"map": header["map"], **statistics.to_json(), "behaviour": labels.tolist()}
+    output = {"map": map_kind, **statistics.to_json(), "behaviour": labels.tolist()}
     plot_figure1 = figures.plot_paper_example_heads if options.paper else figures.plot_example_heads
     figures.save_figure(plot_figure1(shown, figure_heads), outdir, "figure1_example_heads")
     figures.save_figure(figures.plot_token_attention(statistics), outdir, "figure2_token_attention")
     figures.save_figure(figures.plot_entropies(statistics), outdir, "figure4_entropies")
-    compared = [(source, header["map"], statistics), *header.get("compared", ())]
+    compared = [(source, map_kind, statistics), *compared]
     if len(compared) > 1:
         figures.save_figure(figures.plot_token_attention_by_map(compared), outdir, "figure2_by_map")
         output["compared"] = [{"source": str(path), "map": kind, "n_examples": other.n_examples,
@@ -250,7 +255,7 @@ def write_outputs(outdir: str | Path, statistics: general.GeneralStatistics, sho
         named_heads = checked.named_heads or {index: "(Fig. 1)" for index, _ in figure_heads}
         figures.save_figure(figures.plot_head_embedding(points, labels, named_heads), outdir, "figure6_head_embedding")
         output["mds"] = points.tolist()
-    output["run"] = header["run"]
+    output["run"] = run
     if page_examples is not None:
         page = report_page.general_page(statistics, labels, points, page_examples, figure_heads, source)
         report_page.write_page(outdir, page)

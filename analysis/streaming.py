@@ -11,10 +11,11 @@ whichever engine ran the shards (this process, or Ray workers: analysis/ray_engi
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 from tqdm import tqdm
 
 import cli
@@ -30,10 +31,11 @@ PARTIALS_MANIFEST = "manifest.json"
 
 class CorpusAnalysis(Protocol):
     """What the streaming engines drive (general_report.GeneralAnalysis, syntax_report.SyntaxAnalysis,
-    coref_report.CorefAnalysis). It may also have `check(example, attention_maps)`, run on each example first, and
-    `feeds(name, index)`, whether accumulator `name` is to see example `index` (all see all without it)."""
+    coref_report.CorefAnalysis): `check(example, attention_maps)`, when not None, runs on each example first. It may
+    also have `feeds(name, index)`, whether accumulator `name` is to see example `index` (all see all without it)."""
 
     name: str
+    check: Callable[[dict, np.ndarray], None] | None
 
     def accumulators(self) -> dict[str, maps.Accumulator]: ...
 
@@ -91,7 +93,7 @@ class ShardAnalyzer:
         """The partial states of the shard's examples; an example the analysis refuses is an InputError naming the
         data file, the example's index and the field."""
         accumulators = self.analysis.accumulators()
-        check = getattr(self.analysis, "check", None)
+        check = self.analysis.check
         feeds = getattr(self.analysis, "feeds", None)
         outputs = self.extractor.output_chunks(shard.examples, shard.prepared, 0, len(shard.examples),
                                                self.settings.word_level_mode, tqdm(disable=True))

@@ -150,9 +150,9 @@ def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None
     probe_uas = probe_table(fit_batches, holdout_batches, dev, glove, probe_settings) if options.probes else None
     recorded = {"syntax": options, "probes": probe_settings if options.probes else None}
     record = provenance.run_record(recorded, inputs={"attn_data_file": attn_path, "train_attn_data_file": train_path})
-    return write_outputs(outdir, dev.dependencies, dev.relation_examples, options, attn_path, {
-        "map": dev.map_kind, "run": record, "select": select, "probes": probe_uas, "train_path": train_path,
-        "paper_examples": paper_examples})
+    return write_outputs(outdir, dev.dependencies, dev.relation_examples, options, attn_path, map_kind=dev.map_kind,
+                         run=record, select=select, probes=probe_uas, train_path=train_path,
+                         paper_examples=paper_examples)
 
 
 class SyntaxAnalysis:
@@ -175,18 +175,19 @@ class SyntaxAnalysis:
         """Write OUTDIR's syntax.json (with the `run` record), syntax.md, Figure 5 and report.html (unless
         `no_html`); returns the JSON."""
         return write_outputs(outdir, accumulators["dependencies"].result(), accumulators["examples"], self.options,
-                             self.source, {"map": map_kind, "run": run})
+                             self.source, map_kind=map_kind, run=run)
 
 
 def write_outputs(outdir: str | Path, data: syntax.DependencyCounts, relation_examples: RelationExamples,
-                  options: SyntaxOptions, source: str | Path, made: dict) -> dict:
-    """Write syntax.json, syntax.md, Figure 5 and (unless `options.no_html`) report.html; returns the JSON.
-
-    `made` says how: `map` (the kind of map), `run` (the run record) and, where they apply, `select` (the counts
-    heads are chosen on), `probes` (Table 3's UAS), `train_path` and `paper_examples` (the paper's Figure 5)."""
-    table = syntax.accuracy_table(data, made.get("select"), options.min_count)
+                  options: SyntaxOptions, source: str | Path, *, map_kind: str, run: dict,
+                  select: syntax.DependencyCounts | None = None, probes: dict[str, float] | None = None,
+                  train_path: str | Path | None = None, paper_examples: dict | None = None) -> dict:
+    """Write syntax.json (with `map_kind` and the `run` record), syntax.md, Figure 5 and (unless `options.no_html`)
+    report.html; returns the JSON. Where they apply: `select`, the counts heads are chosen on; `probes`, Table 3's
+    UAS of probes trained on `train_path`; `paper_examples`, the examples of the paper's Figure 5."""
+    table = syntax.accuracy_table(data, select, options.min_count)
     relations = figure_relations(table, options, source)
-    output = {"source": str(source), "map": made["map"], "n_examples": data.n_examples, "grid": list(data.grid),
+    output = {"source": str(source), "map": map_kind, "n_examples": data.n_examples, "grid": list(data.grid),
               "select_on": options.select_on, "min_count": options.min_count,
               "universal_relations": options.universal_relations, "table": table}
     labels = "universal relations (subtypes merged)" if options.universal_relations else "relations as written"
@@ -199,20 +200,20 @@ def write_outputs(outdir: str | Path, data: syntax.DependencyCounts, relation_ex
         "word, root and punct included (a root word, whose gold head is 0, is never right for a head).", "",
         table_markdown(table, options.select_on),
     ]
-    if made.get("probes") is not None:
-        output["probes"] = made["probes"]
-        markdown += ["## Attention probes (Table 3)", "", f"Trained on `{made['train_path']}`, scored on this data.",
+    if probes is not None:
+        output["probes"] = probes
+        markdown += ["## Attention probes (Table 3)", "", f"Trained on `{train_path}`, scored on this data.",
                      "", probes_markdown(output["probes"])]
     examples = relation_examples.result(relations)
-    if made.get("paper_examples") is not None:
-        figure5 = figures.plot_paper_relation_heads(paper.FIGURE5_PANELS, made["paper_examples"])
+    if paper_examples is not None:
+        figure5 = figures.plot_paper_relation_heads(paper.FIGURE5_PANELS, paper_examples)
         figures.save_figure(figure5, outdir, "figure5_relation_heads")
     elif examples:
         figures.save_figure(figures.plot_relation_heads(table, examples), outdir, "figure5_relation_heads")
     else:
         print(f"{source}: no example of at most {FIGURE_MAX_WORDS} words has {', '.join(relations) or 'a relation'}"
               " of the table: no Figure 5", file=sys.stderr)
-    output["run"] = made["run"]
+    output["run"] = run
     if not options.no_html:
         page_examples = relation_examples.result(row["relation"] for row in table)
         report_page.write_page(outdir, report_page.syntax_page(

@@ -160,6 +160,20 @@ def workloads(args: argparse.Namespace, bert_dir: Path) -> dict[str, list[dict]]
             "Wikipedia 128-token segments": wikipedia_segments(args.wikipedia, bert_dir)}
 
 
+def prepare_all(examples: list[dict], tokenizer: FullTokenizer, max_length: int = 512) -> list[PreparedExample]:
+    """Every example prepared for the model (token level), as extract_attention.py prepares them."""
+    return [prepare_example(example, tokenizer, Path("bench"), index, max_length, False)
+            for index, example in enumerate(examples)]
+
+
+def timed_extraction(extractor: AttentionExtractor, examples: list[dict], prepared: list[PreparedExample]) -> float:
+    """Seconds to turn every example into its output (its maps on the host), in extraction's chunks of 256."""
+    start = time.perf_counter()
+    for _ in extractor.output_chunks(examples, prepared, 0, 256, "mean", tqdm(disable=True)):
+        pass
+    return time.perf_counter() - start
+
+
 class Ours:
     """Our pipeline from prepared examples to float16 maps: length-sorted batches, padded to the longest."""
 
@@ -168,8 +182,7 @@ class Ours:
         self.extractor = AttentionExtractor(load_encoder(bert_dir, "float16"), self.tokenizer)
 
     def prepare(self, examples: list[dict]) -> list[PreparedExample]:
-        return [prepare_example(example, self.tokenizer, Path("bench"), index, 512, False)
-                for index, example in enumerate(examples)]
+        return prepare_all(examples, self.tokenizer)
 
     def lengths(self, examples: list[dict]) -> list[int]:
         """Token count of each example."""

@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 
 import keras
-from extract_bench import workload_parser, workloads  # bench/ is the script's directory
-from tqdm import tqdm
+from extract_bench import prepare_all, timed_extraction, workload_parser, workloads  # bench/ is the script's directory
 
 from bert.checkpoint import load_encoder, read_hugging_face_weights, resolve_bert_dir
-from bert.extraction import AttentionExtractor, PreparedExample, prepare_example
+from bert.extraction import AttentionExtractor
 from bert.gradients import GradientImportance, MaskedExample, masked_example
 from bert.modeling import MaskedLanguageModel, build_masked_lm
 from bert.tokenization import FullTokenizer
@@ -36,14 +35,6 @@ def masked_lm_with_random_head(bert_dir: Path, seed: int = 0) -> MaskedLanguageM
     assign_weights(model.encoder, read_hugging_face_weights(bert_dir), bert_dir)
     model.output_bias.assign(keras.random.normal((config.vocab_size,), stddev=config.initializer_range, seed=seed))
     return model
-
-
-def timed_forward(extractor: AttentionExtractor, examples: list[dict], prepared: list[PreparedExample]) -> float:
-    """Seconds to turn every example into its float16 maps on the host."""
-    start = time.perf_counter()
-    for _ in extractor.output_chunks(examples, prepared, 0, 256, "mean", tqdm(disable=True)):
-        pass
-    return time.perf_counter() - start
 
 
 def timed_gradients(importance: GradientImportance, masked: list[MaskedExample]) -> float:
@@ -67,14 +58,13 @@ def main() -> None:
     print("| workload | examples | tokens | forward s | gradient s | gradient / forward |")
     print("|---|---|---|---|---|---|")
     for name, examples in named_workloads.items():
-        prepared = [prepare_example(example, tokenizer, Path("bench"), index, 512, False)
-                    for index, example in enumerate(examples)]
+        prepared = prepare_all(examples, tokenizer)
         masked = [masked_example(example, ready, tokenizer, Path("bench"), index, 0)
                   for index, (example, ready) in enumerate(zip(examples, prepared, strict=True))]
         masked = [example for example in masked if example is not None]
         best_forward = best_gradient = float("inf")
         for _ in range(args.rounds):
-            best_forward = min(best_forward, timed_forward(extractor, examples, prepared))
+            best_forward = min(best_forward, timed_extraction(extractor, examples, prepared))
             best_gradient = min(best_gradient, timed_gradients(importance, masked))
         tokens = sum(len(example.tokens) for example in prepared)
         print(f"| {name} | {len(examples)} | {tokens} | {best_forward:.2f} | {best_gradient:.2f} | "

@@ -9,23 +9,12 @@ Run from the repository root:
 """
 
 import platform
-import time
-from pathlib import Path
 
-from extract_bench import workload_parser, workloads  # bench/ is the script's directory
-from tqdm import tqdm
+from extract_bench import prepare_all, timed_extraction, workload_parser, workloads  # bench/ is the script's directory
 
 from bert.checkpoint import resolve_bert_dir
-from bert.extraction import MAP_KINDS, AttentionExtractor, PreparedExample, build_extractor, prepare_example
+from bert.extraction import MAP_KINDS, build_extractor
 from bert.tokenization import FullTokenizer
-
-
-def timed_run(extractor: AttentionExtractor, examples: list[dict], prepared: list[PreparedExample]) -> float:
-    """Seconds to turn every example into its output (float16 maps on the host)."""
-    start = time.perf_counter()
-    for _ in extractor.output_chunks(examples, prepared, 0, 256, "mean", tqdm(disable=True)):
-        pass
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -39,12 +28,11 @@ def main() -> None:
     print("| workload | examples | tokens | attn s | norm s (vs attn) | rollout s (vs attn) |")
     print("|---|---|---|---|---|---|")
     for name, examples in named_workloads.items():
-        prepared = [prepare_example(example, tokenizer, Path("bench"), index, 512, False)
-                    for index, example in enumerate(examples)]
+        prepared = prepare_all(examples, tokenizer)
         best = {kind: float("inf") for kind in MAP_KINDS}
         for _ in range(args.rounds):
             for kind, extractor in extractors.items():
-                best[kind] = min(best[kind], timed_run(extractor, examples, prepared))
+                best[kind] = min(best[kind], timed_extraction(extractor, examples, prepared))
         tokens = sum(len(example.tokens) for example in prepared)
         cells = [f"{best[kind]:.2f} ({best[kind] / best['attn'] - 1:+.0%})" for kind in ("norm", "rollout")]
         print(f"| {name} | {len(examples)} | {tokens} | {best['attn']:.2f} | {cells[0]} | {cells[1]} |")

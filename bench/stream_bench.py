@@ -29,7 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from extract_bench import random_hugging_face_checkpoint, wikipedia_segments  # bench/: the script's folder
+from extract_bench import (  # bench/: the script's folder
+    prepare_all,
+    random_hugging_face_checkpoint,
+    timed_extraction,
+    wikipedia_segments,
+)
 from tqdm import tqdm
 
 from analysis.general_report import GeneralAnalysis
@@ -37,7 +42,6 @@ from analysis.heads import HeadGrid
 from analysis.options import GeneralOptions
 from analysis.streaming import ModelSettings, PartialStore, Shard, ShardAnalyzer, cut_shards, run_local
 from bert.checkpoint import read_config, resolve_bert_dir
-from bert.extraction import prepare_example
 from bert.tokenization import FullTokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +56,7 @@ def throughput(segments: list[dict], bert_dir: Path, rounds: int) -> dict[str, f
     """Examples per second of extraction alone and of streaming without and with head distances (fastest of
     `rounds` alternating runs each), and the bytes of one shard's examples pickled and of its partial states."""
     tokenizer = FullTokenizer(bert_dir / "vocab.txt")
-    prepared = [prepare_example(example, tokenizer, Path("bench"), index, 128, False)
-                for index, example in enumerate(segments)]
+    prepared = prepare_all(segments, tokenizer, max_length=128)
     config = read_config(bert_dir)
     grid = HeadGrid(config.num_hidden_layers, config.num_attention_heads)
     analyses = {"streaming": GeneralAnalysis(GeneralOptions(), grid, "bench"),
@@ -65,10 +68,8 @@ def throughput(segments: list[dict], bert_dir: Path, rounds: int) -> dict[str, f
     shards = list(cut_shards(segments, prepared, 256))
     seconds = {"extraction alone": float("inf"), **{name: float("inf") for name in analyses}}
     for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in analyzer.extractor.output_chunks(segments, prepared, 0, 256, "mean", tqdm(disable=True)):
-            pass
-        seconds["extraction alone"] = min(seconds["extraction alone"], time.perf_counter() - start)
+        seconds["extraction alone"] = min(seconds["extraction alone"],
+                                          timed_extraction(analyzer.extractor, segments, prepared))
         for name, analysis in analyses.items():
             analyzer.analysis = analysis
             with tempfile.TemporaryDirectory() as scratch:
