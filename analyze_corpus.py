@@ -37,9 +37,9 @@ from analysis.streaming import (
     run_fingerprint,
     run_local,
 )
-from bert.checkpoint import debug_config, model_tokenizer, read_config, resolve_bert_dir
+from bert.checkpoint import debug_config
 from bert.config import BertConfig
-from bert.extraction import MAP_KINDS, PreparedExample, check_max_length, prepare_example, report_skipped
+from bert.extraction import MAP_KINDS, PreparedExample, open_model, prepare_example, report_skipped
 from bert.tokenization import FullTokenizer
 from bpe_utils import WORD_LEVEL_MODES
 
@@ -191,12 +191,9 @@ def main(argv: list[str] | None = None) -> None:
 
         check_reachable(args.address)
     data_file = utils.check_input_file(args.data_file)
-    bert_dir = resolve_bert_dir(args.bert_dir)
-    config = read_config(bert_dir)
-    check_max_length(args.max_sequence_length, config.max_position_embeddings)
+    bert_dir, config, tokenizer = open_model(args.bert_dir, args.max_sequence_length, args.cased)
     outdir = Path(args.outdir or data_file.with_name(data_file.name.rsplit(".", 1)[0] + "_analysis"))
     utils.check_output_dir(outdir)
-    tokenizer = model_tokenizer(bert_dir, config, args.cased)
     examples = read_corpus(data_file, tokenizer, args)
     kind = analysis_kind(examples)
     word_level = kind != "general"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import cli
 import provenance
-from bert.checkpoint import debug_config, model_tokenizer, read_config, resolve_bert_dir
-from bert.extraction import MAP_KINDS, build_extractor, check_max_length, prepare_example, report_skipped
+from bert.checkpoint import debug_config
+from bert.extraction import MAP_KINDS, build_extractor, open_model, prepare_example, report_skipped
 from bpe_utils import WORD_LEVEL_MODES
 from utils import (
     InputError,
@@ -99,16 +99,13 @@ def main(argv: list[str] | None = None) -> None:
     """Validate the examples and the model, then extract the maps chunk by chunk into a pickle or shards."""
     args = parse_args(argv)
     input_path = check_input_file(args.preprocessed_data_file)
-    bert_dir = resolve_bert_dir(args.bert_dir)
-    config = read_config(bert_dir)
-    check_max_length(args.max_sequence_length, config.max_position_embeddings)
+    bert_dir, config, tokenizer = open_model(args.bert_dir, args.max_sequence_length, args.cased)
     outfile = Path(args.outfile) if args.outfile else default_outfile(input_path)
     if not args.output_dir:
         check_output_file(outfile)
     examples = read_json(input_path)
     if not isinstance(examples, list):
         raise InputError(f"{input_path}: expected a JSON list of examples")
-    tokenizer = model_tokenizer(bert_dir, config, args.cased)
     prepared = [
         prepare_example(example, tokenizer, input_path, index, args.max_sequence_length, args.word_level)
         for index, example in enumerate(examples)

@@ -19,8 +19,8 @@ import numpy as np
 
 import cli
 import provenance
-from bert.checkpoint import debug_config, model_tokenizer, read_config, resolve_bert_dir
-from bert.extraction import check_max_length, prepare_example
+from bert.checkpoint import debug_config
+from bert.extraction import open_model, prepare_example
 from bert.gradients import CATEGORIES, ExampleStatistics, MaskedExample, check_masked_positions, masked_example
 from bert.tokenization import FullTokenizer
 from utils import InputError, check_input_file, check_output_dir, progress_bar, read_json, write_json
@@ -97,13 +97,10 @@ def main(argv: list[str] | None = None) -> None:
     input_path = check_input_file(args.preprocessed_data_file)
     outdir = default_outdir(args)
     check_output_dir(outdir)
-    bert_dir = resolve_bert_dir(args.bert_dir)
-    config = read_config(bert_dir)
-    check_max_length(args.max_sequence_length, config.max_position_embeddings)
+    bert_dir, config, tokenizer = open_model(args.bert_dir, args.max_sequence_length, args.cased)
     examples = read_json(input_path)
     if not isinstance(examples, list):
         raise InputError(f"{input_path}: expected a JSON list of examples")
-    tokenizer = model_tokenizer(bert_dir, config, args.cased)
     kept, too_long, nothing = masked_examples(examples, tokenizer, input_path, args)
     if not kept:
         raise InputError(f"{input_path}: no example to analyse ({too_long} too long, {nothing} with nothing to mask)")

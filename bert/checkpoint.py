@@ -99,7 +99,7 @@ def google_name(hugging_face_name: str) -> tuple[str, bool] | None:
     `encoder.layer.3.attention.self.query.weight` -> (`bert/encoder/layer_3/attention/self/query/kernel`, True).
     """
     if hugging_face_name.startswith("cls.predictions."):
-        return masked_lm_head_name(hugging_face_name)
+        return HUGGING_FACE_HEAD_NAMES.get(hugging_face_name)
     name = hugging_face_name.removeprefix("bert.")
     if not name.startswith(("embeddings.", "encoder.")) or name == "embeddings.position_ids":
         return None
@@ -112,7 +112,10 @@ def google_name(hugging_face_name: str) -> tuple[str, bool] | None:
     return f"bert/{scope}/{'kernel' if leaf == 'weight' else 'bias'}", leaf == "weight"
 
 
-HUGGING_FACE_HEAD_NAMES = {  # masked-LM head (BertForMaskedLM, BertForPreTraining): Google name, transposed
+# The masked-LM head (BertForMaskedLM, BertForPreTraining): Google name, and whether to transpose. The decoder's weight
+# and bias keep names of their own: the weight must be the word embeddings (tied), the bias stands in for
+# `cls.predictions.bias` when only it is stored.
+HUGGING_FACE_HEAD_NAMES = {
     "cls.predictions.transform.dense.weight": ("cls/predictions/transform/dense/kernel", True),
     "cls.predictions.transform.dense.bias": ("cls/predictions/transform/dense/bias", False),
     "cls.predictions.transform.LayerNorm.weight": ("cls/predictions/transform/LayerNorm/gamma", False),
@@ -123,14 +126,6 @@ HUGGING_FACE_HEAD_NAMES = {  # masked-LM head (BertForMaskedLM, BertForPreTraini
     "cls.predictions.decoder.bias": (DECODER_BIAS, False),
     "cls.predictions.decoder.weight": (DECODER_WEIGHT, False),
 }
-
-
-def masked_lm_head_name(hugging_face_name: str) -> tuple[str, bool] | None:
-    """The Google name of a Hugging Face masked-LM head parameter and whether it must be transposed; None if unused.
-
-    The decoder's weight and bias keep names of their own (DECODER_WEIGHT, DECODER_BIAS): the weight must be the
-    word embeddings (tied), the bias stands in for `cls.predictions.bias` when only it is stored."""
-    return HUGGING_FACE_HEAD_NAMES.get(hugging_face_name)
 
 
 def safetensors_files(bert_dir: Path) -> list[Path]:
@@ -179,14 +174,20 @@ def assign_weights(
         variable.assign(weights[name].astype(np.float32))
 
 
+def read_checkpoint(bert_dir: Path) -> tuple[BertConfig, dict[str, np.ndarray]]:
+    """The config and every parameter, in Google's names and layout, of the checkpoint in `bert_dir` (either format)."""
+    checkpoint = checkpoint_format(bert_dir)
+    weights = read_google_weights(bert_dir) if checkpoint == "google" else read_hugging_face_weights(bert_dir)
+    return read_config(bert_dir, checkpoint), weights
+
+
 def load_encoder(bert_dir: Path, maps_dtype: str = "float32", norm_maps: bool = False) -> "BertEncoder":
     """A BertEncoder with the weights of the checkpoint in `bert_dir` (Google or Hugging Face); `norm_maps`: it
     returns norm-based maps and value norms (bert.modeling.BertEncoder)."""
     from bert.modeling import build_encoder
 
-    checkpoint = checkpoint_format(bert_dir)
-    encoder = build_encoder(read_config(bert_dir, checkpoint), maps_dtype, norm_maps)
-    weights = read_google_weights(bert_dir) if checkpoint == "google" else read_hugging_face_weights(bert_dir)
+    config, weights = read_checkpoint(bert_dir)
+    encoder = build_encoder(config, maps_dtype, norm_maps)
     assign_weights(encoder, weights, bert_dir)
     return encoder
 
@@ -213,10 +214,9 @@ def load_masked_lm(bert_dir: Path) -> "MaskedLanguageModel":
     `cls/predictions/*` or Hugging Face `cls.predictions.*`); an InputError when it has no head."""
     from bert.modeling import build_masked_lm
 
-    checkpoint = checkpoint_format(bert_dir)
-    weights = read_google_weights(bert_dir) if checkpoint == "google" else read_hugging_face_weights(bert_dir)
+    config, weights = read_checkpoint(bert_dir)
     weights = check_masked_lm_head(weights, bert_dir)
-    model = build_masked_lm(read_config(bert_dir, checkpoint))
+    model = build_masked_lm(config)
     assign_weights(model, weights, bert_dir)
     return model
 

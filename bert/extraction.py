@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from bert.checkpoint import model_tokenizer, read_config, resolve_bert_dir
+from bert.config import BertConfig
 from bert.tokenization import CLS, SEP, FullTokenizer, with_special_tokens
 from bpe_utils import word_level_attention
 from utils import InputError, example_error
@@ -271,7 +273,13 @@ def report_skipped(prepared: list[PreparedExample], max_length: int) -> int:
     return skipped
 
 
-def check_max_length(max_length: int, max_positions: int) -> None:
-    """Refuse a --max_sequence_length the model has no position embeddings for."""
-    if max_length > max_positions:
-        raise InputError(f"--max_sequence_length {max_length} is above the model's {max_positions} positions")
+def open_model(bert_dir: str | Path | None, max_length: int, cased: bool) -> tuple[Path, BertConfig, FullTokenizer]:
+    """The model directory (`bert_dir`, or the embedded default), its config and its tokenizer, checked before any
+    work: InputError for a missing file, a vocabulary larger than the config's, or a --max_sequence_length above the
+    model's positions."""
+    directory = resolve_bert_dir(bert_dir)
+    config = read_config(directory)
+    if max_length > config.max_position_embeddings:
+        raise InputError(f"--max_sequence_length {max_length} is above the model's {config.max_position_embeddings} "
+                         "positions")
+    return directory, config, model_tokenizer(directory, config, cased)
