@@ -88,6 +88,20 @@ def segment_ids(tokens: list[str], single_segment: bool, type_vocab_size: int) -
     return ((np.cumsum(is_sep) - is_sep) > 0).astype(np.int32)
 
 
+def padded_inputs(token_ids: list, tokens: list[list[str]], single_segment: bool,
+                  type_vocab_size: int) -> dict[str, np.ndarray]:
+    """The encoder's inputs for a batch of examples (their ids and tokens), padded to the longest: int32
+    `token_ids`, `segment_ids` and `input_mask` (1 on real tokens) [batch, longest]."""
+    longest = max(len(example_tokens) for example_tokens in tokens)
+    inputs = {name: np.zeros((len(tokens), longest), np.int32) for name in ("token_ids", "segment_ids", "input_mask")}
+    for row, (example_ids, example_tokens) in enumerate(zip(token_ids, tokens, strict=True)):
+        n = len(example_tokens)
+        inputs["token_ids"][row, :n] = example_ids
+        inputs["segment_ids"][row, :n] = segment_ids(example_tokens, single_segment, type_vocab_size)
+        inputs["input_mask"][row, :n] = 1
+    return inputs
+
+
 def length_batches(lengths: list[int], tokens_per_batch: int) -> list[list[int]]:
     """Indices sorted by length and grouped into batches of at most `tokens_per_batch` tokens once padded.
 
@@ -151,16 +165,9 @@ class AttentionExtractor:
 
     def batch_inputs(self, batch: list[PreparedExample]) -> dict[str, np.ndarray]:
         """Model inputs for a batch, padded to its longest example: int32 arrays [batch, longest]."""
-        longest = max(len(example.tokens) for example in batch)
-        names = ("token_ids", "segment_ids", "input_mask")
-        inputs = {name: np.zeros((len(batch), longest), np.int32) for name in names}
-        type_vocab_size = self.encoder.config.type_vocab_size
-        for row, example in enumerate(batch):
-            n = len(example.tokens)
-            inputs["token_ids"][row, :n] = self.tokenizer.convert_tokens_to_ids(example.tokens)
-            inputs["segment_ids"][row, :n] = segment_ids(example.tokens, self.single_segment, type_vocab_size)
-            inputs["input_mask"][row, :n] = 1
-        return inputs
+        token_ids = [self.tokenizer.convert_tokens_to_ids(example.tokens) for example in batch]
+        return padded_inputs(token_ids, [example.tokens for example in batch], self.single_segment,
+                             self.encoder.config.type_vocab_size)
 
     def model_maps(self, batch: list[PreparedExample]) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """Each example's token-level maps [layers, heads, n, n] as the encoder gives them (attention weights, or

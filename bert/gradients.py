@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bert.extraction import PreparedExample, length_batches, segment_ids
+from bert.extraction import PreparedExample, length_batches, padded_inputs
 from bert.tokenization import CLS, SEP, FullTokenizer
 from utils import InputError, example_error
 
@@ -239,10 +239,10 @@ class GradientImportance:
 
         floatx = keras.config.floatx()
         config = self.model.config
-        longest = max(len(example.tokens) for example in batch)
+        inputs = padded_inputs([example.input_ids for example in batch], [example.tokens for example in batch],
+                               self.single_segment, config.type_vocab_size)
+        longest = inputs["token_ids"].shape[1]
         most_masked = max(len(example.positions) for example in batch)
-        inputs = {name: np.zeros((len(batch), longest), np.int32) for name in ("token_ids", "segment_ids",
-                                                                               "input_mask")}
         inputs |= {name: np.zeros((len(batch), most_masked), np.int32) for name in ("masked_positions", "masked_ids")}
         inputs["masked_weights"] = np.zeros((len(batch), most_masked), floatx)
         weights = [category_weights(example.tokens, longest) for example in batch]
@@ -250,10 +250,7 @@ class GradientImportance:
                               strict=True):
             inputs[name] = np.stack(part).astype(floatx)
         for row, example in enumerate(batch):
-            n, masks = len(example.tokens), len(example.positions)
-            inputs["token_ids"][row, :n] = example.input_ids
-            inputs["segment_ids"][row, :n] = segment_ids(example.tokens, self.single_segment, config.type_vocab_size)
-            inputs["input_mask"][row, :n] = 1
+            masks = len(example.positions)
             inputs["masked_positions"][row, :masks] = example.positions
             inputs["masked_ids"][row, :masks] = example.original_ids
             inputs["masked_weights"][row, :masks] = 1.0 / masks
