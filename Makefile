@@ -48,7 +48,7 @@ demo: setup
 	$(PY) analyze_corpus.py --data-file $(OUT)/unlabeled.txt --outdir $(OUT)/corpus/general
 	$(PY) analyze_corpus.py --data-file $(OUT)/depparse/dev.json --engine ray --workers 2 --min-count 5 \
 		--outdir $(OUT)/corpus/syntax_ray
-	$(PY) -m analysis.report_page index $(OUT)
+	$(PY) -m analysis.report.page index $(OUT)
 	@echo
 	@echo "Done. Open $(OUT)/index.html in a browser: it links each analysis's report page (report.html)."
 	@echo "The tables are also in $(OUT)/general/general.md, $(OUT)/syntax/syntax.md and"

@@ -23,10 +23,8 @@ import numpy as np
 import cli
 import provenance
 import utils
-from analysis.heads import HeadGrid
-from analysis.maps import ExampleError
-from analysis.options import CorefOptions, GeneralOptions, SyntaxOptions
-from analysis.streaming import (
+from analysis.engines.maps import ExampleError
+from analysis.engines.streaming import (
     CorpusAnalysis,
     ModelSettings,
     PartialStore,
@@ -37,6 +35,8 @@ from analysis.streaming import (
     run_fingerprint,
     run_local,
 )
+from analysis.heads import HeadGrid
+from analysis.options import CorefOptions, GeneralOptions, SyntaxOptions
 from bert.checkpoint import debug_config
 from bert.config import BertConfig
 from bert.extraction import MAP_KINDS, PreparedExample, open_model, prepare_example, report_skipped
@@ -127,17 +127,17 @@ def build_analysis(kind: str, args: argparse.Namespace, grid: HeadGrid,
                    data_file: Path) -> tuple[CorpusAnalysis, object]:
     """The analysis to run and its options, checked against the grid before any work."""
     if kind == "general":
-        from analysis.general_report import GeneralAnalysis
+        from analysis.general.pipeline import GeneralAnalysis
 
         options = cli.options_from(args, GeneralOptions)
         return GeneralAnalysis(options, grid, data_file, distance_examples=args.distance_examples), options
     if kind == "syntax":
-        from analysis.syntax_report import SyntaxAnalysis
+        from analysis.syntax.pipeline import SyntaxAnalysis
 
         options = dataclasses.replace(cli.options_from(args, SyntaxOptions, only=SYNTAX_OPTIONS),
                                       no_html=args.no_html)
         return SyntaxAnalysis(options, data_file), options
-    from analysis.coref_report import CorefAnalysis
+    from analysis.coref.pipeline import CorefAnalysis
 
     options = CorefOptions(no_html=args.no_html)
     return CorefAnalysis(options, data_file), options
@@ -174,7 +174,7 @@ def run_shards(args: argparse.Namespace, settings: ModelSettings, analysis: Corp
             if pending:
                 run_local(ShardAnalyzer(settings, analysis, args.data_file), pending, store, progress)
             return
-        from analysis.ray_engine import RaySettings, run_ray
+        from analysis.engines.ray_engine import RaySettings, run_ray
 
         ray_settings = RaySettings(args.address, args.workers, args.cpus_per_worker, args.num_gpus_per_worker,
                                    args.verbose)
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     """Read and check everything, analyse the shards not finished yet, merge the partials, write the outputs."""
     args = parse_args(argv)
     if args.engine == "ray" and args.address:
-        from analysis.ray_engine import check_reachable
+        from analysis.engines.ray_engine import check_reachable
 
         check_reachable(args.address)
     data_file = utils.check_input_file(args.data_file)

@@ -32,10 +32,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     cli.require_files(args.attn_data_file, args.select_attn_data_file)
     cli.headless_figures()
-    from analysis import coref_report
+    from analysis.coref import pipeline as coref_pipeline
 
     outdir = cli.default_outdir(args, OUTDIR)
-    coref_report.run(args.attn_data_file, outdir, args.select_attn_data_file, cli.options_from(args, CorefOptions))
+    coref_pipeline.run(args.attn_data_file, outdir, args.select_attn_data_file, cli.options_from(args, CorefOptions))
     page = "" if args.no_html else ", report.html"
     print(f"wrote {outdir}/coref.json, coref.md{page} and figures")
 

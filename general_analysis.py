@@ -30,12 +30,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     cli.require_files(*args.attn_data_file, args.head_distances)
     cli.headless_figures()
-    from analysis import general_report
+    from analysis.general import pipeline as general_pipeline
 
     outdir = cli.default_outdir(args, OUTDIR)
     options = cli.options_from(args, GeneralOptions)
     attn_data_file, *compared = args.attn_data_file
-    general_report.run(attn_data_file, outdir, args.head_distances, options, compared)
+    general_pipeline.run(attn_data_file, outdir, args.head_distances, options, compared)
     page = "" if args.no_html else ", report.html"
     print(f"wrote {outdir}/general.json, general.md{page} and figures")
 

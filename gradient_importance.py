@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> None:
 
     model = debug_masked_lm(config, args.seed) if args.debug else load_masked_lm(bert_dir)
     cli.headless_figures()
-    from analysis import report_page
-    from analysis.figures import plot_gradient_importance, save_figure
+    from analysis.report import page as report_page
+    from analysis.report.figures import plot_gradient_importance, save_figure
 
     statistics = run_model(model, kept, args)
     grad_importance = np.mean([example.grad_importance for example in statistics], axis=0)

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.use_keras:
         cli.import_keras(args.verbose)
-    from analysis.head_distances import accumulate
+    from analysis.general.head_distances import accumulate
 
     utils.check_output_file(args.outfile)
     distances = accumulate(args.attn_data_file, args.use_keras)

@@ -37,12 +37,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.probes:
         cli.import_keras(args.verbose)
     cli.headless_figures()
-    from analysis import syntax_report
+    from analysis.syntax import pipeline as syntax_pipeline
 
     outdir = cli.default_outdir(args, OUTDIR)
     options = cli.options_from(args, SyntaxOptions)
     probe_settings = cli.options_from(args, ProbeSettings, prefix="probe-")
-    syntax_report.run(args.attn_data_file, outdir, args.train_attn_data_file, options, probe_settings)
+    syntax_pipeline.run(args.attn_data_file, outdir, args.train_attn_data_file, options, probe_settings)
     page = "" if args.no_html else ", report.html"
     print(f"wrote {outdir}/syntax.json, syntax.md{page} and figures")
 

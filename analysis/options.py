@@ -3,7 +3,7 @@ dataclasses (cli.add_options), and the library and the notebooks take them as th
 
 from dataclasses import dataclass
 
-from analysis import behaviour
+from analysis.general import behaviour
 from cli import option
 
 

@@ -8,7 +8,7 @@ float16) it times
   h1 and each of the N heads h2, the Jensen-Shannon divergence of their rows on the float16 maps with plain
   numpy. It needs about a minute per example, so it is timed on the pairs of a few heads h1 (all h2) and
   extrapolated to all N * N pairs;
-- ours (analysis.head_distances.HeadDistances.update) on whole examples;
+- ours (analysis.general.head_distances.HeadDistances.update) on whole examples;
 and checks both against a float64 evaluation of docs/definitions.md on the timed pairs. Then it runs
 head_distances.py in child processes over shard directories of 1x and 4x as many examples and reports each
 child's peak resident memory (ru_maxrss), which must not grow with the number of examples.
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import utils
-from analysis.head_distances import HeadDistances
+from analysis.general.head_distances import HeadDistances
 
 ROOT = Path(__file__).resolve().parents[1]
 

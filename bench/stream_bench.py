@@ -37,10 +37,10 @@ from extract_bench import (  # bench/: the script's folder
 )
 from tqdm import tqdm
 
-from analysis.general_report import GeneralAnalysis
+from analysis.engines.streaming import ModelSettings, PartialStore, Shard, ShardAnalyzer, cut_shards, run_local
+from analysis.general.pipeline import GeneralAnalysis
 from analysis.heads import HeadGrid
 from analysis.options import GeneralOptions
-from analysis.streaming import ModelSettings, PartialStore, Shard, ShardAnalyzer, cut_shards, run_local
 from bert.checkpoint import read_config, resolve_bert_dir
 from bert.tokenization import FullTokenizer
 

@@ -15,8 +15,13 @@ from coref_fixtures import random_window
 from syntax_fixtures import make_examples
 
 import utils
-from analysis import coref, general, head_distances, maps, report_page, syntax
-from analysis.dependency_data import IndexedExamples, RelationExamples, check_dependency_example
+from analysis.coref import scoring as coref_scoring
+from analysis.engines import maps
+from analysis.general import head_distances
+from analysis.general import statistics as general_statistics
+from analysis.report import page as report_page
+from analysis.syntax import scoring as syntax_scoring
+from analysis.syntax.dependency_data import IndexedExamples, RelationExamples, check_dependency_example
 
 SEEDS = range(8)
 Examples = list[tuple[int, dict, np.ndarray]]  # (index in the file, example, maps), as maps.feed gives them
@@ -97,7 +102,8 @@ def assert_same_fields(first: object, second: object) -> None:
 # ---------------------------------------------------------------------------- general statistics, head distances
 
 
-def assert_statistics_close(merged: general.GeneralStatistics, expected: general.GeneralStatistics) -> None:
+def assert_statistics_close(merged: general_statistics.GeneralStatistics,
+                            expected: general_statistics.GeneralStatistics) -> None:
     """Counts equal, every statistic to 1e-12 relative."""
     assert merged.n_examples == expected.n_examples
     for key, values in expected.avg_attn.items():
@@ -112,28 +118,29 @@ def test_statistics_of_any_split(seed, tmp_path):
     rng = np.random.default_rng(seed)
     examples = token_examples(rng, int(rng.integers(1, 15)))
     parts = random_parts(rng, len(examples))
-    merged = merged_parts(general.StatisticsAccumulator, examples, parts, tmp_path)
-    assert_statistics_close(merged.result(), single_pass(general.StatisticsAccumulator, examples).result())
+    merged = merged_parts(general_statistics.StatisticsAccumulator, examples, parts, tmp_path)
+    assert_statistics_close(merged.result(), single_pass(general_statistics.StatisticsAccumulator, examples).result())
 
 
 def test_empty_partials_merge_into_nothing_or_anything(tmp_path):
     examples = token_examples(np.random.default_rng(0), 3)
-    empty = general.StatisticsAccumulator().state()
-    nothing = merge_states(general.StatisticsAccumulator, [empty, empty])
+    empty = general_statistics.StatisticsAccumulator().state()
+    nothing = merge_states(general_statistics.StatisticsAccumulator, [empty, empty])
     assert nothing.n_examples == 0 and nothing.sums is None
-    merged = merged_parts(general.StatisticsAccumulator, examples, [slice(0, 0), slice(0, 3), slice(3, 3)], tmp_path)
-    assert_statistics_close(merged.result(), single_pass(general.StatisticsAccumulator, examples).result())
+    parts = [slice(0, 0), slice(0, 3), slice(3, 3)]
+    merged = merged_parts(general_statistics.StatisticsAccumulator, examples, parts, tmp_path)
+    assert_statistics_close(merged.result(), single_pass(general_statistics.StatisticsAccumulator, examples).result())
     with pytest.raises(ValueError, match="no partial"):
-        merge_states(general.StatisticsAccumulator, [])
+        merge_states(general_statistics.StatisticsAccumulator, [])
 
 
 def test_a_rebuilt_partial_takes_further_examples(tmp_path):
     examples = token_examples(np.random.default_rng(1), 6)
-    rebuilt = general.StatisticsAccumulator.from_state(single_pass(general.StatisticsAccumulator,
+    rebuilt = general_statistics.StatisticsAccumulator.from_state(single_pass(general_statistics.StatisticsAccumulator,
                                                                    examples[:4]).state())
     for example in examples[4:]:
         rebuilt.add(*example)
-    assert_statistics_close(rebuilt.result(), single_pass(general.StatisticsAccumulator, examples).result())
+    assert_statistics_close(rebuilt.result(), single_pass(general_statistics.StatisticsAccumulator, examples).result())
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -141,7 +148,7 @@ def test_a_rebuilt_partial_takes_further_examples(tmp_path):
 def test_example_keeper_keeps_the_earliest(seed, example_index, tmp_path):
     rng = np.random.default_rng(seed)
     examples = token_examples(rng, int(rng.integers(1, 10)))
-    make = lambda: general.ExampleKeeper(example_index)  # noqa: E731
+    make = lambda: general_statistics.ExampleKeeper(example_index)  # noqa: E731
     merged = merged_parts(make, examples, random_parts(rng, len(examples)), tmp_path)
     expected = single_pass(make, examples)
     assert_same_fields(merged.shown, expected.shown)
@@ -219,12 +226,12 @@ def assert_relation_examples_equal(merged: RelationExamples, expected: RelationE
 def test_dependency_counts_of_any_split(seed, universal, tmp_path):
     rng = np.random.default_rng(seed)
     examples = dependency_examples(seed, int(rng.integers(1, 20)))
-    make = lambda: syntax.DependencyAccumulator(universal)  # noqa: E731
+    make = lambda: syntax_scoring.DependencyAccumulator(universal)  # noqa: E731
     merged = merged_parts(make, examples, random_parts(rng, len(examples)), tmp_path).result()
     expected = single_pass(make, examples).result()
     assert_same_fields(merged, expected)
     assert merged.n_words == expected.words.sum() == sum(len(example["words"]) for _, example, _ in examples)
-    assert syntax.accuracy_table(merged, min_count=1) == syntax.accuracy_table(expected, min_count=1)
+    assert syntax_scoring.accuracy_table(merged, min_count=1) == syntax_scoring.accuracy_table(expected, min_count=1)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -254,7 +261,7 @@ def test_hand_checked_sentence_counts_in_two_partials(tmp_path):
     sentence = {"words": ["dogs", "bark", "."], "heads": [2, 0, 2], "relns": ["nsubj", "root", "punct"],
                 "tokens": ["[CLS]", "dogs", "bark", ".", "[SEP]"], "attns": np.array([[HEAD_0, HEAD_1]], np.float16)}
     examples = feed_order([sentence, sentence])
-    counts = merged_parts(syntax.DependencyAccumulator, examples, [slice(0, 1), slice(1, 2)], tmp_path).result()
+    counts = merged_parts(syntax_scoring.DependencyAccumulator, examples, [slice(0, 1), slice(1, 2)], tmp_path).result()
     assert counts.relations == ["nsubj", "punct", "root"]
     np.testing.assert_array_equal(counts.words, [2, 2, 2])
     # Rows: dep->head of heads 0 and 1, then head->dep of heads 0 and 1; columns nsubj, punct, root; twice.
@@ -265,13 +272,13 @@ def test_hand_checked_sentence_counts_in_two_partials(tmp_path):
     # Right-branching predicts [2, 3, 0]: right on dogs; "." is not scored.
     assert (counts.right_branching_scored, counts.right_branching_correct) == (4, 2)
     assert (counts.n_examples, counts.n_words, counts.grid) == (2, 6, (1, 2))
-    assert syntax.right_branching_uas(counts) == 0.5
+    assert syntax_scoring.right_branching_uas(counts) == 0.5
 
 
 # ---------------------------------------------------------------------------- coreference
 
 
-def assert_coref_equal(merged: coref.CorefAccumulator, expected: coref.CorefAccumulator) -> None:
+def assert_coref_equal(merged: coref_scoring.CorefAccumulator, expected: coref_scoring.CorefAccumulator) -> None:
     """The same grid and exactly the same counts."""
     assert merged.grid == expected.grid
     np.testing.assert_array_equal(merged.counts, expected.counts)
@@ -285,10 +292,10 @@ def test_coreference_counts_and_mentions_of_any_split(seed, tmp_path):
     rng = np.random.default_rng(seed)
     examples = feed_order([random_window(rng, int(rng.integers(2, 12))) for _ in range(int(rng.integers(1, 15)))])
     parts = random_parts(rng, len(examples))
-    expected = single_pass(coref.CorefAccumulator, examples)
-    assert_coref_equal(merged_parts(coref.CorefAccumulator, examples, parts, tmp_path), expected)
-    mentions = merged_parts(coref.MentionExamples, examples, parts, tmp_path).result()
-    assert_same_fields(mentions, single_pass(coref.MentionExamples, examples).result())
+    expected = single_pass(coref_scoring.CorefAccumulator, examples)
+    assert_coref_equal(merged_parts(coref_scoring.CorefAccumulator, examples, parts, tmp_path), expected)
+    mentions = merged_parts(coref_scoring.MentionExamples, examples, parts, tmp_path).result()
+    assert_same_fields(mentions, single_pass(coref_scoring.MentionExamples, examples).result())
 
 
 # ---------------------------------------------------------------------------- probe features
@@ -296,7 +303,7 @@ def test_coreference_counts_and_mentions_of_any_split(seed, tmp_path):
 
 @pytest.mark.parametrize("seed", SEEDS[:3])
 def test_probe_features_of_any_split(seed, tmp_path):
-    from analysis import probes  # imports Keras
+    from analysis.syntax import probes  # imports Keras
 
     rng = np.random.default_rng(seed)
     examples = dependency_examples(seed, int(rng.integers(1, 12)))
@@ -338,10 +345,11 @@ def test_ud_ewt_dev_counts_of_any_split(shared_data, tmp_path):
     assert result.returncode == 0, result.stderr
     examples = extracted(tmp_path, tmp_path / "dev.json")
     assert len(examples) == 60
-    expected = single_pass(syntax.DependencyAccumulator, examples).result()
+    expected = single_pass(syntax_scoring.DependencyAccumulator, examples).result()
     assert expected.n_words > 500 and "nmod:poss" in expected.relations
     for parts in split_runs(examples):
-        assert_same_fields(merged_parts(syntax.DependencyAccumulator, examples, parts, tmp_path).result(), expected)
+        merged = merged_parts(syntax_scoring.DependencyAccumulator, examples, parts, tmp_path)
+        assert_same_fields(merged.result(), expected)
     assert_relation_examples_equal(merged_parts(RelationExamples, examples, parts, tmp_path),
                                    single_pass(RelationExamples, examples))
 
@@ -354,12 +362,12 @@ def test_gum_dev_coreference_counts_of_any_split(shared_data, tmp_path):
     result = run_script("preprocess_coref.py", "--data-file", str(tmp_path / "dev.conllu"))
     assert result.returncode == 0, result.stderr
     examples = extracted(tmp_path, tmp_path / "dev.json")
-    expected = single_pass(coref.CorefAccumulator, examples)
+    expected = single_pass(coref_scoring.CorefAccumulator, examples)
     assert expected.counts[0] > 100
     for parts in split_runs(examples):
-        assert_coref_equal(merged_parts(coref.CorefAccumulator, examples, parts, tmp_path), expected)
-    assert_same_fields(merged_parts(coref.MentionExamples, examples, parts, tmp_path).result(),
-                       single_pass(coref.MentionExamples, examples).result())
+        assert_coref_equal(merged_parts(coref_scoring.CorefAccumulator, examples, parts, tmp_path), expected)
+    assert_same_fields(merged_parts(coref_scoring.MentionExamples, examples, parts, tmp_path).result(),
+                       single_pass(coref_scoring.MentionExamples, examples).result())
 
 
 @pytest.mark.slow
@@ -371,7 +379,7 @@ def test_wikipedia_statistics_and_distances_of_any_split(shared_data, tmp_path):
     assert len(examples) == 30
     grid = examples[0][2].shape[:2]
     makers = {"distances": lambda: head_distances.HeadDistances(grid), "head view": report_page.HeadViewExamples,
-              "statistics": general.StatisticsAccumulator, "keeper": general.ExampleKeeper}
+              "statistics": general_statistics.StatisticsAccumulator, "keeper": general_statistics.ExampleKeeper}
     expected = {name: single_pass(make, examples) for name, make in makers.items()}
     for parts in split_runs(examples):
         merged = {name: merged_parts(make, examples, parts, tmp_path) for name, make in makers.items()}

@@ -118,7 +118,7 @@ def test_streaming_general_equals_the_file_chain(wikipedia_text, general_chain, 
 
 
 def test_head_distances_over_the_first_examples(wikipedia_text, general_chain, tmp_path):
-    from analysis.head_distances import HeadDistances
+    from analysis.general.head_distances import HeadDistances
 
     outdir = stream(wikipedia_text, tmp_path / "out", "--num-docs", "30", "--distance-examples", "10", "--no-html")
     expected = HeadDistances((6, 12))
@@ -202,7 +202,7 @@ class ActorDyingOnce:
     marker = ""
 
     def __init__(self, *args) -> None:
-        from analysis.ray_engine import ShardWorker
+        from analysis.engines.ray_engine import ShardWorker
 
         self.worker = ShardWorker(*args)
 
@@ -220,7 +220,7 @@ def ray_cluster():
     pytest.importorskip("ray")
     import ray
 
-    from analysis.ray_engine import RaySettings, connect
+    from analysis.engines.ray_engine import RaySettings, connect
 
     connect(RaySettings(workers=2))
     yield ray
@@ -235,7 +235,7 @@ def test_ray_general_equals_the_file_chain(ray_cluster, wikipedia_text, general_
 def test_ray_syntax_with_a_dying_actor_equals_the_file_chain(ray_cluster, ewt_dev, tmp_path, monkeypatch):
     import ray.cloudpickle
 
-    from analysis import ray_engine
+    from analysis.engines import ray_engine
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     monkeypatch.setattr(ActorDyingOnce, "marker", str(tmp_path / "died"))  # the actors share this machine's files

@@ -10,21 +10,21 @@ from coref_fixtures import CATEGORIES, plain_reference, random_window
 
 import coref_analysis
 import utils
-from analysis import coref
+from analysis.coref import scoring as coref_scoring
 from bert.checkpoint import resolve_bert_dir
 from bert.tokenization import FullTokenizer
 from preprocessing.coref import document_windows, piece_counter, read_documents
 
 
-def scores_of(tmp_path, windows, name="attn.pkl") -> coref.CorefScores:
+def scores_of(tmp_path, windows, name="attn.pkl") -> coref_scoring.CorefScores:
     utils.write_pickle(tmp_path / name, windows)
-    return coref.read_coref_scores(tmp_path / name)
+    return coref_scoring.read_coref_scores(tmp_path / name)
 
 
-def assert_matches_reference(scores: coref.CorefScores, reference: dict) -> None:
+def assert_matches_reference(scores: coref_scoring.CorefScores, reference: dict) -> None:
     """Counts equal, and every accuracy equals correct / count exactly."""
     assert scores.counts.tolist() == [reference["counts"][category] for category in CATEGORIES]
-    for index, name in enumerate(coref.BASELINES):
+    for index, name in enumerate(coref_scoring.BASELINES):
         expected = [reference["baselines"][name][category] / max(reference["counts"][category], 1)
                     for category in CATEGORIES]
         np.testing.assert_array_equal(np.nan_to_num(scores.baselines[index]), expected)
@@ -81,7 +81,7 @@ def test_hand_checked_window():
     head_1 = np.full((n, n), 1 / n)  # uniform: ties, the first word (0, Mary) is chosen: right for She only
     head_1[8, 1] = 0.0  # ... it skips Mary: the tie goes to word 1 (saw): wrong
     head_1[8] /= head_1[8].sum()
-    scores = coref.CorefAccumulator()
+    scores = coref_scoring.CorefAccumulator()
     example = window(words, mentions, [[head_0, head_1]], feats)
     scores.add(0, example, example["attns"])
     result = scores.result()
@@ -100,9 +100,9 @@ def test_sieves_in_order():
     words = ["the", "dog", "barked", ".", "a", "cat", "saw", "the", "dog"]
     mentions = [(0, 2, 1, "1", "nominal"), (4, 6, 5, "2", "nominal"), (7, 9, 8, "1", "nominal")]
     example = window(words, mentions, [[np.full((11, 11), 1 / 11)]])
-    scored = coref.scored_mentions(coref.read_window(example, example["attns"]))
+    scored = coref_scoring.scored_mentions(coref_scoring.read_window(example, example["attns"]))
     assert [item.mention.start for item in scored] == [7]
-    choices = coref.baseline_choices(coref.read_window(example, example["attns"]), scored[0])
+    choices = coref_scoring.baseline_choices(coref_scoring.read_window(example, example["attns"]), scored[0])
     assert (choices["nearest"].start, choices["head_word_match"].start, choices["rule_based"].start) == (4, 0, 0)
 
 
@@ -115,7 +115,7 @@ def planted_windows(seed: int, count: int) -> list[dict]:
         example["mentions"] = list({mention["head"]: mention for mention in reversed(example["mentions"])}.values())
         example["mentions"].sort(key=lambda mention: (mention["start"], mention["end"]))
         attns = example["attns"].astype(np.float64)
-        for scored in coref.scored_mentions(coref.read_window(example, attns)):
+        for scored in coref_scoring.scored_mentions(coref_scoring.read_window(example, attns)):
             antecedents = [other for other in scored.candidates if other.entity == scored.mention.entity]
             row = attns[1, 2, scored.mention.head + 1]
             row *= 0.1

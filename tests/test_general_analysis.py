@@ -17,9 +17,13 @@ from scipy.spatial import distance_matrix
 
 import general_analysis
 import utils
-from analysis import behaviour, figures, general, general_report, maps
+from analysis.engines import maps
+from analysis.general import behaviour
+from analysis.general import pipeline as general_pipeline
+from analysis.general import statistics as general_statistics
 from analysis.heads import HeadGrid, pair_label
 from analysis.options import GeneralOptions
+from analysis.report import figures
 
 KEYS = ("cls", "sep", "punct", "self", "next", "prev", "sep_sep", "rest_sep")
 
@@ -146,7 +150,7 @@ def random_examples(rng: np.random.Generator, n_layers: int, n_heads: int, count
     return examples
 
 
-def check_statistics(statistics: general.GeneralStatistics, expected: dict, rtol: float) -> None:
+def check_statistics(statistics: general_statistics.GeneralStatistics, expected: dict, rtol: float) -> None:
     """Every statistic of `statistics` equals `expected` to a relative tolerance."""
     for key in KEYS:
         np.testing.assert_allclose(statistics.avg_attn[key], expected[key], rtol=rtol, atol=1e-12, err_msg=key)
@@ -164,7 +168,7 @@ def write_example_pickle(path: Path, examples: list[dict]) -> Path:
 def test_hand_computed_statistics(tmp_path):
     examples, expected = hand_examples()
     data = maps.open_attention(write_example_pickle(tmp_path / "attn.pkl", examples))
-    statistics, shown, _ = general_report.collect(data, page_examples=0)
+    statistics, shown, _ = general_pipeline.collect(data, page_examples=0)
     assert statistics.n_examples == 3
     assert statistics.grid == (1, 2)
     check_statistics(statistics, expected, rtol=1e-6)
@@ -174,7 +178,7 @@ def test_hand_computed_statistics(tmp_path):
 @pytest.mark.parametrize("grid", [(2, 3), (4, 5)])
 def test_statistics_match_float64_reference(grid):
     examples = random_examples(np.random.default_rng(sum(grid)), *grid, count=12)
-    accumulator = general.StatisticsAccumulator()
+    accumulator = general_statistics.StatisticsAccumulator()
     for example in examples:
         accumulator.update(example["tokens"], example["attns"])
     statistics = accumulator.result()
@@ -185,7 +189,7 @@ def test_statistics_match_float64_reference(grid):
 def test_collect_reads_shard_directories_and_keeps_the_chosen_example(tmp_path):
     examples = random_examples(np.random.default_rng(7), 2, 3, count=5)
     write_shards(tmp_path, examples, per_shard=2)
-    statistics, shown, _ = general_report.collect(maps.open_attention(tmp_path), example_index=3, page_examples=0)
+    statistics, shown, _ = general_pipeline.collect(maps.open_attention(tmp_path), example_index=3, page_examples=0)
     check_statistics(statistics, reference_statistics(examples), rtol=1e-6)
     assert shown.index == 3 and shown.tokens == examples[3]["tokens"]
     np.testing.assert_array_equal(shown.attention_maps, examples[3]["attns"].astype(np.float32))
@@ -210,7 +214,7 @@ def test_collect_reads_shard_directories_and_keeps_the_chosen_example(tmp_path):
 def test_collect_rejects_unusable_input(tmp_path, examples, example_index, message):
     utils.write_pickle(tmp_path / "bad.pkl", examples)
     with pytest.raises(utils.InputError, match=message):
-        general_report.collect(maps.open_attention(tmp_path / "bad.pkl"), example_index, page_examples=0)
+        general_pipeline.collect(maps.open_attention(tmp_path / "bad.pkl"), example_index, page_examples=0)
 
 
 def test_behaviour_labels_thresholds_and_precedence():
@@ -240,10 +244,10 @@ def test_head_names_are_one_based():
     for bad in ("0-1", "7-1", "1-13", "1", "a-b"):
         with pytest.raises(ValueError):
             grid.parse(bad)
-    assert general_report.parse_named_heads("1-2=Foo, 2-1 = Bar", (2, 3)) == {1: "Foo", 3: "Bar"}
-    assert general_report.parse_named_heads("paper", (12, 12))[4 * 12 + 3] == "Coreference"
+    assert general_pipeline.parse_named_heads("1-2=Foo, 2-1 = Bar", (2, 3)) == {1: "Foo", 3: "Bar"}
+    assert general_pipeline.parse_named_heads("paper", (12, 12))[4 * 12 + 3] == "Coreference"
     with pytest.raises(ValueError):
-        general_report.parse_named_heads("paper", (6, 12))
+        general_pipeline.parse_named_heads("paper", (6, 12))
 
 
 def test_mds_embedding_keeps_distances_and_is_seeded():
@@ -267,7 +271,7 @@ def test_read_head_distances_checks_the_grid(tmp_path):
 
 
 def test_strongest_heads_are_distinct():
-    statistics = general.GeneralStatistics(
+    statistics = general_statistics.GeneralStatistics(
         n_examples=1,
         avg_attn={key: np.zeros((2, 2)) for key in KEYS}
         | {
@@ -279,7 +283,7 @@ def test_strongest_heads_are_distinct():
         entropy_from_cls=np.zeros((2, 2)),
         uniform_entropy=2.0,
     )
-    heads = [index for index, _ in general_report.strongest_heads(statistics)]
+    heads = [index for index, _ in general_pipeline.strongest_heads(statistics)]
     assert heads == [0, 1, 3, 2]  # head 0 is taken by "next", so "prev" falls back to head 1
 
 
@@ -301,12 +305,12 @@ def test_plot_attention_lines_draws_weighted_lines_and_highlights():
 
 def test_summary_lists_behaviours_one_based():
     examples, _ = hand_examples()
-    accumulator = general.StatisticsAccumulator()
+    accumulator = general_statistics.StatisticsAccumulator()
     for example in examples:
         accumulator.update(example["tokens"], example["attns"])
     statistics = accumulator.result()
     labels = np.array([["sep", "other"]], dtype=object)
-    text = general_report.summary_markdown(statistics, labels, "x.pkl", GeneralOptions())
+    text = general_pipeline.summary_markdown(statistics, labels, "x.pkl", GeneralOptions())
     row = next(line for line in text.splitlines() if line.startswith("| 1 |"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[1] == f"{statistics.avg_attn['cls'][0].mean():.2f}"
@@ -409,7 +413,7 @@ def test_float16_maps_give_the_statistics_of_their_float64_values():
     maps[0, 0, 1] = 0  # a row of zeros and one: exact zeros go through the kernel too
     maps[0, 0, 1, 4] = 1
     tokens = ["[CLS]", "a", ",", "b", "[SEP]", "c", ".", "d", "[SEP]"]
-    from_halves = general.example_statistics(tokens, maps)
-    from_doubles = general.example_statistics(tokens, maps.astype(np.float64))
+    from_halves = general_statistics.example_statistics(tokens, maps)
+    from_doubles = general_statistics.example_statistics(tokens, maps.astype(np.float64))
     for name, values in from_doubles.items():
         np.testing.assert_allclose(from_halves[name], values, rtol=1e-14, atol=0, err_msg=name)

@@ -9,7 +9,7 @@ from conftest import assert_one_line_error, input_error, run_script, write_shard
 
 import head_distances as head_distances_script
 import utils
-from analysis.head_distances import head_distances
+from analysis.general.head_distances import head_distances
 from analysis.kernels import log64
 
 

@@ -195,7 +195,7 @@ def test_analyses_read_them_unchanged(outputs, tmp_path, kind):
 
 @pytest.mark.slow
 def test_general_analysis_draws_map_kinds_side_by_side(outputs, tmp_path):
-    from analysis.general import StatisticsAccumulator
+    from analysis.general.statistics import StatisticsAccumulator
     from utils import write_pickle
 
     paths = {}

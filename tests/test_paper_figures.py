@@ -1,4 +1,4 @@
-"""The `--paper` preset (analysis/paper.py): on a synthetic 12 x 12 grid, Figures 1, 5 and 6 are the original
+"""The `--paper` preset (analysis/report/paper.py): on a synthetic 12 x 12 grid, Figures 1, 5 and 6 are the original
 notebooks' (their heads, examples, cut, words, colours and MDS settings, read off the matplotlib objects); other
 grids, missing examples and options the preset fixes are refused in one line before the long pass.
 
@@ -24,8 +24,11 @@ from scipy.spatial import distance_matrix
 import general_analysis
 import syntax_analysis
 import utils
-from analysis import figures, general_report, maps, paper, syntax_report
+from analysis.engines import maps
+from analysis.general import pipeline as general_pipeline
 from analysis.heads import HeadGrid
+from analysis.report import figures, paper
+from analysis.syntax import pipeline as syntax_pipeline
 
 CHECK_DIR = ROOT / "out" / "paper_check"
 SKIPPED = {"text": "too long", "skipped": "longer than max_sequence_length"}
@@ -217,7 +220,7 @@ def test_preset_constants_are_the_original_notebooks():
 
 def test_figure1_is_the_papers(general_data):
     data = maps.open_attention(general_data / "unlabeled_attn.pkl")
-    _, shown, _ = general_report.collect(data, paper.FIGURE1_EXAMPLE, page_examples=0)
+    _, shown, _ = general_pipeline.collect(data, paper.FIGURE1_EXAMPLE, page_examples=0)
     figure = figures.plot_paper_example_heads(shown, paper.figure1_heads())
     axes = figure.get_axes()
     assert [ax.get_title() for ax in axes] == ["Head 1-1\nattends broadly", "Head 3-1\nattends to next token",
@@ -241,7 +244,7 @@ def test_figure1_is_the_papers(general_data):
 
 
 def test_figure5_is_the_papers(dev_path):
-    dev = syntax_report.read_syntax_data(dev_path, keep=paper.figure5_indices())
+    dev = syntax_pipeline.read_syntax_data(dev_path, keep=paper.figure5_indices())
     kept = dev.kept_examples.result(dev_path)
     assert sorted(kept) == paper.figure5_indices()
     figure = figures.plot_paper_relation_heads(paper.FIGURE5_PANELS, kept)

@@ -7,9 +7,10 @@ import pytest
 from syntax_fixtures import make_example, make_examples
 
 import utils
-from analysis import maps, probes
-from analysis.dependency_data import check_dependency_example
+from analysis.engines import maps
 from analysis.options import ProbeSettings
+from analysis.syntax import probes
+from analysis.syntax.dependency_data import check_dependency_example
 
 MAX_PAIRS = 400
 FAST = ProbeSettings(epochs=8, patience=3, learning_rate=0.1, holdout_fraction=0.2, max_pairs=MAX_PAIRS)

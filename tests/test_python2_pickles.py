@@ -9,8 +9,9 @@ from py2_pickles import python2_dumps
 
 import general_analysis
 import utils
-from analysis import behaviour, general_report
-from analysis.head_distances import head_distances
+from analysis.general import behaviour
+from analysis.general import pipeline as general_pipeline
+from analysis.general.head_distances import head_distances
 
 
 def random_examples(seed: int) -> list[dict]:
@@ -29,7 +30,7 @@ def test_a_python2_pickle_gives_the_same_general_analysis(tmp_path):
     loaded = utils.read_pickle(tmp_path / "original_attn.pkl")
     assert loaded[1]["tokens"] == examples[1]["tokens"]
     np.testing.assert_array_equal(loaded[1]["attns"], examples[1]["attns"])
-    outputs = [general_report.run(tmp_path / name, tmp_path / name.removesuffix(".pkl"))
+    outputs = [general_pipeline.run(tmp_path / name, tmp_path / name.removesuffix(".pkl"))
                for name in ("original_attn.pkl", "ours_attn.pkl")]
     for output in outputs:
         del output["run"]

@@ -1,4 +1,4 @@
-"""The report pages (analysis/report_page.py and analysis/report_assets/): what they keep and how, that every script
+"""The report pages (analysis/report/page.py and analysis/report/assets/): what they keep and how, that every script
 writes one (unless --no-html) that loads nothing from anywhere, and, in headless Chromium (Debian's `chromium`,
 driven by Playwright), that they draw the data: the head view's lines are the maps' weights, hiding [CLS]/[SEP]
 renormalises, exports are valid SVG and PNG, tables sort, every head is hoverable and clickable, and the notebooks
@@ -28,7 +28,7 @@ import general_analysis
 import gradient_importance
 import syntax_analysis
 import utils
-from analysis import report_page
+from analysis.report import page as report_page
 
 SVG = "{http://www.w3.org/2000/svg}"
 SEGMENT = re.compile(r"M([-\d.]+) ([-\d.]+)L([-\d.]+) ([-\d.]+)")

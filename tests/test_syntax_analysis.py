@@ -10,7 +10,7 @@ from syntax_fixtures import make_examples
 
 import syntax_analysis
 import utils
-from analysis import syntax
+from analysis.syntax import scoring as syntax_scoring
 
 TENSORFLOW_NATIVE_LOG = re.compile(r"^([IWE]\d{4} |WARNING: All log messages before absl)")
 
@@ -36,14 +36,14 @@ def _sentence(maps, words=("John", "saw", "Mary"), heads=(2, 0, 2), relns=("nsub
             "tokens": ["[CLS]", *words, "[SEP]"], "attns": np.array([maps], np.float16)}
 
 
-def _read(tmp_path, examples, name="attn.pkl", **options) -> syntax.DependencyCounts:
+def _read(tmp_path, examples, name="attn.pkl", **options) -> syntax_scoring.DependencyCounts:
     utils.write_pickle(tmp_path / name, examples)
-    return syntax.read_dependency_data(tmp_path / name, **options)
+    return syntax_scoring.read_dependency_data(tmp_path / name, **options)
 
 
 def test_head_and_baseline_accuracies_by_hand(tmp_path):
     data = _read(tmp_path, [_sentence([HEAD_0, HEAD_1])])
-    names, counts, heads, baselines = syntax.all_accuracies(data)
+    names, counts, heads, baselines = syntax_scoring.all_accuracies(data)
     assert names == ["all", "nsubj", "obj", "root"]
     np.testing.assert_array_equal(counts, [3, 1, 1, 1])
     # Rows: dep->head of heads 0 and 1, then head->dep of heads 0 and 1 (the word that attends to it most).
@@ -61,7 +61,7 @@ def test_head_and_baseline_accuracies_by_hand(tmp_path):
 
 
 def test_table_keeps_relations_a_head_always_gets_right(tmp_path):
-    table = syntax.accuracy_table(_read(tmp_path, [_sentence([HEAD_0, HEAD_1])]), min_count=1)
+    table = syntax_scoring.accuracy_table(_read(tmp_path, [_sentence([HEAD_0, HEAD_1])]), min_count=1)
     assert [row["relation"] for row in table] == ["all", "nsubj", "obj"]  # root is never in the table
     assert table[0] == {"relation": "all", "count": 3, "layer": 0, "head": 0, "direction": "head->dep",
                         "accuracy": pytest.approx(2 / 3), "baseline_offset": -3,
@@ -70,13 +70,13 @@ def test_table_keeps_relations_a_head_always_gets_right(tmp_path):
                         "accuracy": 1.0, "baseline_offset": 1, "baseline_accuracy": 1.0}
     assert table[2] == {"relation": "obj", "count": 1, "layer": 0, "head": 1, "direction": "dep->head",
                         "accuracy": 1.0, "baseline_offset": -1, "baseline_accuracy": 1.0}
-    assert syntax.accuracy_table(_read(tmp_path, [_sentence([HEAD_0, HEAD_1])]), min_count=2) == table[:1]
+    assert syntax_scoring.accuracy_table(_read(tmp_path, [_sentence([HEAD_0, HEAD_1])]), min_count=2) == table[:1]
 
 
 def test_heads_chosen_on_other_data_are_scored_on_this_data(tmp_path):
     data = _read(tmp_path, [_sentence([HEAD_0, HEAD_1])])
     swapped = _read(tmp_path, [_sentence([HEAD_1, HEAD_0])], name="swapped.pkl")
-    nsubj = {row["relation"]: row for row in syntax.accuracy_table(data, swapped, min_count=1)}["nsubj"]
+    nsubj = {row["relation"]: row for row in syntax_scoring.accuracy_table(data, swapped, min_count=1)}["nsubj"]
     # On the swapped data head 1 is nsubj's best dep->head head; here it gets John wrong.
     assert (nsubj["head"], nsubj["direction"], nsubj["accuracy"]) == (1, "dep->head", 0.0)
 
@@ -84,7 +84,7 @@ def test_heads_chosen_on_other_data_are_scored_on_this_data(tmp_path):
 def test_accuracies_match_a_float64_evaluation_of_the_definition(tmp_path):
     examples = make_examples(3, 6)
     data = _read(tmp_path, examples)
-    names, counts, heads, _ = syntax.all_accuracies(data)
+    names, counts, heads, _ = syntax_scoring.all_accuracies(data)
     n_heads = 6
     for column, relation in enumerate(names):
         correct = np.zeros((2, n_heads))
@@ -120,7 +120,7 @@ def test_poss_rule_counts_the_possessive_marker(tmp_path):
     for label, expected in (("poss", 1.0), ("nmod:poss", 0.0)):
         sentence = _sentence(maps, words, heads, (label, "case", "nsubj", "root"))
         data = _read(tmp_path, [sentence, {**final, "relns": ["root", label]}])
-        names, counts, accuracies, _ = syntax.all_accuracies(data)
+        names, counts, accuracies, _ = syntax_scoring.all_accuracies(data)
         column = names.index(label)
         assert counts[column] == 2
         assert accuracies[0, column] == (1 + expected) / 2
@@ -137,7 +137,7 @@ def test_right_branching_baseline_by_hand(tmp_path):
     first = _sentence([np.full((6, 6), 1 / 6)], words=("I", "saw", "it", "."), heads=(2, 0, 2, 2),
                       relns=("nsubj", "root", "obj", "punct"))
     second = _sentence([np.full((3, 3), 1 / 3)], words=("Hi",), heads=(0,), relns=("root",))
-    assert syntax.right_branching_uas(_read(tmp_path, [first, second])) == 0.5
+    assert syntax_scoring.right_branching_uas(_read(tmp_path, [first, second])) == 0.5
 
 
 def test_script_end_to_end(tmp_path):

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis import maps
-from analysis.dependency_data import PUNCT, check_dependency_example, possessive_rule, relation_labels
+from analysis.engines import maps
 from analysis.heads import HeadGrid
+from analysis.syntax.dependency_data import PUNCT, check_dependency_example, possessive_rule, relation_labels
 
 DIRECTIONS = ("dep->head", "head->dep")
 BASELINE_OFFSETS = np.array([-3, -2, -1, 1, 2, 3])

@@ -18,12 +18,12 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 import utils
-from analysis.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS
-from analysis.coref import MentionExample
-from analysis.dependency_data import RelationExample
-from analysis.general import GeneralStatistics, ShownExample
+from analysis.coref.scoring import MentionExample
+from analysis.general.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS
+from analysis.general.statistics import GeneralStatistics, ShownExample
 from analysis.heads import HeadGrid, pair_label
-from analysis.paper import LINE_COLOR, WORD_COLOR, RelationPanel, hide_special_columns, last_tokens
+from analysis.report.paper import LINE_COLOR, WORD_COLOR, RelationPanel, hide_special_columns, last_tokens
+from analysis.syntax.dependency_data import RelationExample
 from bert.tokenization import with_special_tokens
 
 # seaborn's styling, set once for every figure (the original notebooks set "darkgrid" too): grey panels with white

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import utils
-from analysis.maps import ExampleError
+from analysis.engines.maps import ExampleError
 from preprocessing.depparse import word_off_the_tree
 
 PUNCT = "punct"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
-from analysis import maps
+from analysis.engines import maps
 from analysis.heads import HeadGrid
 from analysis.kernels import FASTMATH, log64
 

@@ -2,7 +2,7 @@
 
 A page is one file: its data (JSON in a `<script type="application/json">`), its scripts and its styles are
 inline, and its Content-Security-Policy forbids every network request, so it opens from disk, offline, and inside
-Jupyter (`notebook_frame`). The scripts are hand-written, one file per concern, in `analysis/report_assets/`.
+Jupyter (`notebook_frame`). The scripts are hand-written, one file per concern, in `analysis/report/assets/`.
 
 Data is kept compact:
 - per-head statistics are rounded to 4 significant digits;
@@ -11,7 +11,7 @@ Data is kept compact:
 - the head view keeps a few examples only (`HeadViewExamples`: at most MAX_EXAMPLES examples, each cropped to
   MAX_TOKENS tokens, MAX_WEIGHTS weights in all), and the page says what it left out.
 
-    python -m analysis.report_page index out/demo    # out/demo/index.html linking every report.html below it
+    python -m analysis.report.page index out/demo    # out/demo/index.html linking every report.html below it
 """
 
 import base64
@@ -27,16 +27,16 @@ import numpy as np
 
 import cli
 import utils
-from analysis import maps
-from analysis.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS
-from analysis.coref import MentionExample
-from analysis.dependency_data import FIGURE_MAX_WORDS, RelationExample
-from analysis.general import GeneralStatistics
+from analysis.coref.scoring import MentionExample
+from analysis.engines import maps
+from analysis.general.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS
+from analysis.general.statistics import GeneralStatistics
 from analysis.heads import HeadGrid
+from analysis.syntax.dependency_data import FIGURE_MAX_WORDS, RelationExample
 from bert.tokenization import with_special_tokens
 
 PAGE_NAME = "report.html"
-ASSETS = Path(__file__).with_name("report_assets")
+ASSETS = Path(__file__).with_name("assets")
 SHARED_SCRIPTS = ("common.js", "attention.js", "charts.js")  # before the page's own script, in this order
 SCRIPTS = {"index": ("common.js", "index.js")}  # a page's scripts when not the shared ones and its own
 WEIGHT_STEPS = 255  # a weight w is stored as round(255 * sqrt(w)), one byte
@@ -291,7 +291,7 @@ def script_json(data: Any) -> str:
 
 
 def asset(name: str) -> str:
-    """The text of one file of analysis/report_assets."""
+    """The text of one file of analysis/report/assets."""
     return (ASSETS / name).read_text(encoding="utf-8")
 
 

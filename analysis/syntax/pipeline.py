@@ -15,10 +15,17 @@ import numpy as np
 
 import provenance
 import utils
-from analysis import figures, maps, paper, report_page, syntax
-from analysis.dependency_data import FIGURE_MAX_WORDS, IndexedExamples, RelationExamples, check_dependency_example
+from analysis.engines import maps
 from analysis.heads import pair_label
 from analysis.options import ProbeSettings, SyntaxOptions
+from analysis.report import figures, page, paper
+from analysis.syntax import scoring
+from analysis.syntax.dependency_data import (
+    FIGURE_MAX_WORDS,
+    IndexedExamples,
+    RelationExamples,
+    check_dependency_example,
+)
 
 FIGURE_RELATIONS = 6  # Figure 5 shows the table's most frequent relations
 PROBE_NAMES = {
@@ -33,7 +40,7 @@ PROBE_NAMES = {
 class SyntaxData:
     """What one pass over a word-level attention file gives: head scores, figure sentences, probe features."""
 
-    dependencies: syntax.DependencyCounts
+    dependencies: scoring.DependencyCounts
     relation_examples: RelationExamples
     probe_data: object | None  # probes.ProbeData when the probes run
     kept_examples: IndexedExamples  # the examples at the `keep` positions
@@ -45,11 +52,11 @@ def read_syntax_data(source: str | Path | maps.AttentionData, universal: bool = 
     """Read a word-level attention pickle or shard directory (a path, or data already opened) once; with GloVe
     vectors, also the probe features; the examples at the `keep` positions are kept whole (the paper's Figure 5)."""
     data = source if isinstance(source, maps.AttentionData) else maps.open_attention(source)
-    dependencies, relation_examples = syntax.DependencyAccumulator(universal), RelationExamples(universal)
+    dependencies, relation_examples = scoring.DependencyAccumulator(universal), RelationExamples(universal)
     kept = IndexedExamples(keep, universal, purpose="the paper's Figure 5 (--paper)")
     accumulators = [dependencies, relation_examples, kept]
     if glove is not None:
-        from analysis import probes  # imports Keras: only when the probes run
+        from analysis.syntax import probes  # imports Keras: only when the probes run
 
         accumulators.append(probes.ProbeFeatures(glove))
     maps.feed(data, accumulators, f"reading {data.path.name}", check=check_dependency_example)
@@ -106,12 +113,12 @@ def figure_relations(table: Sequence[dict], options: SyntaxOptions, source: str 
 def probe_table(fit_batches: list, holdout_batches: list, dev: SyntaxData, glove: object,
                 settings: ProbeSettings) -> dict[str, float]:
     """Table 3: the dev UAS of the right-branching baseline and of the three probes trained on train's batches."""
-    from analysis import probes  # imports Keras: only when the probes run
+    from analysis.syntax import probes  # imports Keras: only when the probes run
 
     dev_batches = probes.make_batches(dev.probe_data, np.arange(len(dev.probe_data.heads)), settings.max_pairs)
     grid, vector_size = dev.dependencies.grid, glove.vectors.shape[1]
     probe_uas = probes.evaluate_probes(fit_batches, holdout_batches, dev_batches, grid, vector_size, settings)
-    return {"right_branching": syntax.right_branching_uas(dev.dependencies), **probe_uas}
+    return {"right_branching": scoring.right_branching_uas(dev.dependencies), **probe_uas}
 
 
 def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None = None,
@@ -131,7 +138,7 @@ def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None
             dev_source = attn_path
     glove = None
     if options.probes:
-        from analysis import probes  # imports Keras: only when the probes run
+        from analysis.syntax import probes  # imports Keras: only when the probes run
 
         glove = probes.load_glove()
     select = train = None
@@ -169,7 +176,7 @@ class SyntaxAnalysis:
     def accumulators(self) -> dict[str, maps.Accumulator]:
         """Fresh accumulators for one run of examples: the dependency counts and the sentences Figure 5 shows."""
         universal = self.options.universal_relations
-        return {"dependencies": syntax.DependencyAccumulator(universal), "examples": RelationExamples(universal)}
+        return {"dependencies": scoring.DependencyAccumulator(universal), "examples": RelationExamples(universal)}
 
     def write(self, accumulators: dict[str, maps.Accumulator], outdir: str | Path, map_kind: str, run: dict) -> dict:
         """Write OUTDIR's syntax.json (with the `run` record), syntax.md, Figure 5 and report.html (unless
@@ -178,14 +185,14 @@ class SyntaxAnalysis:
                              self.source, map_kind=map_kind, run=run)
 
 
-def write_outputs(outdir: str | Path, data: syntax.DependencyCounts, relation_examples: RelationExamples,
+def write_outputs(outdir: str | Path, data: scoring.DependencyCounts, relation_examples: RelationExamples,
                   options: SyntaxOptions, source: str | Path, *, map_kind: str, run: dict,
-                  select: syntax.DependencyCounts | None = None, probes: dict[str, float] | None = None,
+                  select: scoring.DependencyCounts | None = None, probes: dict[str, float] | None = None,
                   train_path: str | Path | None = None, paper_examples: dict | None = None) -> dict:
     """Write syntax.json (with `map_kind` and the `run` record), syntax.md, Figure 5 and (unless `options.no_html`)
     report.html; returns the JSON. Where they apply: `select`, the counts heads are chosen on; `probes`, Table 3's
     UAS of probes trained on `train_path`; `paper_examples`, the examples of the paper's Figure 5."""
-    table = syntax.accuracy_table(data, select, options.min_count)
+    table = scoring.accuracy_table(data, select, options.min_count)
     relations = figure_relations(table, options, source)
     output = {"source": str(source), "map": map_kind, "n_examples": data.n_examples, "grid": list(data.grid),
               "select_on": options.select_on, "min_count": options.min_count,
@@ -216,7 +223,7 @@ def write_outputs(outdir: str | Path, data: syntax.DependencyCounts, relation_ex
     output["run"] = run
     if not options.no_html:
         page_examples = relation_examples.result(row["relation"] for row in table)
-        report_page.write_page(outdir, report_page.syntax_page(
+        page.write_page(outdir, page.syntax_page(
             table, page_examples, grid=data.grid, source=source, select_on=options.select_on,
             probes=output.get("probes"), probe_names=PROBE_NAMES))
     utils.write_json(Path(outdir) / "syntax.json", output)

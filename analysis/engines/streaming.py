@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 import cli
 import utils
-from analysis import maps
+from analysis.engines import maps
 from bert.extraction import PreparedExample, build_extractor
 from bert.tokenization import FullTokenizer
 

@@ -9,9 +9,12 @@ import numpy as np
 
 import provenance
 import utils
-from analysis import behaviour, figures, general, maps, paper, report_page
+from analysis.engines import maps
+from analysis.general import behaviour
+from analysis.general import statistics as general_statistics
 from analysis.heads import HeadGrid, pair_label
 from analysis.options import GeneralOptions
+from analysis.report import figures, page, paper
 
 # Figure 1's default heads: the strongest of each of these behaviours (score key, caption).
 FIGURE1_CRITERIA = (
@@ -56,7 +59,7 @@ def check_heads(
     return CheckedHeads(figure_heads, named_heads, distances)
 
 
-def strongest_heads(statistics: general.GeneralStatistics) -> list[tuple[int, str]]:
+def strongest_heads(statistics: general_statistics.GeneralStatistics) -> list[tuple[int, str]]:
     """(flat index, caption) of the head scoring highest on each FIGURE1_CRITERIA, all distinct."""
     chosen: list[tuple[int, str]] = []
     scores = {**statistics.avg_attn, "entropy": statistics.entropy}
@@ -85,7 +88,7 @@ def parse_named_heads(spec: str, grid: HeadGrid) -> dict[int, str]:
 
 
 def summary_markdown(
-    statistics: general.GeneralStatistics, labels: np.ndarray, source: str | Path, options: GeneralOptions
+    statistics: general_statistics.GeneralStatistics, labels: np.ndarray, source: str | Path, options: GeneralOptions
 ) -> str:
     """general.md: per layer, the mean attention to special tokens and the heads of each behaviour."""
     n_layers, n_heads = statistics.grid
@@ -121,7 +124,7 @@ def summary_markdown(
     return "\n".join(lines) + "\n"
 
 
-def by_map_markdown(compared: list[tuple[str | Path, str, general.GeneralStatistics]]) -> str:
+def by_map_markdown(compared: list[tuple[str | Path, str, general_statistics.GeneralStatistics]]) -> str:
     """Per layer, the mean over heads of the average attention to [CLS], [SEP] and `. ,`, for each (source, map
     kind, statistics) side by side."""
     lines = ["## Attention to special tokens by kind of map", "",
@@ -135,7 +138,7 @@ def by_map_markdown(compared: list[tuple[str | Path, str, general.GeneralStatist
     return "\n".join(lines) + "\n"
 
 
-def figure1_heads(statistics: general.GeneralStatistics, labels: np.ndarray, figure_heads: list[int],
+def figure1_heads(statistics: general_statistics.GeneralStatistics, labels: np.ndarray, figure_heads: list[int],
                   use_paper: bool = False) -> list[tuple[int, str]]:
     """Figure 1's (flat index, caption): the paper's with `use_paper`, else `figure_heads` captioned by their
     behaviour, else the strongest heads."""
@@ -176,7 +179,7 @@ class GeneralAnalysis:
         if self.example_index is not None and self.example_index not in set(indices_with_maps):
             raise utils.InputError(f"{self.source}: example {self.example_index} (Figure 1's) does not exist or is "
                                    "too long to have maps")
-        last_shown = max([*indices_with_maps[: report_page.MAX_EXAMPLES], self.example_index or 0])
+        last_shown = max([*indices_with_maps[: page.MAX_EXAMPLES], self.example_index or 0])
         self.last_fed = {"shown": last_shown}
         if self.with_distances and self.distance_examples < len(indices_with_maps):
             self.last_fed["distances"] = indices_with_maps[self.distance_examples - 1]
@@ -188,19 +191,21 @@ class GeneralAnalysis:
     def accumulators(self) -> dict[str, maps.Accumulator]:
         """Fresh accumulators for one run of examples: statistics, Figure 1's example, the head view's examples and,
         `with_distances`, the head distances."""
-        accumulators = {"statistics": general.StatisticsAccumulator(),
-                        "shown": general.ExampleKeeper(self.example_index)}
+        accumulators = {"statistics": general_statistics.StatisticsAccumulator(),
+                        "shown": general_statistics.ExampleKeeper(self.example_index)}
         if not self.options.no_html:
-            accumulators["page_examples"] = report_page.HeadViewExamples(self.example_index,
+            accumulators["page_examples"] = page.HeadViewExamples(self.example_index,
                                                                          last_index=self.last_fed.get("shown"))
         if self.with_distances:
-            from analysis.head_distances import HeadDistances  # numba: only when the distances are computed here
+            from analysis.general.head_distances import (
+                HeadDistances,  # numba: only when the distances are computed here
+            )
 
             accumulators["distances"] = HeadDistances(self.grid)
         return accumulators
 
     def write(self, accumulators: dict[str, maps.Accumulator], outdir: str | Path, map_kind: str, run: dict,
-              compared: Sequence[tuple[str | Path, str, general.GeneralStatistics]] = ()) -> dict:
+              compared: Sequence[tuple[str | Path, str, general_statistics.GeneralStatistics]] = ()) -> dict:
         """Write OUTDIR's general.json (with the `run` record), general.md, figures, report.html (unless
         `no_html`) and, `with_distances`, head_distances.pkl; `compared`: (source, map kind, statistics) of other
         maps drawn beside these (general_report.run). Returns the JSON."""
@@ -219,20 +224,20 @@ DISTANCES_FILE = "head_distances.pkl"
 
 
 def collect(data: maps.AttentionData, example_index: int | None = None,
-            page_examples: int = report_page.MAX_EXAMPLES) -> tuple[
-        general.GeneralStatistics, general.ShownExample, report_page.HeadViewExamples | None]:
+            page_examples: int = page.MAX_EXAMPLES) -> tuple[
+        general_statistics.GeneralStatistics, general_statistics.ShownExample, page.HeadViewExamples | None]:
     """In one pass: the statistics, Figure 1's example (`example_index`, by default the first with maps) and up to
     `page_examples` examples for the report page's head view (Figure 1's first; None when 0)."""
-    statistics, shown = general.StatisticsAccumulator(), general.ExampleKeeper(example_index)
-    kept = report_page.HeadViewExamples(example_index, max_examples=page_examples) if page_examples else None
+    statistics, shown = general_statistics.StatisticsAccumulator(), general_statistics.ExampleKeeper(example_index)
+    kept = page.HeadViewExamples(example_index, max_examples=page_examples) if page_examples else None
     maps.feed(data, [statistics, shown, *([kept] if kept else [])], "general statistics")
     return statistics.result(), shown.result(data.path), kept
 
 
-def write_outputs(outdir: str | Path, statistics: general.GeneralStatistics, shown: general.ShownExample,
-                  page_examples: report_page.HeadViewExamples | None, checked: CheckedHeads, options: GeneralOptions,
-                  source: str | Path, *, map_kind: str, run: dict,
-                  compared: Sequence[tuple[str | Path, str, general.GeneralStatistics]] = ()) -> dict:
+def write_outputs(outdir: str | Path, statistics: general_statistics.GeneralStatistics,
+                  shown: general_statistics.ShownExample, page_examples: page.HeadViewExamples | None,
+                  checked: CheckedHeads, options: GeneralOptions, source: str | Path, *, map_kind: str, run: dict,
+                  compared: Sequence[tuple[str | Path, str, general_statistics.GeneralStatistics]] = ()) -> dict:
     """The figures, general.json (with `map_kind` and the `run` record), general.md and, with `page_examples`,
     report.html; `compared`: (source, map kind, statistics) of other maps drawn beside these. Returns the JSON."""
     labels = behaviour.behaviour_labels(statistics.avg_attn, statistics.entropy, **options.thresholds())
@@ -257,8 +262,8 @@ def write_outputs(outdir: str | Path, statistics: general.GeneralStatistics, sho
         output["mds"] = points.tolist()
     output["run"] = run
     if page_examples is not None:
-        page = report_page.general_page(statistics, labels, points, page_examples, figure_heads, source)
-        report_page.write_page(outdir, page)
+        html = page.general_page(statistics, labels, points, page_examples, figure_heads, source)
+        page.write_page(outdir, html)
     utils.write_json(Path(outdir) / "general.json", output)
     markdown = summary_markdown(statistics, labels, source, options)
     if len(compared) > 1:
@@ -281,7 +286,7 @@ def run(attn_path: str | Path, outdir: str | Path, distances_path: str | Path | 
     maps.feed(data, list(accumulators.values()), "general statistics")
     compared = []
     for other in opened:
-        statistics = general.StatisticsAccumulator()
+        statistics = general_statistics.StatisticsAccumulator()
         maps.feed(other, [statistics], f"general statistics of {other.path.name}")
         compared.append((other.path, other.map_kind, statistics.result()))
     inputs = {"attn_data_file": attn_path, "head_distances": distances_path,

@@ -11,9 +11,11 @@ import numpy as np
 
 import provenance
 import utils
-from analysis import coref, figures, maps, report_page
+from analysis.coref import scoring
+from analysis.engines import maps
 from analysis.heads import pair_label
 from analysis.options import CorefOptions
+from analysis.report import figures, page
 
 BASELINE_NAMES = {
     "nearest": "Nearest mention",
@@ -30,7 +32,7 @@ def read_windows(path: str | Path) -> tuple[dict[str, maps.Accumulator], str]:
     return accumulators, data.map_kind
 
 
-def read_evaluation(path: str | Path) -> tuple[coref.CorefScores, list[coref.MentionExample], str]:
+def read_evaluation(path: str | Path) -> tuple[scoring.CorefScores, list[scoring.MentionExample], str]:
     """The scores of the evaluation data, the mentions its figure shows and the kind of map the data holds, in one
     pass."""
     accumulators, map_kind = read_windows(path)
@@ -47,32 +49,32 @@ def percent(value: float) -> str:
     return "-" if np.isnan(value) else f"{100 * value:.1f}"
 
 
-def table_json(scores: coref.CorefScores, layer: int, head: int, select_on: str) -> dict:
+def table_json(scores: scoring.CorefScores, layer: int, head: int, select_on: str) -> dict:
     """The keys of coref.json: counts, baselines, every head's accuracies and the best head."""
-    by_category = dict(enumerate(coref.CATEGORIES))
+    by_category = dict(enumerate(scoring.CATEGORIES))
     return {
         "n_mentions": int(scores.counts[0]),
-        "n_by_type": {kind: int(scores.counts[1 + index]) for index, kind in enumerate(coref.MENTION_TYPES)},
+        "n_by_type": {kind: int(scores.counts[1 + index]) for index, kind in enumerate(scoring.MENTION_TYPES)},
         "baselines": {name: {by_category[column]: fraction(value) for column, value in enumerate(row)}
-                      for name, row in zip(coref.BASELINES, scores.baselines, strict=True)},
+                      for name, row in zip(scoring.BASELINES, scores.baselines, strict=True)},
         "head_accuracy": {category: np.where(np.isnan(values), None, values).tolist()
-                          for category, values in zip(coref.CATEGORIES, scores.heads, strict=True)},
+                          for category, values in zip(scoring.CATEGORIES, scores.heads, strict=True)},
         "best_head": {"layer": layer, "head": head, "label": pair_label(layer, head), "selected_on": select_on,
                       "accuracy": {category: fraction(scores.heads[index, layer, head])
                                    for index, category in by_category.items()}},
     }
 
 
-def table_markdown(scores: coref.CorefScores, layer: int, head: int, select_on: str) -> str:
+def table_markdown(scores: scoring.CorefScores, layer: int, head: int, select_on: str) -> str:
     """Table 2 as Markdown: accuracy (%) of the baselines and the best head, overall and by mention type."""
     protocol = ("chosen and scored on the same data, as in the paper" if select_on == "same"
                 else "chosen on the selection data, scored on this data")
-    header = " | ".join(f"{category} ({count})" for category, count in zip(coref.CATEGORIES, scores.counts,
+    header = " | ".join(f"{category} ({count})" for category, count in zip(scoring.CATEGORIES, scores.counts,
                                                                          strict=True))
     lines = [f"Antecedent-selection accuracy (%) of the baselines and of the best head ({protocol}; heads are "
              "1-based `layer-head`). In parentheses: scored mentions.", "",
-             f"| model | {header} |", "|---|" + "---:|" * len(coref.CATEGORIES)]
-    for name, row in zip(coref.BASELINES, scores.baselines, strict=True):
+             f"| model | {header} |", "|---|" + "---:|" * len(scoring.CATEGORIES)]
+    for name, row in zip(scoring.BASELINES, scores.baselines, strict=True):
         lines.append(f"| {BASELINE_NAMES[name]} | " + " | ".join(percent(value) for value in row) + " |")
     head_row = scores.heads[:, layer, head]
     lines.append(f"| Head {pair_label(layer, head)} | " + " | ".join(percent(value) for value in head_row) + " |")
@@ -84,7 +86,7 @@ class CorefAnalysis:
     files, streaming, Ray): `accumulators()` for a run of examples, `write(...)` from the merged ones."""
 
     name = "coref"
-    check = staticmethod(coref.check_coref_example)
+    check = staticmethod(scoring.check_coref_example)
 
     def __init__(self, options: CorefOptions, source: str | Path) -> None:
         self.options, self.source = options, source
@@ -92,10 +94,10 @@ class CorefAnalysis:
     @staticmethod
     def accumulators() -> dict[str, maps.Accumulator]:
         """Fresh accumulators for one run of windows: the scores and the mentions the figure shows."""
-        return {"scores": coref.CorefAccumulator(), "examples": coref.MentionExamples()}
+        return {"scores": scoring.CorefAccumulator(), "examples": scoring.MentionExamples()}
 
     def write(self, accumulators: dict[str, maps.Accumulator], outdir: str | Path, map_kind: str, run: dict,
-              select: coref.CorefScores | None = None, select_path: str | Path | None = None) -> dict:
+              select: scoring.CorefScores | None = None, select_path: str | Path | None = None) -> dict:
         """Write OUTDIR's coref.json (with the `run` record), coref.md, figures and report.html (unless `no_html`),
         the best head chosen on `select` (scores of `select_path`) when given, else on these scores; returns the
         JSON."""
@@ -118,7 +120,7 @@ class CorefAnalysis:
             figures.save_figure(figures.plot_mention_heads(examples, layer, head), outdir, "coref_best_head")
         output["run"] = run
         if not self.options.no_html:
-            report_page.write_page(outdir, report_page.coref_page(
+            page.write_page(outdir, page.coref_page(
                 output, examples, grid=scores.grid, source=self.source, baseline_names=BASELINE_NAMES))
         utils.write_json(Path(outdir) / "coref.json", output)
         utils.write_text(Path(outdir) / "coref.md", "\n".join(markdown))
@@ -134,7 +136,7 @@ def run(attn_path: str | Path, outdir: str | Path, select_path: str | Path | Non
     utils.check_output_dir(outdir)
     if options.select_on == "train" and select_path is None:
         raise utils.InputError("--select-on train needs the selection data (--select-attn-data-file)")
-    select = coref.read_coref_scores(select_path) if options.select_on == "train" else None
+    select = scoring.read_coref_scores(select_path) if options.select_on == "train" else None
     accumulators, map_kind = read_windows(attn_path)
     record = provenance.run_record(options, inputs={"attn_data_file": attn_path, "select_attn_data_file": select_path})
     return CorefAnalysis(options, attn_path).write(accumulators, outdir, map_kind, record, select, select_path)

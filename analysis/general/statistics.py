@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 import utils
-from analysis import maps
+from analysis.engines import maps
 from analysis.heads import HeadGrid
 from analysis.kernels import FASTMATH, as_float64, log64
 from bert.tokenization import CLS, SEP

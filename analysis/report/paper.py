@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import utils
-from analysis.behaviour import BERT_BASE_GRID, PAPER_BERT_BASE_HEADS
+from analysis.general.behaviour import BERT_BASE_GRID, PAPER_BERT_BASE_HEADS
 from analysis.heads import HeadGrid
 
 GRID = BERT_BASE_GRID

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis import maps
+from analysis.engines import maps
 from analysis.heads import HeadGrid
 from preprocessing.coref import TYPES, Mention
 
