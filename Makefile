@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 OUT := out/demo
 SAMPLE := data/sample
 
-.PHONY: setup chromium demo test lint bench notebook
+.PHONY: setup chromium demo test test-fast bench notebook
 
 setup: $(VENV)/.installed
 
@@ -36,11 +36,11 @@ demo: setup
 	$(PY) general_analysis.py --attn-data-file $(OUT)/unlabeled_norm.pkl $(OUT)/unlabeled_attn.pkl \
 		--outdir $(OUT)/general_norm
 	$(PY) gradient_importance.py --preprocessed-data-file $(OUT)/unlabeled.json --debug --outdir $(OUT)/gradients
-	$(PY) preprocess_depparse.py --data-dir $(SAMPLE)/depparse --output-dir $(OUT)/depparse
+	$(PY) preprocess_depparse.py --data-dir $(SAMPLE)/depparse --outdir $(OUT)/depparse
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/train.json --word_level
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/dev.json --word_level
 	$(PY) syntax_analysis.py --attn-data-file $(OUT)/depparse/dev_attn.pkl \
-		--train-attn-data-file $(OUT)/depparse/train_attn.pkl --probes --min-count 5 --outdir $(OUT)/syntax
+		--select-attn-data-file $(OUT)/depparse/train_attn.pkl --probes --min-count 5 --outdir $(OUT)/syntax
 	mkdir -p $(OUT)/coref
 	$(PY) preprocess_coref.py --data-file $(SAMPLE)/coref/sample.conllu --outfile $(OUT)/coref/sample.json
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/coref/sample.json --word_level
@@ -48,7 +48,7 @@ demo: setup
 	$(PY) analyze_corpus.py --data-file $(OUT)/unlabeled.txt --outdir $(OUT)/corpus/general
 	$(PY) analyze_corpus.py --data-file $(OUT)/depparse/dev.json --engine ray --workers 2 --min-count 5 \
 		--outdir $(OUT)/corpus/syntax_ray
-	$(PY) -m analysis.report.page index $(OUT)
+	$(PY) report_index.py --outdir $(OUT)
 	@echo
 	@echo "Done. Open $(OUT)/index.html in a browser: it links each analysis's report page (report.html)."
 	@echo "The tables are also in $(OUT)/general/general.md, $(OUT)/syntax/syntax.md and"
@@ -64,6 +64,11 @@ notebook: setup
 test: setup chromium
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+
+# Lint and the tests not marked slow (no model run, no notebook, no browser): seconds, for the edit-test loop.
+test-fast: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "not slow"
 
 bench: setup chromium
 	$(PY) bench/head_distances_bench.py

@@ -15,23 +15,23 @@ def word_starts(pieces_per_word: list[int]) -> np.ndarray:
     return np.concatenate([[0], 1 + np.cumsum([0, *pieces_per_word])])
 
 
-def word_level_attention(attention: np.ndarray, pieces_per_word: list[int], mode: str = "mean") -> np.ndarray:
+def word_level_attention(attention_maps: np.ndarray, pieces_per_word: list[int], mode: str = "mean") -> np.ndarray:
     """Word-level maps [..., n_words + 2, n_words + 2] from token maps [..., n_tokens, n_tokens].
 
     The tokens must be `[CLS]`, then the pieces of each word in order, then `[SEP]`. Modes for the
-    attention *from* a split word: `mean` of its pieces' rows, the `first` piece's row, or the
+    attention_maps *from* a split word: `mean` of its pieces' rows, the `first` piece's row, or the
     element-wise `max` of its pieces' rows renormalised to sum to 1.
     """
     if mode not in WORD_LEVEL_MODES:
         raise ValueError(f"word-level mode must be one of {WORD_LEVEL_MODES}, got {mode!r}")
     starts = word_starts(pieces_per_word)
-    if starts[-1] != attention.shape[-1] - 1:
-        raise ValueError(f"{sum(pieces_per_word)} word pieces do not fit {attention.shape[-1]} tokens")
-    to_words = np.add.reduceat(attention, starts, axis=-1)
+    if starts[-1] != attention_maps.shape[-1] - 1:
+        raise ValueError(f"{sum(pieces_per_word)} word pieces do not fit {attention_maps.shape[-1]} tokens")
+    to_words = np.add.reduceat(attention_maps, starts, axis=-1)
     if mode == "first":
         return to_words[..., starts, :]
     if mode == "max":
         from_words = np.maximum.reduceat(to_words, starts, axis=-2)
         return from_words / from_words.sum(axis=-1, keepdims=True)
-    pieces = np.diff(np.append(starts, attention.shape[-1]))
+    pieces = np.diff(np.append(starts, attention_maps.shape[-1]))
     return np.add.reduceat(to_words, starts, axis=-2) / pieces[:, None]

@@ -1,35 +1,32 @@
-"""What every script's command line shares: flags in both spellings, options from a dataclass, quiet start-up,
-and one-line errors.
+"""What every script's command line shares: flags in both spellings, options from a dataclass, `--version`, the
+closing "wrote ..." line, and one-line errors.
 
-Each flag accepts the dashed and the underscored spelling (`--min-count` and `--min_count`), as the original
-scripts used underscores. An analysis keeps its options and their defaults in one dataclass whose fields carry
-their help text (`option(default, "help")`); `add_options` turns it into flags, `options_from` back into the
-dataclass.
+Only the scripts import this module; the library (bert/, analysis/, preprocessing/) never does. Each flag accepts
+the dashed and the underscored spelling (`--min-count` and `--min_count`), as the original scripts used
+underscores, and its older names as aliases. An analysis keeps its options, defaults and bounds in one dataclass of
+analysis/options.py whose fields carry their help text; `add_options` turns it into flags, `options_from` back into
+the dataclass, naming the flag when the dataclass refuses a value.
 """
 
 import argparse
-import contextlib
 import dataclasses
-import os
 import sys
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, NoReturn
 
-from utils import InputError
-
-
-def option(default: Any, help: str, **argparse_settings: Any) -> Any:
-    """A dataclass field with its command-line help (and `choices`, `type`, `flag`... for argparse)."""
-    return dataclasses.field(default=default, metadata={"help": help, **argparse_settings})
+import provenance
+from utils import InputError, OptionError
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse's parser, with the script's docstring as help and one-line errors: a bad option is an InputError
-    (one line, exit status 2) instead of a usage block."""
+    """argparse's parser, with the script's docstring as help, `--version`, and one-line errors: a bad option is an
+    InputError (one line, exit status 2) instead of a usage block."""
 
     def __init__(self, description: str) -> None:
         super().__init__(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+        version = provenance.package_version(provenance.PROJECT)
+        self.add_argument("--version", action="version", version=f"{provenance.PROJECT} {version}")
 
     def error(self, message: str) -> NoReturn:
         """Refuse the command line in one line."""
@@ -64,20 +61,6 @@ def add_flag(parser: argparse.ArgumentParser | argparse._ActionsContainer, *name
     parser.add_argument(*flags, dest=names[0].replace("-", "_"), **settings)
 
 
-def add_model_flags(parser: argparse.ArgumentParser, bert_dir_help: str, length_help: str, debug_help: str,
-                    min_length: int = 3) -> None:
-    """The flags of every script that runs the model: --bert-dir, --max_sequence_length, --batch_size, --cased and
-    --debug (the help of the first, second and last given)."""
-    add_flag(parser, "bert-dir", help=bert_dir_help)
-    add_flag(parser, "max_sequence_length", type=bounded(int, min_length), default=128,
-             help=f"{length_help} (default: %(default)s)")
-    add_flag(parser, "batch_size", type=bounded(int, 1), default=16,
-             help="examples per batch at --max_sequence_length; shorter examples go in larger batches of the same "
-                  "number of tokens (default: %(default)s)")
-    add_flag(parser, "cased", action="store_true", help="do not lowercase (for cased models)")
-    add_flag(parser, "debug", action="store_true", help=debug_help)
-
-
 def analysis_parser(description: str, attn_help: str, outdir_name: str,
                     several: bool = False) -> argparse.ArgumentParser:
     """A parser with what every analysis script takes: `--attn-data-file` (a list of them when `several`) and
@@ -94,19 +77,22 @@ def default_outdir(args: argparse.Namespace, outdir_name: str) -> str:
     return args.outdir or str(Path(attn_data_file).resolve().parent / outdir_name)
 
 
-def add_options(parser: argparse.ArgumentParser, options_class: type, prefix: str = "",
-                only: Collection[str] | None = None) -> None:
+def add_options(parser: argparse.ArgumentParser | argparse._ActionsContainer, options_class: type, prefix: str = "",
+                only: Collection[str] | None = None, helps: dict[str, str] | None = None) -> None:
     """One flag per field of the dataclass `options_class` (or per field named in `only`), its default and help
-    taken from the field.
+    taken from the field (or from `helps`, by field name, where a script says it its own way).
 
-    A field's flag is `--<prefix><name>` unless its metadata names a `flag`; booleans are switches; a
-    tuple default takes a comma-separated list; `minimum` and `maximum` bound a number.
+    A field's flag is `--<prefix><name>` unless its metadata names a `flag`, and its `aliases` are older names;
+    booleans are switches; a tuple default takes a comma-separated list; `minimum` and `maximum` bound a number.
     """
     for field in dataclasses.fields(options_class):
         if only is not None and field.name not in only:
             continue
         settings = dict(field.metadata)
+        if helps and field.name in helps:
+            settings["help"] = helps[field.name]
         name = settings.pop("flag", prefix + field.name)
+        aliases = settings.pop("aliases", ())
         minimum, maximum = settings.pop("minimum", None), settings.pop("maximum", None)
         settings.pop("recorded", None)
         default = field.default
@@ -118,22 +104,31 @@ def add_options(parser: argparse.ArgumentParser, options_class: type, prefix: st
             settings.setdefault("type", type(default))
         if minimum is not None or maximum is not None:
             settings["type"] = bounded(settings["type"], minimum, maximum)
-        if default not in (None, False, ()):
+        if default is not None and default is not False and default != ():
             settings["help"] += " (default: %(default)s)"
-        add_flag(parser, name, default=default, **settings)
+        add_flag(parser, name, *aliases, default=default, **settings)
+
+
+def flag_name(options_class: type, parameter: str, prefix: str = "") -> str:
+    """The flag of a dataclass field, as `add_options` names it (`--min-count`)."""
+    field = next(field for field in dataclasses.fields(options_class) if field.name == parameter)
+    return "--" + field.metadata.get("flag", prefix + field.name).replace("_", "-")
 
 
 def options_from(args: argparse.Namespace, options_class: type, prefix: str = "",
                  only: Collection[str] | None = None) -> Any:
     """The dataclass `options_class` filled from parsed arguments (the inverse of `add_options`; fields not in
-    `only` keep their defaults)."""
+    `only` keep their defaults); a value the dataclass refuses is an InputError naming the flag."""
     values = {}
     for field in dataclasses.fields(options_class):
         if only is not None and field.name not in only:
             continue
         name = field.metadata.get("flag", prefix + field.name)
         values[field.name] = getattr(args, name.replace("-", "_"))
-    return options_class(**values)
+    try:
+        return options_class(**values)
+    except OptionError as error:
+        raise InputError(f"{flag_name(options_class, error.parameter, prefix)}: {error.problem}") from None
 
 
 def require_files(*paths: str | None) -> None:
@@ -155,37 +150,19 @@ def add_verbose(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="show the Keras backend's start-up logs")
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Send what native code writes to file descriptor 2 to /dev/null for the duration (Python errors still show
-    once it ends, since they propagate)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def import_keras(verbose: bool = False) -> None:
-    """Import Keras (and its backend) before anything else does, without the backend's screen of start-up logs
-    (oneDNN, CUDA, CPU features), unless `verbose`."""
-    if verbose:
-        import keras  # noqa: F401
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # what TensorFlow logs later, once running
-    with _native_stderr_silenced():
-        import keras  # noqa: F401
+def wrote(message: str) -> None:
+    """A script's closing line, "wrote <message>", on stderr beside the progress bars."""
+    print(f"wrote {message}", file=sys.stderr)
 
 
 def run(main: Callable[[], None]) -> None:
-    """Run a script's main(); an InputError becomes a one-line message and exit status 2."""
+    """Run a script's main(); an InputError becomes a one-line message and exit status 2 (a library parameter's
+    error names the parameter's flag)."""
     try:
         main()
     except InputError as error:
+        if isinstance(error, OptionError):
+            error = InputError(f"--{error.parameter.replace('_', '-')}: {error.problem}")
         message = " ".join(str(error).split())
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)

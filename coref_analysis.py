@@ -18,7 +18,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line: inputs, output directory and the CorefOptions."""
     parser = cli.analysis_parser(
         __doc__, "word-level attention pickle (or shard directory) of the evaluation windows, e.g. dev", OUTDIR)
-    cli.add_flag(parser, "select-attn-data-file",
+    cli.add_flag(parser, "select-attn-data-file", "train-attn-data-file",
                  help="word-level attention pickle of the data the best head is chosen on (--select-on train)")
     cli.add_options(parser, CorefOptions)
     args = parser.parse_args(argv)
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     outdir = cli.default_outdir(args, OUTDIR)
     coref_pipeline.run(args.attn_data_file, outdir, args.select_attn_data_file, cli.options_from(args, CorefOptions))
     page = "" if args.no_html else ", report.html"
-    print(f"wrote {outdir}/coref.json, coref.md{page} and figures")
+    cli.wrote(f"{outdir}/coref.json, coref.md{page} and figures")
 
 
 if __name__ == "__main__":

@@ -4,22 +4,21 @@ Example:
     python extract_attention.py --preprocessed-data-file data/sample/unlabeled.json
 writes data/sample/unlabeled_attn.pkl: the examples in input order, each with float16 "attns"
 [layers, heads, n, n], or "skipped" when longer than --max_sequence_length, and its run record beside it
-(unlabeled_attn.run.json). With --output-dir the same list is written as a directory of shard pickles as it
+(unlabeled_attn.run.json). With --outdir the same list is written as a directory of shard pickles as it
 goes; rerunning an interrupted command resumes after the last complete shard. --original gives the original
 code's maps (every segment id 0, a split word's attention from its first piece) instead of ours. --map norm
 or --map rollout stores norm-based maps or attention rollout instead of attention weights (docs/definitions.md).
 """
 
 import argparse
-import dataclasses
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import cli
 import provenance
-from bert.checkpoint import debug_config
+from analysis.options import ModelOptions
+from bert.backend import import_keras
 from bert.extraction import MAP_KINDS, build_extractor, open_model, prepare_example, report_skipped
 from bpe_utils import WORD_LEVEL_MODES
 from utils import (
@@ -33,10 +32,11 @@ from utils import (
     write_pickle,
 )
 
-OPTIONS_THAT_CHANGE_OUTPUT = (
-    "max_sequence_length", "batch_size", "chunk_size", "cased", "debug", "word_level", "word_level_mode",
-    "single_segment", "original",
-)  # and "map" when it is not "attn", so that earlier shard directories of attention weights still resume
+OPTIONS_THAT_CHANGE_OUTPUT = {  # fingerprint name: option (the names of earlier versions, so their shards resume)
+    "max_sequence_length": "max_sequence_length", "batch_size": "batch_size", "chunk_size": "shard_size",
+    "cased": "cased", "debug": "debug", "word_level": "word_level", "word_level_mode": "word_level_mode",
+    "single_segment": "single_segment", "original": "original",
+}  # and "map" when it is not "attn", so that earlier shard directories of attention weights still resume
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,14 +44,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = cli.ArgumentParser(__doc__)
     cli.add_flag(parser, "preprocessed-data-file", required=True,
                  help="JSON list of examples, each with one of 'text', 'words' or 'tokens'")
-    cli.add_model_flags(parser, "Google or Hugging Face BERT directory (default: the embedded MiniLM)",
-                        "longer examples are kept, marked 'skipped'",
-                        "use a tiny randomly initialised model (3 layers, hidden 144, fixed seed)")
+    cli.add_options(parser, ModelOptions)
     output = parser.add_mutually_exclusive_group()
     cli.add_flag(output, "outfile", help="output pickle (default: <input without .json>_attn.pkl)")
-    cli.add_flag(output, "output-dir",
+    cli.add_flag(output, "outdir", "output-dir",
                  help="write a shard directory instead of one pickle, resumable, in bounded memory")
-    cli.add_flag(parser, "chunk-size", type=cli.bounded(int, 1), default=256,
+    cli.add_flag(parser, "shard-size", "chunk-size", type=cli.bounded(int, 1), default=256,
                  help="consecutive examples sorted by length together; one shard each (default: %(default)s)")
     cli.add_flag(parser, "word_level", action="store_true", help="word-level maps (needs 'words'): n = len(words) + 2")
     cli.add_flag(parser, "word-level-mode", choices=WORD_LEVEL_MODES,
@@ -88,7 +86,7 @@ def default_outfile(input_path: Path) -> Path:
 def run_fingerprint(input_path: Path, bert_dir: Path, args: argparse.Namespace) -> str:
     """Digest of the input file, the model directory and the options that change the output."""
     digest = hashlib.sha256(read_bytes(input_path))
-    options = {name: getattr(args, name) for name in OPTIONS_THAT_CHANGE_OUTPUT}
+    options = {name: getattr(args, option) for name, option in OPTIONS_THAT_CHANGE_OUTPUT.items()}
     if args.map != "attn":
         options["map"] = args.map
     digest.update(json.dumps([str(bert_dir.resolve()), options], sort_keys=True).encode())
@@ -98,10 +96,11 @@ def run_fingerprint(input_path: Path, bert_dir: Path, args: argparse.Namespace) 
 def main(argv: list[str] | None = None) -> None:
     """Validate the examples and the model, then extract the maps chunk by chunk into a pickle or shards."""
     args = parse_args(argv)
+    model_options = cli.options_from(args, ModelOptions)
     input_path = check_input_file(args.preprocessed_data_file)
-    bert_dir, config, tokenizer = open_model(args.bert_dir, args.max_sequence_length, args.cased)
+    source, config, tokenizer = open_model(args.model, args.max_sequence_length, args.cased, args.revision)
     outfile = Path(args.outfile) if args.outfile else default_outfile(input_path)
-    if not args.output_dir:
+    if not args.outdir:
         check_output_file(outfile)
     examples = read_json(input_path)
     if not isinstance(examples, list):
@@ -110,22 +109,20 @@ def main(argv: list[str] | None = None) -> None:
         prepare_example(example, tokenizer, input_path, index, args.max_sequence_length, args.word_level)
         for index, example in enumerate(examples)
     ]
-    model = {"directory": str(bert_dir.resolve()), "debug": args.debug,
-             "config": dataclasses.asdict(debug_config(config) if args.debug else config)}
     options = {name: value for name, value in vars(args).items() if name != "verbose"}
-    record = provenance.run_record(options, model=model)
+    record = provenance.run_record(options, model=provenance.model_record(source, config, args.debug))
     shard_writer = None
-    if args.output_dir:
-        shard_writer = ShardWriter(args.output_dir, run_fingerprint(input_path, bert_dir, args), run=record)
+    if args.outdir:
+        shard_writer = ShardWriter(args.outdir, run_fingerprint(input_path, source.directory, args), run=record)
     start = shard_writer.n_examples_written if shard_writer else 0
 
-    cli.import_keras(args.verbose)
-    extractor = build_extractor(bert_dir, tokenizer, debug=args.debug, map_kind=args.map, word_level=args.word_level,
-                                single_segment=args.single_segment,
-                                tokens_per_batch=args.batch_size * args.max_sequence_length)
+    import_keras(args.verbose)
+    extractor = build_extractor(source.directory, tokenizer, debug=args.debug, map_kind=args.map,
+                                word_level=args.word_level, single_segment=args.single_segment,
+                                tokens_per_batch=model_options.tokens_per_batch)
     with progress_bar(total=len(examples), initial=start, unit="ex", desc="extracting attention") as progress:
         chunks = extractor.output_chunks(
-            examples, prepared, start, args.chunk_size, args.word_level_mode, progress
+            examples, prepared, start, args.shard_size, args.word_level_mode, progress
         )
         if shard_writer:
             for chunk in chunks:
@@ -135,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
             write_pickle(outfile, [example for chunk in chunks for example in chunk])
             provenance.write_sidecar(outfile, record)
     skipped = report_skipped(prepared, args.max_sequence_length)
-    print(f"wrote {args.output_dir or outfile} ({len(examples) - skipped} examples with maps)", file=sys.stderr)
+    cli.wrote(f"{args.outdir or outfile} ({len(examples) - skipped} examples with maps)")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     attn_data_file, *compared = args.attn_data_file
     general_pipeline.run(attn_data_file, outdir, args.head_distances, options, compared)
     page = "" if args.no_html else ", report.html"
-    print(f"wrote {outdir}/general.json, general.md{page} and figures")
+    cli.wrote(f"{outdir}/general.json, general.md{page} and figures")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ and its run record beside it (head_distances.run.json).
 """
 
 import argparse
-import sys
 
 import cli
 import provenance
 import utils
+from bert.backend import import_keras
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     """Parse the command line, compute the distances, write them and their run record atomically."""
     args = parse_args(argv)
     if args.use_keras:
-        cli.import_keras(args.verbose)
+        import_keras(args.verbose)
     from analysis.general.head_distances import accumulate
 
     utils.check_output_file(args.outfile)
@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     utils.write_pickle(args.outfile, distances.result())
     record = provenance.run_record({"use_keras": args.use_keras}, inputs={"attn_data_file": args.attn_data_file})
     provenance.write_sidecar(args.outfile, record)
-    print(f"wrote {args.outfile}: distances of {distances.grid} heads over {distances.n_examples} examples "
-          f"({distances.n_rows} query rows)", file=sys.stderr)
+    cli.wrote(f"{args.outfile}: distances of {distances.grid} heads over {distances.n_examples} examples "
+              f"({distances.n_rows} query rows)")
 
 
 if __name__ == "__main__":

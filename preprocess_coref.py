@@ -11,25 +11,24 @@ model's tokenizer (see preprocessing/coref.py for the reading rules).
 """
 
 import argparse
-import sys
 from collections import Counter
 from pathlib import Path
 
 import cli
 import utils
-from bert.checkpoint import resolve_bert_dir
-from bert.tokenization import FullTokenizer
+from analysis.options import ModelOptions
+from bert.checkpoint import open_tokenizer
 from preprocessing.coref import SPECIAL_TOKENS_PER_WINDOW, TYPES, document_windows, piece_counter, read_documents
+
+TOKENIZER_OPTIONS = ("model", "revision", "cased", "max_sequence_length")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line: input, model vocabulary, window size, output."""
     parser = cli.ArgumentParser(__doc__)
     cli.add_flag(parser, "data-file", required=True, help="CoNLL-U file with Entity= coreference in MISC")
-    cli.add_flag(parser, "bert-dir", help="model directory holding vocab.txt (default: embedded MiniLM)")
-    cli.add_flag(parser, "cased", action="store_true", help="keep case when counting tokens (for cased models)")
-    cli.add_flag(parser, "max-sequence-length", type=int, default=128,
-                 help="tokens per window, [CLS]/[SEP] included (default: %(default)s)")
+    cli.add_options(parser, ModelOptions, only=TOKENIZER_OPTIONS,
+                    helps={"max_sequence_length": "tokens per window, [CLS]/[SEP] included"})
     cli.add_flag(parser, "first-window-only", action="store_true",
                  help="keep only each document's first window (the paper truncated documents to 128 tokens)")
     cli.add_flag(parser, "outfile", help="output JSON (default: the data file with .json instead of .conllu)")
@@ -48,12 +47,13 @@ def output_path(data_file: Path, outfile: str | None) -> Path:
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line, read the documents, cut them into windows, write the JSON."""
     args = parse_args(argv)
+    cli.options_from(args, ModelOptions, only=TOKENIZER_OPTIONS)
     if args.max_sequence_length <= SPECIAL_TOKENS_PER_WINDOW:
         raise utils.InputError(f"--max-sequence-length {args.max_sequence_length}: must leave room for words "
                                f"beside [CLS] and [SEP]")
     data_file = utils.check_input_file(args.data_file)
     output_file = output_path(data_file, args.outfile)
-    tokenizer = FullTokenizer(resolve_bert_dir(args.bert_dir) / "vocab.txt", do_lower_case=not args.cased)
+    tokenizer = open_tokenizer(args.model, args.cased, args.revision)
     count_pieces = piece_counter(tokenizer)
     documents = read_documents(data_file)
     examples, n_dropped = [], 0
@@ -67,9 +67,9 @@ def main(argv: list[str] | None = None) -> None:
     by_type = Counter(mention["type"] for example in examples for mention in example["mentions"])
     type_counts = ", ".join(f"{by_type[name]} {name}" for name in TYPES)
     n_cross_sentence = sum(document.n_cross_sentence for document in documents)
-    print(f"{data_file}: {len(documents)} documents, {len(examples)} windows, {by_type.total()} mentions "
-          f"({type_counts}); dropped {n_cross_sentence} crossing sentences, {n_dropped} crossing windows "
-          f"-> {output_file}", file=sys.stderr)
+    cli.wrote(f"{output_file}: {len(documents)} documents, {len(examples)} windows, {by_type.total()} mentions "
+              f"({type_counts}) of {data_file}; dropped {n_cross_sentence} crossing sentences, {n_dropped} crossing "
+              "windows")
 
 
 if __name__ == "__main__":

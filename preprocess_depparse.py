@@ -8,7 +8,6 @@ required both train.txt and dev.txt).
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import cli
@@ -22,7 +21,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cli.add_flag(parser, "data-dir", required=True, help="directory holding the split files")
     cli.add_flag(parser, "format", choices=["auto", "conll", "conllu"], default="auto",
                  help="input format (default: %(default)s, by extension)")
-    cli.add_flag(parser, "output-dir", help="where to write <split>.json (default: --data-dir)")
+    cli.add_flag(parser, "outdir", "output-dir", help="where to write <split>.json (default: --data-dir)")
     cli.add_flag(parser, "splits", nargs="+", default=["train", "dev", "test"],
                  help="split names to convert (default: %(default)s)")
     return parser.parse_args(argv)
@@ -32,15 +31,14 @@ def main(argv: list[str] | None = None) -> None:
     """Parse the command line, convert every split found, write the JSON files."""
     args = parse_args(argv)
     split_files = find_splits(args.data_dir, args.splits, args.format)
-    output_dir = Path(args.output_dir or args.data_dir)
+    output_dir = Path(args.outdir or args.data_dir)
     utils.check_output_dir(output_dir)
     splits = {split: PARSERS[data_format](path) for split, (path, data_format) in split_files.items()}
     for split, sentences in splits.items():  # written only once every split has been read without error
         output_file = output_dir / f"{split}.json"
         utils.write_json(output_file, sentences)
         word_count = sum(len(sentence["words"]) for sentence in sentences)
-        print(f"{split_files[split][0]}: {len(sentences)} sentences, {word_count} words -> {output_file}",
-              file=sys.stderr)
+        cli.wrote(f"{output_file}: {len(sentences)} sentences, {word_count} words of {split_files[split][0]}")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,13 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import utils
+
+if TYPE_CHECKING:
+    from bert.checkpoint import ModelSource
+    from bert.config import BertConfig
 
 PROJECT = "attention-analysis"
 BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -38,6 +42,14 @@ def versions() -> dict[str, str]:
         "keras_backend": backend,
         backend: package_version(BACKEND_PACKAGES.get(backend, backend)),
     }
+
+
+def model_record(source: "ModelSource", config: "BertConfig", debug: bool) -> dict:
+    """The model's record: where it came from (directory; Hub id, revision and commit), whether --debug replaced it,
+    and the config of the model that ran (--debug's own when it did)."""
+    from bert.checkpoint import debug_config
+
+    return {**source.record(), "debug": debug, "config": dataclasses.asdict(debug_config(config) if debug else config)}
 
 
 def sidecar_path(output: str | Path) -> Path:

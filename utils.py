@@ -28,6 +28,15 @@ class InputError(Exception):
     """Input the tool cannot use; scripts print it on one line and exit with status 2."""
 
 
+class OptionError(InputError):
+    """A library parameter out of its bounds or choices; `parameter` names it (a script names its flag instead)."""
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        super().__init__(f"{parameter}: {problem}")
+        self.parameter = parameter
+        self.problem = problem
+
+
 def example_error(path: str | Path, index: int, field: str, problem: str) -> InputError:
     """An InputError naming the file, the example index and the field."""
     return InputError(f"{path}: example {index}: field '{field}': {problem}")

@@ -1,14 +1,53 @@
-"""The options of each analysis and their defaults, in one place: the scripts build their flags from these
-dataclasses (cli.add_options), and the library and the notebooks take them as they are."""
+"""The options of each analysis, their defaults and their bounds, in one place.
 
+The scripts build their flags from these dataclasses (cli.add_options), and the library and the notebooks take
+them as they are. Each dataclass checks its own values when made (bounds and choices, from the field's metadata),
+so a notebook gets the same checks as a script; an error names the parameter (`OptionError`), and a script names
+its flag instead.
+"""
+
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from analysis.general import behaviour
-from cli import option
+from bert.extraction import MAP_KINDS
+from bpe_utils import WORD_LEVEL_MODES
+from utils import OptionError
+
+
+def option(default: Any, help: str, **settings: Any) -> Any:
+    """A dataclass field with its help text and settings: `choices`, `minimum`, `maximum` (checked by the dataclass),
+    `flag` (the flag's name when not the field's), `recorded=False` (left out of run records), argparse's `type`."""
+    return dataclasses.field(default=default, metadata={"help": help, **settings})
+
+
+def check_fields(options: Any) -> None:
+    """OptionError for the first field of a dataclass whose value is outside its `choices`, `minimum` or `maximum`
+    (None stands for an option left out and is not checked)."""
+    for field in dataclasses.fields(options):
+        value, settings = getattr(options, field.name), field.metadata
+        if value is None:
+            continue
+        if "choices" in settings and value not in settings["choices"]:
+            choices = ", ".join(map(str, settings["choices"]))
+            raise OptionError(field.name, f"{value!r} is not one of {choices}")
+        minimum, maximum = settings.get("minimum"), settings.get("maximum")
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            low = "-inf" if minimum is None else minimum
+            high = "inf" if maximum is None else maximum
+            raise OptionError(field.name, f"{value} is not in [{low}, {high}]")
+
+
+class CheckedOptions:
+    """Base of every options dataclass: its values are checked when it is made (check_fields)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass
-class GeneralOptions:
+class GeneralOptions(CheckedOptions):
     """What to show: Figure 1's example and heads, the heads named in Figure 6, behaviour thresholds, MDS seed.
 
     Heads are 1-based `layer-head` labels.
@@ -40,7 +79,7 @@ class GeneralOptions:
 
 
 @dataclass
-class SyntaxOptions:
+class SyntaxOptions(CheckedOptions):
     """How Table 1 and Figure 5 are made: where heads are chosen, which relations are shown and how labelled."""
 
     select_on: str = option("same", "choose each relation's head on the same data (the paper's protocol) or on "
@@ -56,7 +95,7 @@ class SyntaxOptions:
 
 
 @dataclass
-class ProbeSettings:
+class ProbeSettings(CheckedOptions):
     """How the attention probes are trained (Table 3); flags `--probe-<name>`, the seed `--seed`.
 
     The `paper` regime trains as the original code did (analysis/probes.py) and uses only `seed` of the others.
@@ -79,9 +118,80 @@ class ProbeSettings:
 
 
 @dataclass
-class CorefOptions:
+class CorefOptions(CheckedOptions):
     """How Table 2 is made: where the best head is chosen."""
 
     select_on: str = option("same", "choose the best head on the same data (the paper's protocol) or on the "
                             "selection data (--select-attn-data-file)", choices=["same", "train"])
     no_html: bool = option(False, "do not write report.html", recorded=False)
+
+
+@dataclass
+class AnalysisOptions:
+    """Every analysis's options, for analyze_corpus.py, which runs the one its data asks for."""
+
+    general: GeneralOptions = dataclasses.field(default_factory=GeneralOptions)
+    syntax: SyntaxOptions = dataclasses.field(default_factory=SyntaxOptions)
+    coref: CorefOptions = dataclasses.field(default_factory=CorefOptions)
+
+
+@dataclass
+class ModelOptions(CheckedOptions):
+    """Which model runs, and how examples are batched: the options of every script that runs a model (the
+    preprocessing scripts use the first four, to tokenize)."""
+
+    model: str | None = option(None, "the model: a directory (Google or Hugging Face BERT) or a Hugging Face Hub id, "
+                               "e.g. google-bert/bert-base-uncased (default: the embedded MiniLM)",
+                               aliases=("bert-dir",))
+    revision: str | None = option(None, "with a Hub id: the branch, tag or commit to use (default: main)")
+    cased: bool = option(False, "do not lowercase (for models with only a vocab.txt; the original's --cased)")
+    max_sequence_length: int = option(128, "longest example in tokens; longer ones are kept, marked 'skipped'",
+                                      minimum=3)
+    batch_size: int = option(16, "examples per batch at --max-sequence-length; shorter examples go in larger "
+                             "batches of the same number of tokens", minimum=1)
+    debug: bool = option(False, "use a tiny randomly initialised model (3 layers, hidden 144, fixed seed)")
+
+    @property
+    def tokens_per_batch(self) -> int:
+        """Tokens in a batch: `batch_size` examples of `max_sequence_length` tokens."""
+        return self.batch_size * self.max_sequence_length
+
+
+@dataclass
+class GradientOptions(CheckedOptions):
+    """How the gradient importance of Figure 3 is measured."""
+
+    seed: int = option(0, "seed of the masking (and of --debug's random model)", minimum=0)
+    no_html: bool = option(False, "do not write report.html", recorded=False)
+
+
+ANALYSES = ("general", "syntax", "coref")
+ENGINES = ("local", "ray")
+
+
+@dataclass
+class CorpusOptions(CheckedOptions):
+    """How analyze_corpus.py runs: which analysis, where the shards run, how the raw text is cut and mapped."""
+
+    analysis: str | None = option(None, "the analysis to run (default: syntax for dependency trees, coref for "
+                                  "coreference windows, general for anything else)", choices=ANALYSES)
+    engine: str = option("local", "run the shards in this process or on Ray Data workers", choices=ENGINES)
+    address: str | None = option(None, "with --engine ray: the Ray cluster to use, e.g. ray://head:10001 or auto "
+                                 "(default: start a local one)")
+    workers: int = option(2, "with --engine ray: worker actors, each loading the model once", minimum=1)
+    cpus_per_worker: float | None = option(None, "with --engine ray: CPUs each actor reserves (default: the "
+                                           "cluster's CPUs over workers + 1, at most 1)", type=float, minimum=0.01)
+    num_gpus_per_worker: float = option(0.0, "with --engine ray: GPUs each actor reserves", minimum=0.0)
+    shard_size: int = option(256, "examples per shard: one extraction chunk, one partial on disk", minimum=1,
+                             aliases=("chunk-size",))
+    num_docs: int | None = option(None, "raw text: the number of segments to make (default: all the text gives)",
+                                  type=int, minimum=1)
+    segment_seed: int = option(0, "raw text: random seed of the A/B splits, as preprocess_unlabeled.py's --seed",
+                               minimum=0)
+    single_segment: bool = option(False, "all token type ids 0, as the original code did")
+    map: str = option("attn", "attention weights, norm-based maps or attention rollout", choices=MAP_KINDS)
+    word_level_mode: str = option("mean", "syntax and coreference: attention from a split word",
+                                  choices=WORD_LEVEL_MODES)
+    distance_examples: int = option(1000, "general analysis: the head distances (Figure 6) over the first N "
+                                    "examples with maps, as the paper's 1,000 segments; 0 for none. They cost about "
+                                    "one MiniLM forward pass per example on a CPU", minimum=0)

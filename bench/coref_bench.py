@@ -1,7 +1,7 @@
 """Coreference chain on GUM: how long preprocess_coref.py and coref_analysis.py take, and whether the analysis's
 memory stays flat as the number of windows grows (it keeps counts only, reading a shard directory shard by shard).
 
-    .venv/bin/python bench/coref_bench.py            # needs ../shared/data/gum-coref
+    .venv/bin/python bench/coref_bench.py            # needs the GUM data with coreference (see the README)
 
 Preprocessing runs on GUM train (127 documents). The analysis runs on word-level maps of GUM dev made with the
 embedded model, written as shard directories holding dev's windows 1, 4 and 16 times over, each in a child process

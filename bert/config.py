@@ -6,6 +6,12 @@ from pathlib import Path
 from utils import InputError, read_json
 
 ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
+UNSUPPORTED = {  # config keys whose other values this model would not compute exactly: the values it computes
+    "model_type": ("bert",),
+    "position_embedding_type": ("absolute",),
+    "is_decoder": (False,),
+    "add_cross_attention": (False,),
+}
 POSITIVE_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                    "max_position_embeddings", "type_vocab_size")
 
@@ -38,10 +44,15 @@ class BertConfig:
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> "BertConfig":
-        """Read a Google or Hugging Face config file; keys this model does not use are ignored."""
+        """Read a Google or Hugging Face config file; keys that change nothing this model computes are ignored, and
+        a model it would not compute exactly (another `model_type`, relative positions, a decoder) is refused."""
         values = read_json(path)
         if not isinstance(values, dict):
             raise InputError(f"{path}: not a JSON object")
+        for key, computed in UNSUPPORTED.items():
+            if key in values and values[key] not in computed:
+                raise InputError(f"{path}: {key} {values[key]!r} is not supported (this model computes "
+                                 f"{key} {computed[0]!r} only); refusing rather than computing another model")
         kwargs = {}
         for field in dataclasses.fields(cls):
             if field.name not in values:

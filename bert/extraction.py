@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from bert.checkpoint import model_tokenizer, read_config, resolve_bert_dir
+from bert.checkpoint import ModelSource, model_tokenizer, read_config, resolve_model
 from bert.config import BertConfig
 from bert.tokenization import CLS, SEP, FullTokenizer, with_special_tokens
 from bpe_utils import word_level_attention
-from utils import InputError, example_error
+from utils import OptionError, example_error
 
 INPUT_FIELDS = ("text", "words", "tokens")
 MAP_KINDS = ("attn", "norm", "rollout")  # docs/definitions.md, "Beyond attention weights"
@@ -115,13 +115,13 @@ def length_batches(lengths: list[int], tokens_per_batch: int) -> list[list[int]]
     return batches
 
 
-def attention_rollout(attention: np.ndarray) -> np.ndarray:
+def attention_rollout(attention_maps: np.ndarray) -> np.ndarray:
     """Attention rollout (Abnar and Zuidema 2020) of maps [layers, heads, n, n]: [layers, 1, n, n], float32.
 
     R_1 = B_1 and R_l = B_l R_(l-1), with B_l = 0.5 * (mean over heads of layer l) + 0.5 * I; computed in float64.
     Rows of every R_l sum to 1 when the maps' rows do.
     """
-    mixed = 0.5 * attention.astype(np.float64).mean(axis=1) + 0.5 * np.eye(attention.shape[-1])
+    mixed = 0.5 * attention_maps.astype(np.float64).mean(axis=1) + 0.5 * np.eye(attention_maps.shape[-1])
     rollout = np.empty_like(mixed)
     rollout[0] = mixed[0]
     for layer in range(1, len(mixed)):
@@ -280,13 +280,14 @@ def report_skipped(prepared: list[PreparedExample], max_length: int) -> int:
     return skipped
 
 
-def open_model(bert_dir: str | Path | None, max_length: int, cased: bool) -> tuple[Path, BertConfig, FullTokenizer]:
-    """The model directory (`bert_dir`, or the embedded default), its config and its tokenizer, checked before any
-    work: InputError for a missing file, a vocabulary larger than the config's, or a --max_sequence_length above the
-    model's positions."""
-    directory = resolve_bert_dir(bert_dir)
-    config = read_config(directory)
+def open_model(model: str | Path | None, max_length: int, cased: bool,
+               revision: str | None = None) -> tuple[ModelSource, BertConfig, FullTokenizer]:
+    """The model (a directory, a Hub id, or the embedded default when None), its config and its tokenizer, checked
+    before any work: InputError for a missing file, a vocabulary larger than the config's, or a `max_length` above
+    the model's positions."""
+    source = resolve_model(model, revision)
+    config = read_config(source.directory)
     if max_length > config.max_position_embeddings:
-        raise InputError(f"--max_sequence_length {max_length} is above the model's {config.max_position_embeddings} "
-                         "positions")
-    return directory, config, model_tokenizer(directory, config, cased)
+        raise OptionError("max_sequence_length", f"{max_length} is above the model's "
+                          f"{config.max_position_embeddings} positions")
+    return source, config, model_tokenizer(source.directory, config, cased)

@@ -64,8 +64,9 @@ def check_masked_positions(value: object, tokens: list[str], path: Path, index: 
 
 
 def masked_count(candidates: int) -> int:
-    """How many of `candidates` non-special positions are masked: 15%, rounded half up, at least 1, at most 20."""
-    return min(MAX_MASKED, max(1, int(MASKED_FRACTION * candidates + 0.5)))
+    """How many of `candidates` non-special positions are masked, as Google's create_pretraining_data.py counts:
+    15% rounded by Python's round (half to even), at least 1, at most 20."""
+    return min(MAX_MASKED, max(1, int(round(candidates * MASKED_FRACTION))))
 
 
 def masking_plan(

@@ -1,4 +1,5 @@
-"""Shared test fixtures and helpers: the shared real data, scripts run in a child process or called in this one."""
+"""Shared test fixtures and helpers: the real data beside the project, the demo's outputs, scripts run in a child
+process or called in this one."""
 
 import subprocess
 import sys
@@ -10,15 +11,26 @@ import pytest
 import utils
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = ROOT.parent / "shared" / "data"  # UD English EWT, GUM, a Wikipedia sample, where CI lays them
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """../shared/data (UD English EWT, Wikipedia sample); skips the test when it is absent."""
+    """The real data beside the project (UD English EWT, GUM, Wikipedia sample); skips the test when it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
+        pytest.skip(f"real data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Path:
+    """OUT of `make demo` (the whole chain on the bundled sample, as the README's first command runs it), written
+    once per test session into a scratch folder as `<folder>/out/demo`, where the notebooks find it."""
+    out = tmp_path_factory.mktemp("demo") / "out" / "demo"
+    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "demo", f"OUT={out}", f"PY={sys.executable}"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return out
 
 
 def run_script(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -28,7 +28,7 @@ import syntax_analysis
 import utils
 
 pytestmark = pytest.mark.slow
-SHARD_SIZE = 8  # small shards, so that a few dozen examples make several; the file chain uses it as --chunk-size
+SHARD_SIZE = 8  # small shards, so that a few dozen examples make several; the file chain uses it as --shard-size
 IGNORED_KEYS = {"run", "source"}  # where each output says how and from what it was made
 EMBEDDING_TOLERANCE = 1e-9  # "mds": an iterative embedding of distances equal to 1e-12 moves by about 1e-14
 
@@ -77,7 +77,7 @@ def general_chain(wikipedia_text) -> Path:
     directory = wikipedia_text.parent
     assert run_script("preprocess_unlabeled.py", "--data-file", str(wikipedia_text), "--num-docs", "30").returncode == 0
     examples = directory / "sample.json"
-    extract_attention.main(["--preprocessed-data-file", str(examples), "--chunk-size", str(SHARD_SIZE)])
+    extract_attention.main(["--preprocessed-data-file", str(examples), "--shard-size", str(SHARD_SIZE)])
     head_distances.main(["--attn-data-file", str(directory / "sample_attn.pkl"),
                          "--outfile", str(directory / "head_distances.pkl")])
     general_analysis.main(["--attn-data-file", str(directory / "sample_attn.pkl"), "--head-distances",
@@ -151,6 +151,26 @@ def test_killed_run_resumes_to_the_same_result(wikipedia_text, general_chain, tm
     assert_general_equal(outdir, general_chain)
 
 
+def test_a_damaged_partial_is_recomputed(wikipedia_text, general_chain, tmp_path, capsys):
+    outdir = stream(wikipedia_text, tmp_path / "out", "--num-docs", "30")
+    manifest = utils.read_json(outdir / "partials" / "manifest.json")
+    assert sorted(manifest["sha256"]) == ["0", "1", "2", "3"]
+    damaged, truncated = outdir / "partials" / "part-00001.pkl", outdir / "partials" / "part-00002.pkl"
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # a flipped byte still unpickles, into wrong numbers
+    damaged.write_bytes(bytes(data))
+    truncated.write_bytes(truncated.read_bytes()[:100])
+    intact = (outdir / "partials" / "part-00000.pkl").stat().st_mtime_ns
+    capsys.readouterr()
+    stream(wikipedia_text, outdir, "--num-docs", "30")
+    notes = capsys.readouterr().err
+    assert f"{damaged}: damaged" in notes and "recomputing shard 1" in notes and "recomputing shard 2" in notes
+    assert "recomputing shard 0" not in notes
+    assert (outdir / "partials" / "part-00000.pkl").stat().st_mtime_ns == intact
+    assert utils.read_json(outdir / "partials" / "manifest.json")["sha256"] == manifest["sha256"]
+    assert_general_equal(outdir, general_chain)
+
+
 @pytest.fixture(scope="module")
 def ewt_dev(shared_data, tmp_path_factory) -> Path:
     """The first 40 sentences of UD EWT dev, as preprocess_depparse.py writes them."""
@@ -162,7 +182,7 @@ def ewt_dev(shared_data, tmp_path_factory) -> Path:
 
 
 def test_streaming_syntax_equals_the_file_chain(ewt_dev, tmp_path):
-    extract_attention.main(["--preprocessed-data-file", str(ewt_dev), "--word_level", "--chunk-size",
+    extract_attention.main(["--preprocessed-data-file", str(ewt_dev), "--word_level", "--shard-size",
                             str(SHARD_SIZE), "--outfile", str(tmp_path / "dev_attn.pkl")])
     syntax_analysis.main(["--attn-data-file", str(tmp_path / "dev_attn.pkl"), "--min-count", "5",
                           "--outdir", str(tmp_path / "chain")])
@@ -183,7 +203,7 @@ def gum_dev(shared_data, tmp_path_factory) -> Path:
 
 
 def test_streaming_coref_equals_the_file_chain(gum_dev, tmp_path):
-    extract_attention.main(["--preprocessed-data-file", str(gum_dev), "--word_level", "--chunk-size",
+    extract_attention.main(["--preprocessed-data-file", str(gum_dev), "--word_level", "--shard-size",
                             str(SHARD_SIZE), "--outfile", str(tmp_path / "dev_attn.pkl")])
     coref_analysis.main(["--attn-data-file", str(tmp_path / "dev_attn.pkl"), "--outdir", str(tmp_path / "chain")])
     outdir = stream(gum_dev, tmp_path / "out")
@@ -240,7 +260,7 @@ def test_ray_syntax_with_a_dying_actor_equals_the_file_chain(ray_cluster, ewt_de
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     monkeypatch.setattr(ActorDyingOnce, "marker", str(tmp_path / "died"))  # the actors share this machine's files
     monkeypatch.setattr(ray_engine, "ShardWorker", ActorDyingOnce)
-    extract_attention.main(["--preprocessed-data-file", str(ewt_dev), "--word_level", "--chunk-size",
+    extract_attention.main(["--preprocessed-data-file", str(ewt_dev), "--word_level", "--shard-size",
                             str(SHARD_SIZE), "--outfile", str(tmp_path / "dev_attn.pkl")])
     syntax_analysis.main(["--attn-data-file", str(tmp_path / "dev_attn.pkl"), "--min-count", "5",
                           "--outdir", str(tmp_path / "chain")])

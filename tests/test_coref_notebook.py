@@ -2,21 +2,16 @@
 preprocess_coref.py and extract_attention.py with the embedded model), and with a head chosen on other data."""
 
 import pytest
-from conftest import ROOT, run_notebook
+from conftest import run_notebook
 from test_coref_analysis import planted_windows
 
-import extract_attention
-import preprocess_coref
 import utils
 
 pytestmark = pytest.mark.slow  # executes a notebook
 
 
-def test_notebook_on_the_demo_chain(tmp_path, monkeypatch):
-    preprocess_coref.main(["--data-file", str(ROOT / "data" / "sample" / "coref" / "sample.conllu"),
-                           "--outfile", str(tmp_path / "sample.json")])
-    extract_attention.main(["--preprocessed-data-file", str(tmp_path / "sample.json"), "--word_level"])
-    monkeypatch.setenv("ATTN_DATA_FILE", str(tmp_path / "sample_attn.pkl"))
+def test_notebook_on_the_demo_chain(demo, monkeypatch):
+    monkeypatch.setenv("ATTN_DATA_FILE", str(demo / "coref" / "sample_attn.pkl"))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
     outputs = run_notebook("Coreference_Analysis.ipynb", timeout=300)

@@ -4,11 +4,14 @@ script prints on one line with exit status 2)."""
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, input_error, run_script
+from checkpoints import embedded_copy, hub_cache
+from conftest import ROOT, assert_one_line_error, input_error, run_script
 from tokenizers import BertWordPieceTokenizer
 
 import extract_attention
@@ -187,14 +190,7 @@ def test_model_directory_without_checkpoint(tmp_path):
 
 @pytest.mark.slow
 def test_checkpoint_that_does_not_fit_its_config(tmp_path):
-    embedded = resolve_bert_dir(None)
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    config = json.loads((embedded / "config.json").read_text())
-    config["intermediate_size"] = 1024
-    (model_dir / "config.json").write_text(json.dumps(config))
-    for name in ("vocab.txt", "model.safetensors"):
-        os.symlink(embedded / name, model_dir / name)
+    model_dir = embedded_copy(tmp_path / "model", {"intermediate_size": 1024})
     path = write_examples(tmp_path, [{"text": "a"}])
     error = assert_error("--preprocessed-data-file", str(path), "--bert-dir", str(model_dir))
     assert all(fragment in error for fragment in (str(model_dir), "intermediate/dense/kernel", "(384, 1536)",
@@ -204,7 +200,7 @@ def test_checkpoint_that_does_not_fit_its_config(tmp_path):
 def test_max_sequence_length_above_model_positions(tmp_path):
     path = write_examples(tmp_path, [{"text": "a"}])
     result = run_script("extract_attention.py", "--preprocessed-data-file", str(path), "--max_sequence_length", "513")
-    assert_one_line_error(result, "--max_sequence_length 513", "512 positions")
+    assert_one_line_error(result, "--max-sequence-length: 513", "512 positions")
 
 
 def test_length_batches_fill_a_token_budget():
@@ -215,3 +211,33 @@ def test_length_batches_fill_a_token_budget():
     for batch in batches:
         assert len(batch) == 1 or len(batch) * max(lengths[index] for index in batch) <= 128
     assert batches[0] == [1, 5, 3, 6]  # four short examples share one batch: 4 * 7 <= 128 tokens
+
+
+def run_offline(hf_home: Path, *args: str) -> subprocess.CompletedProcess:
+    """extract_attention.py as a command, with `hf_home` as the Hugging Face cache and no network (HF_HUB_OFFLINE)."""
+    environment = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "extract_attention.py", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=environment, timeout=600)
+
+
+@pytest.mark.slow
+def test_a_hub_id_in_the_cache_gives_its_directory_s_maps_offline(tmp_path):
+    hub_id = "sentence-transformers/all-MiniLM-L6-v2"
+    commit = hub_cache(tmp_path / "hf", hub_id, resolve_bert_dir(None))
+    path = write_examples(tmp_path, [{"text": "The cat sat on the mat."}, {"words": ["Hub", "ids", "resolve"]}])
+    by_id = run_offline(tmp_path / "hf", "--preprocessed-data-file", str(path), "--model", hub_id, "--outfile",
+                        str(tmp_path / "by_id.pkl"))
+    assert by_id.returncode == 0, by_id.stderr
+    extract_attention.main(["--preprocessed-data-file", str(path), "--outfile", str(tmp_path / "by_directory.pkl")])
+    for from_hub, from_directory in zip(read_examples(tmp_path / "by_id.pkl"),
+                                        read_examples(tmp_path / "by_directory.pkl"), strict=True):
+        assert from_hub["tokens"] == from_directory["tokens"]
+        np.testing.assert_array_equal(from_hub["attns"], from_directory["attns"])
+    model = read_json(tmp_path / "by_id.run.json")["model"]
+    assert (model["hub_id"], model["revision"], model["commit"]) == (hub_id, None, commit)
+    assert model["directory"].endswith(f"snapshots/{commit}")
+
+    missing = run_offline(tmp_path / "hf", "--preprocessed-data-file", str(path), "--model", "org/not-cached",
+                          "--outfile", str(tmp_path / "missing.pkl"))
+    assert_one_line_error(missing, "org/not-cached: not a model directory, and not resolved as a Hugging Face Hub id")
+    assert not (tmp_path / "missing.pkl").exists()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from checkpoints import write_google_checkpoint
 from conftest import assert_one_line_error, input_error, run_script
 
 import gradient_importance
@@ -147,44 +148,9 @@ def test_a_finite_difference_agrees_with_the_gradient(golden, tmp_path):
 
 def google_checkpoint(golden: dict, hugging_face: Path, target: Path) -> None:
     """The tiny golden model as a Google BERT directory with cls/predictions, written with TensorFlow."""
-    import tensorflow as tf
-
     config = json.loads(str(golden["tiny_config"]))
     weights = {key.removeprefix("tiny/"): value for key, value in golden.items() if key.startswith("tiny/")}
-    renames = {"bert.embeddings.word_embeddings.weight": "bert/embeddings/word_embeddings",
-               "bert.embeddings.position_embeddings.weight": "bert/embeddings/position_embeddings",
-               "bert.embeddings.token_type_embeddings.weight": "bert/embeddings/token_type_embeddings",
-               "bert.embeddings.LayerNorm.weight": "bert/embeddings/LayerNorm/gamma",
-               "bert.embeddings.LayerNorm.bias": "bert/embeddings/LayerNorm/beta",
-               "cls.predictions.transform.dense.weight": "cls/predictions/transform/dense/kernel",
-               "cls.predictions.transform.dense.bias": "cls/predictions/transform/dense/bias",
-               "cls.predictions.transform.LayerNorm.weight": "cls/predictions/transform/LayerNorm/gamma",
-               "cls.predictions.transform.LayerNorm.bias": "cls/predictions/transform/LayerNorm/beta",
-               "cls.predictions.bias": "cls/predictions/output_bias"}
-    for layer in range(config["num_hidden_layers"]):
-        for hugging_face_scope, google_scope in [
-            ("attention.self.query", "attention/self/query"), ("attention.self.key", "attention/self/key"),
-            ("attention.self.value", "attention/self/value"), ("attention.output.dense", "attention/output/dense"),
-            ("intermediate.dense", "intermediate/dense"), ("output.dense", "output/dense"),
-        ]:
-            renames[f"bert.encoder.layer.{layer}.{hugging_face_scope}.weight"] = (
-                f"bert/encoder/layer_{layer}/{google_scope}/kernel")
-            renames[f"bert.encoder.layer.{layer}.{hugging_face_scope}.bias"] = (
-                f"bert/encoder/layer_{layer}/{google_scope}/bias")
-        for hugging_face_scope, google_scope in [("attention.output.LayerNorm", "attention/output/LayerNorm"),
-                                                 ("output.LayerNorm", "output/LayerNorm")]:
-            renames[f"bert.encoder.layer.{layer}.{hugging_face_scope}.weight"] = (
-                f"bert/encoder/layer_{layer}/{google_scope}/gamma")
-            renames[f"bert.encoder.layer.{layer}.{hugging_face_scope}.bias"] = (
-                f"bert/encoder/layer_{layer}/{google_scope}/beta")
-    assert set(renames) == set(weights)
-    names = list(renames.values())
-    tensors = [weights[name].T if google.endswith("/kernel") else weights[name] for name, google in renames.items()]
-    target.mkdir()
-    tf.raw_ops.SaveV2(prefix=str(target / "bert_model.ckpt"), tensor_names=names, shape_and_slices=[""] * len(names),
-                      tensors=tensors)
-    (target / "bert_config.json").write_text(json.dumps(config))
-    shutil.copy(hugging_face / "vocab.txt", target / "vocab.txt")
+    write_google_checkpoint(weights, config, hugging_face / "vocab.txt", target)
 
 
 def test_a_google_checkpoint_with_its_head_gives_the_same_gradients(golden, tmp_path):
@@ -262,6 +228,10 @@ def test_batching_does_not_change_the_statistics(golden, tmp_path):
 
 def test_how_many_positions_are_masked():
     assert [masked_count(k) for k in (1, 3, 4, 6, 7, 10, 100, 133, 134, 500)] == [1, 1, 1, 1, 1, 2, 15, 20, 20, 20]
+    # 15% of 30 and of 70 is 4.5 and 10.5: Python's round, as Google's create_pretraining_data.py, goes to even
+    assert [masked_count(30), masked_count(50), masked_count(70)] == [4, 8, 10]
+    google = [min(20, max(1, int(round(n * 0.15)))) for n in range(1, 600)]
+    assert [masked_count(n) for n in range(1, 600)] == google
 
 
 def random_plan(tokens: list[str], seed: int) -> MaskedExample:
@@ -323,7 +293,7 @@ def test_the_command_writes_gradients_json_and_figure_3(tmp_path):
     for key in ("grad_importance", "avg_attn"):
         assert set(output[key]) == set(CATEGORIES)
         assert all(np.array(output[key][name]).shape == (3, 12) for name in CATEGORIES)
-    assert output["run"]["options"]["seed"] == 0 and output["run"]["model"]["debug"] is True
+    assert output["run"]["options"]["gradients"]["seed"] == 0 and output["run"]["model"]["debug"] is True
     assert (np.array(output["grad_importance"]["other"]) > 0).all()
     for extension in ("png", "svg"):
         assert (tmp_path / "gradients" / f"figure3_gradient_importance.{extension}").stat().st_size > 0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from checkpoints import embedded_copy
 from conftest import ROOT, input_error
 from coref_fixtures import random_window
 from syntax_fixtures import make_examples
@@ -30,6 +31,7 @@ import head_distances
 import preprocess_coref
 import preprocess_depparse
 import preprocess_unlabeled
+import report_index
 import syntax_analysis
 import utils
 from bert.checkpoint import resolve_bert_dir
@@ -45,6 +47,7 @@ SCRIPTS: dict[str, Callable[[list[str]], None]] = {
     "coref_analysis.py": coref_analysis.main,
     "gradient_importance.py": gradient_importance.main,
     "analyze_corpus.py": analyze_corpus.main,
+    "report_index.py": report_index.main,
 }
 
 
@@ -65,19 +68,6 @@ def uniform_maps(grid: tuple[int, int], n: int) -> np.ndarray:
     return np.full((*grid, n, n), 1 / n, np.float16)
 
 
-def write_model(directory: Path, config_changes: dict | None = None, vocab: bytes | None = None) -> None:
-    """A copy of the embedded model (weights linked) with its config changed or its vocab replaced."""
-    embedded = resolve_bert_dir(None)
-    directory.mkdir()
-    config = {**json.loads((embedded / "config.json").read_text()), **(config_changes or {})}
-    (directory / "config.json").write_text(json.dumps(config))
-    os.symlink(embedded / "model.safetensors", directory / "model.safetensors")
-    if vocab is None:
-        os.symlink(embedded / "vocab.txt", directory / "vocab.txt")
-    else:
-        (directory / "vocab.txt").write_bytes(vocab)
-
-
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> Path:
     """A folder of prepared inputs, good and bad, shared by the rows."""
@@ -92,10 +82,13 @@ def inputs(tmp_path_factory) -> Path:
     embedded_vocab = (resolve_bert_dir(None) / "vocab.txt").read_bytes()
     for name, changes in (("heads0", {"num_attention_heads": 0}), ("layers0", {"num_hidden_layers": 0}),
                           ("layers_negative", {"num_hidden_layers": -1}), ("vocab_negative", {"vocab_size": -5})):
-        write_model(d / name, changes)
-    write_model(d / "vocab_latin1", vocab=b"[PAD]\n[UNK]\n[CLS]\n[SEP]\ncaf\xe9\n")
-    write_model(d / "vocab_no_cls", vocab=b"[PAD]\n[UNK]\n[SEP]\nthe\n")
-    write_model(d / "vocab_too_long", vocab=embedded_vocab + b"extra1\nextra2\n")
+        embedded_copy(d / name, changes)
+    for name, changes in (("gpt2", {"model_type": "gpt2"}), ("relative_positions",
+                          {"position_embedding_type": "relative_key"}), ("decoder", {"is_decoder": True})):
+        embedded_copy(d / name, changes)
+    embedded_copy(d / "vocab_latin1", vocab=b"[PAD]\n[UNK]\n[CLS]\n[SEP]\ncaf\xe9\n")
+    embedded_copy(d / "vocab_no_cls", vocab=b"[PAD]\n[UNK]\n[SEP]\nthe\n")
+    embedded_copy(d / "vocab_too_long", vocab=embedded_vocab + b"extra1\nextra2\n")
     tokens = ["[CLS]", "a", ".", "[SEP]"]
     good = [{"tokens": tokens, "attns": uniform_maps((2, 3), 4)}]
     utils.write_pickle(d / "good_attn.pkl", good)
@@ -185,7 +178,10 @@ CASES = [
                             ("vocab_negative", "vocab_size must be at least 1"),
                             ("vocab_latin1", "vocab.txt: line 5: not UTF-8"),
                             ("vocab_no_cls", "vocab.txt: lacks [CLS]"),
-                            ("vocab_too_long", "more than the config's vocab_size"))),
+                            ("vocab_too_long", "more than the config's vocab_size"),
+                            ("gpt2", "model_type 'gpt2' is not supported"),
+                            ("relative_positions", "position_embedding_type 'relative_key' is not supported"),
+                            ("decoder", "is_decoder True is not supported"))),
     Case("extract_outfile_is_dir", "extract_attention.py",
          ("--preprocessed-data-file", "{d}/examples.json", "--outfile", "{d}/adir"), "adir: is a directory"),
     Case("extract_output_dir_is_file", "extract_attention.py",
@@ -241,7 +237,7 @@ CASES = [
          ("--attn-data-file", "{d}/dev_attn.pkl", "--train-attn-data-file", "{d}/one_train_attn.pkl", "--probes",
           "--probe-epochs", "1", "--min-count", "1", "--outdir", "{d}/s4"), "at least 2 training sentences", ("s4",)),
     Case("syntax_probes_without_train", "syntax_analysis.py",
-         ("--attn-data-file", "{d}/dev_attn.pkl", "--probes", "--outdir", "{d}/s5"), "need --train-attn-data-file",
+         ("--attn-data-file", "{d}/dev_attn.pkl", "--probes", "--outdir", "{d}/s5"), "need --select-attn-data-file",
          ("s5",)),
     Case("syntax_paper_on_another_grid", "syntax_analysis.py",
          ("--attn-data-file", "{d}/dev_attn.pkl", "--paper", "--outdir", "{d}/s6"), "12 x 12 heads", ("s6",)),
@@ -287,6 +283,9 @@ CASES = [
          "--cpus-per-worker", ("ac8",)),
     Case("corpus_paper_grid", "analyze_corpus.py", ("--data-file", "{d}/text.txt", "--paper", "--outdir", "{d}/ac9"),
          "12 x 12", ("ac9",)),
+    Case("index_no_pages", "report_index.py", ("--outdir", "{d}/adir"), "adir: no report.html below it",
+         ("adir/index.html",)),
+    Case("index_missing", "report_index.py", ("--outdir", "{d}/missing"), "missing: no report.html below it"),
 ]
 
 
@@ -305,8 +304,9 @@ def test_hostile_input_is_refused_in_one_message(inputs, case):
 
 
 COMMAND_CASES = ["text_empty_name", "depparse_cycle_all_or_nothing", "coref_bad_id", "extract_config_heads0",
-                 "distances_malicious", "general_outdir_is_file", "syntax_probe_epochs", "coref_token_maps",
-                 "grad_masked_on_cls", "corpus_tree_cycle"]
+                 "extract_config_gpt2", "distances_malicious", "general_outdir_is_file", "syntax_probe_epochs",
+                 "syntax_one_train_sentence", "coref_token_maps", "grad_masked_on_cls", "corpus_tree_cycle",
+                 "index_no_pages"]
 
 
 def run_command(script: str, *args: str) -> subprocess.CompletedProcess:

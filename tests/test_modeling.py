@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from checkpoints import write_google_checkpoint
 
 from bert.checkpoint import load_encoder, resolve_bert_dir
 from bert.extraction import AttentionExtractor, PreparedExample, segment_ids
@@ -97,46 +98,15 @@ def test_batching_does_not_change_results(golden, extractor):
 
 
 def google_checkpoint_from_hugging_face(model_dir: Path, target: Path) -> None:
-    """Write the Hugging Face weights as a Google BERT directory: Google's names, kernels transposed to [in, out]."""
-    import tensorflow as tf
+    """Write the Hugging Face weights as a Google BERT directory (with a pooler, as real Google checkpoints have)."""
     from safetensors.numpy import load_file
 
-    renames = {
-        "embeddings.word_embeddings.weight": "bert/embeddings/word_embeddings",
-        "embeddings.position_embeddings.weight": "bert/embeddings/position_embeddings",
-        "embeddings.token_type_embeddings.weight": "bert/embeddings/token_type_embeddings",
-        "embeddings.LayerNorm.weight": "bert/embeddings/LayerNorm/gamma",
-        "embeddings.LayerNorm.bias": "bert/embeddings/LayerNorm/beta",
-    }
+    weights = {name: value for name, value in load_file(model_dir / "model.safetensors").items()
+               if name.startswith(("embeddings.", "encoder.")) and name != "embeddings.position_ids"}
     config = json.loads((model_dir / "config.json").read_text())
-    for layer in range(config["num_hidden_layers"]):
-        for hugging_face, google in [
-            ("attention.self.query", "attention/self/query"),
-            ("attention.self.key", "attention/self/key"),
-            ("attention.self.value", "attention/self/value"),
-            ("attention.output.dense", "attention/output/dense"),
-            ("intermediate.dense", "intermediate/dense"),
-            ("output.dense", "output/dense"),
-        ]:
-            renames[f"encoder.layer.{layer}.{hugging_face}.weight"] = f"bert/encoder/layer_{layer}/{google}/kernel"
-            renames[f"encoder.layer.{layer}.{hugging_face}.bias"] = f"bert/encoder/layer_{layer}/{google}/bias"
-        for hugging_face, google in [("attention.output.LayerNorm", "attention/output/LayerNorm"),
-                                     ("output.LayerNorm", "output/LayerNorm")]:
-            renames[f"encoder.layer.{layer}.{hugging_face}.weight"] = f"bert/encoder/layer_{layer}/{google}/gamma"
-            renames[f"encoder.layer.{layer}.{hugging_face}.bias"] = f"bert/encoder/layer_{layer}/{google}/beta"
-    weights = load_file(model_dir / "model.safetensors")
-    names, tensors = [], []
-    for hugging_face, google in renames.items():
-        names.append(google)
-        tensors.append(weights[hugging_face].T if google.endswith("/kernel") else weights[hugging_face])
-    names.append("bert/pooler/dense/kernel")  # present in real Google checkpoints, unused here
-    tensors.append(np.zeros((4, 4), np.float32))
-    target.mkdir()
-    tf.raw_ops.SaveV2(prefix=str(target / "bert_model.ckpt"), tensor_names=names,
-                      shape_and_slices=[""] * len(names), tensors=tensors)
     google_config = {key: value for key, value in config.items() if key != "layer_norm_eps"}
-    (target / "bert_config.json").write_text(json.dumps(google_config))
-    shutil.copy(model_dir / "vocab.txt", target / "vocab.txt")
+    write_google_checkpoint(weights, google_config, model_dir / "vocab.txt", target,
+                            extra={"bert/pooler/dense/kernel": np.zeros((4, 4), np.float32)})
 
 
 def test_google_checkpoint_gives_the_same_maps(golden, model_dir, tokenizer, tmp_path):

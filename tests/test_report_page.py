@@ -26,6 +26,7 @@ from test_coref_analysis import planted_windows
 import coref_analysis
 import general_analysis
 import gradient_importance
+import report_index
 import syntax_analysis
 import utils
 from analysis.report import page as report_page
@@ -192,14 +193,14 @@ def test_index_links_every_page_below_it(tmp_path, capsys):
     for folder, kind in (("a", "coref"), ("b", "general"), ("c/d", "index")):
         (tmp_path / folder).mkdir(parents=True)
         utils.write_text(tmp_path / folder / "report.html", report_page.page_html(f"<{folder}>", kind, {}))
-    report_page.main(["index", str(tmp_path)])
+    report_index.main(["--outdir", str(tmp_path)])
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert page_data(index)["pages"] == [{"href": "b/report.html", "title": "<b>"},  # the paper's order
                                          {"href": "a/report.html", "title": "<a>"},
                                          {"href": "c/d/report.html", "title": "<c/d>"}]
-    assert str(tmp_path / "index.html") in capsys.readouterr().out
+    assert f"wrote {tmp_path / 'index.html'}" in capsys.readouterr().err
     with pytest.raises(utils.InputError, match="no report.html"):
-        report_page.main(["index", str(tmp_path / "general" / "empty")])
+        report_index.main(["--outdir", str(tmp_path / "general" / "empty")])
 
 
 # ---------------------------------------------------------------------------- in the browser
@@ -217,40 +218,6 @@ def browser() -> Iterator[object]:
         launched = playwright.chromium.launch(executable_path=executable)
         yield launched
         launched.close()
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    """The demo's chain on the bundled sample, with the embedded model (probes trained one epoch), gradient
-    importance with --debug's random model, and the index."""
-    import extract_attention
-    import head_distances
-    import preprocess_coref
-    import preprocess_depparse
-    import preprocess_unlabeled
-
-    out, sample = tmp_path_factory.mktemp("demo"), ROOT / "data" / "sample"
-    shutil.copy(sample / "unlabeled.txt", out / "unlabeled.txt")
-    preprocess_unlabeled.main(["--data-file", str(out / "unlabeled.txt")])
-    extract_attention.main(["--preprocessed-data-file", str(out / "unlabeled.json")])
-    head_distances.main(["--attn-data-file", str(out / "unlabeled_attn.pkl"), "--outfile", str(out / "distances.pkl")])
-    general_analysis.main(["--attn-data-file", str(out / "unlabeled_attn.pkl"), "--head-distances",
-                           str(out / "distances.pkl"), "--outdir", str(out / "general")])
-    preprocess_depparse.main(["--data-dir", str(sample / "depparse"), "--output-dir", str(out / "depparse")])
-    for split in ("train", "dev"):
-        extract_attention.main(["--preprocessed-data-file", str(out / "depparse" / f"{split}.json"), "--word_level"])
-    syntax_analysis.main(["--attn-data-file", str(out / "depparse" / "dev_attn.pkl"), "--train-attn-data-file",
-                          str(out / "depparse" / "train_attn.pkl"), "--probes", "--probe-epochs", "1", "--min-count",
-                          "5", "--outdir", str(out / "syntax")])
-    preprocess_coref.main(["--data-file", str(sample / "coref" / "sample.conllu"), "--outfile",
-                           str(out / "coref" / "sample.json")])
-    extract_attention.main(["--preprocessed-data-file", str(out / "coref" / "sample.json"), "--word_level"])
-    coref_analysis.main(["--attn-data-file", str(out / "coref" / "sample_attn.pkl"), "--outdir",
-                         str(out / "coref" / "analysis")])
-    gradient_importance.main(["--preprocessed-data-file", str(out / "unlabeled.json"), "--debug", "--outdir",
-                              str(out / "gradients")])
-    report_page.main(["index", str(out)])
-    return out
 
 
 PAGES = {"general": "general/report.html", "gradients": "gradients/report.html", "syntax": "syntax/report.html",
@@ -561,7 +528,7 @@ def test_gradient_page_describes_every_head_sorts_and_exports(opened, demo):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("notebook", "environment", "view"), [
-    ("General_Analysis.ipynb", {"ATTN_DATA_FILE": "unlabeled_attn.pkl", "HEAD_DISTANCES": "distances.pkl"},
+    ("General_Analysis.ipynb", {"ATTN_DATA_FILE": "unlabeled_attn.pkl", "HEAD_DISTANCES": "head_distances.pkl"},
      "#head-view svg g.lines path"),
     ("Syntax_Analysis.ipynb", {"DEV_ATTN_DATA_FILE": "depparse/dev_attn.pkl", "TRAIN_ATTN_DATA_FILE":
                                "depparse/train_attn.pkl", "PROBE_EPOCHS": "1", "MIN_COUNT": "5"}, "#table-3 tbody tr"),

@@ -1,6 +1,7 @@
 """The project's structure: no import cycle among its modules, no sys.path edits, nothing outside it referred to."""
 
 import ast
+import re
 import subprocess
 from pathlib import Path
 
@@ -76,3 +77,24 @@ def test_no_sys_path_edits_and_no_outside_references():
         text = path.read_text(encoding="utf-8")
         assert "sys.path" not in text or path.name == "test_structure.py", path
         assert "DESIGN" + ".md" not in text, path
+
+
+LIBRARY = ("bert", "analysis", "preprocessing", "utils", "provenance", "bpe_utils")  # what never imports cli
+
+
+def test_no_library_module_imports_the_command_line():
+    graph = import_graph()
+    library = [module for module in graph if module.split(".")[0] in LIBRARY]
+    assert {"analysis.options", "analysis.engines.streaming", "analysis.report.page", "utils"} <= set(library)
+    assert [module for module in library if "cli" in graph[module]] == []
+
+
+def test_nothing_points_outside_the_project_or_tells_how_it_was_made():
+    outside = re.compile(r"\.\./shared|\bshared/data\b")
+    history = re.compile(r"\b(earlier|previous|this|last|a later) sessions?\b|\bsessions'", re.IGNORECASE)
+    for path in project_files(".py") + project_files(".ipynb") + project_files(".md") + [ROOT / "Makefile"]:
+        if path.name == "test_structure.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not outside.search(text), (path, outside.search(text))
+        assert not history.search(text), (path, history.search(text))

@@ -13,8 +13,8 @@ import provenance
 import utils
 from analysis.coref import scoring
 from analysis.engines import maps
-from analysis.heads import pair_label
-from analysis.options import CorefOptions
+from analysis.heads import HeadGrid, pair_label
+from analysis.options import AnalysisOptions, CorefOptions, CorpusOptions
 from analysis.report import figures, page
 
 BASELINE_NAMES = {
@@ -81,15 +81,21 @@ def table_markdown(scores: scoring.CorefScores, layer: int, head: int, select_on
     return "\n".join(lines) + "\n"
 
 
-class CorefAnalysis:
-    """The coreference analysis as accumulators and outputs, the same whichever way the windows come (attention
-    files, streaming, Ray): `accumulators()` for a run of examples, `write(...)` from the merged ones."""
+class CorefAnalysis(maps.CorpusAnalysis):
+    """The coreference analysis as accumulators and outputs (maps.CorpusAnalysis)."""
 
     name = "coref"
+    word_level = True
     check = staticmethod(scoring.check_coref_example)
 
     def __init__(self, options: CorefOptions, source: str | Path) -> None:
         self.options, self.source = options, source
+
+    @classmethod
+    def for_corpus(cls, options: AnalysisOptions, corpus: CorpusOptions, grid: HeadGrid,
+                   source: str | Path) -> "CorefAnalysis":
+        """Table 2 with the best head chosen on the same windows."""
+        return cls(options.coref, source)
 
     @staticmethod
     def accumulators() -> dict[str, maps.Accumulator]:

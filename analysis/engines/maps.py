@@ -14,13 +14,16 @@ import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 import numpy as np
 
 import utils
 from analysis.heads import HeadGrid
 from bert.tokenization import with_special_tokens
+
+if TYPE_CHECKING:
+    from analysis.options import AnalysisOptions, CorpusOptions
 
 Example = tuple[int, dict, np.ndarray]  # (index in the file, the example's fields, its maps [L, H, n, n])
 
@@ -111,10 +114,12 @@ def feed(
     accumulators: Sequence[Accumulator],
     description: str,
     check: Callable[[dict, np.ndarray], None] | None = None,
+    check_count: Callable[[int], None] | None = None,
 ) -> int:
     """Give every example of `data` to every accumulator, in order, with a progress bar; returns the count.
 
-    `check(example, attention_maps)` runs first on each example. An ExampleError becomes an InputError naming
+    `check(example, attention_maps)` runs first on each example, `check_count(count)` after the last, while the bar
+    is still open (so that its error, like any other, erases the bar). An ExampleError becomes an InputError naming
     the file, the example and the field.
     """
     count = 0
@@ -128,7 +133,55 @@ def feed(
             except ExampleError as error:
                 raise utils.example_error(data.path, index, error.field, error.problem) from None
             count += 1
+        if check_count is not None:
+            check_count(count)
     return count
+
+
+class CorpusAnalysis:
+    """An analysis as accumulators and outputs, the same whichever way the examples come (attention files,
+    streaming, Ray): what the engines call. Subclasses (general, syntax, coref) set `name`, `word_level` (whether
+    it reads word-level maps), `check` (run on each example first, or None) and `options`, and write
+    `for_corpus`, `accumulators` and `write`; `plan`, `feeds` and `settings` have defaults here."""
+
+    name: str
+    word_level: bool
+    check: Callable[[dict, np.ndarray], None] | None = None
+    options: object
+
+    @classmethod
+    def for_corpus(cls, options: "AnalysisOptions", corpus: "CorpusOptions", grid: HeadGrid,
+                   source: str | Path) -> Self:
+        """The analysis as analyze_corpus.py runs it, from every analysis's options and the corpus run's."""
+        raise NotImplementedError
+
+    def plan(self, indices_with_maps: Sequence[int]) -> None:
+        """Told, before any work, which examples will have maps (nothing to do by default)."""
+
+    def feeds(self, name: str, index: int) -> bool:
+        """Whether accumulator `name` is to see example `index` (every one sees every example by default)."""
+        return True
+
+    def settings(self) -> dict:
+        """What the run record and the partials' fingerprint keep of the analysis: its options."""
+        return {"options": self.options}
+
+    def accumulators(self) -> dict[str, Accumulator]:
+        """Fresh accumulators for one run of examples, by name."""
+        raise NotImplementedError
+
+    def add(self, accumulators: dict[str, Accumulator], index: int, example: dict,
+            attention_maps: np.ndarray) -> None:
+        """Check one example and give it to each accumulator that is to see it (an ExampleError names the field)."""
+        if self.check is not None:
+            self.check(example, attention_maps)
+        for name, accumulator in accumulators.items():
+            if self.feeds(name, index):
+                accumulator.add(index, example, attention_maps)
+
+    def write(self, accumulators: dict[str, Accumulator], outdir: str | Path, map_kind: str, run: dict) -> dict:
+        """Write the outputs from the merged accumulators, with the `run` record; returns the JSON."""
+        raise NotImplementedError
 
 
 def example_tokens(example: dict, n: int) -> list[str]:

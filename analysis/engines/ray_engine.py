@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.engines.streaming import CorpusAnalysis, ModelSettings, PartialStore, Shard, ShardAnalyzer
+from analysis.engines.maps import CorpusAnalysis
+from analysis.engines.streaming import ModelSettings, PartialStore, Shard, ShardAnalyzer
 from utils import InputError
 
 RAY_ENVIRONMENT = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_IMPORT_WARNING": "1"}

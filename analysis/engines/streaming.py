@@ -11,36 +11,23 @@ whichever engine ran the shards (this process, or Ray workers: analysis/ray_engi
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+import pickle
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
 
-import numpy as np
 from tqdm import tqdm
 
-import cli
 import utils
 from analysis.engines import maps
+from analysis.engines.maps import CorpusAnalysis
+from bert.backend import import_keras
 from bert.extraction import PreparedExample, build_extractor
 from bert.tokenization import FullTokenizer
 
 PARTIALS_DIR = "partials"
 PARTIAL_PATTERN = "part-{:05d}.pkl"
 PARTIALS_MANIFEST = "manifest.json"
-
-
-class CorpusAnalysis(Protocol):
-    """What the streaming engines drive (general_report.GeneralAnalysis, syntax_report.SyntaxAnalysis,
-    coref_report.CorefAnalysis): `check(example, attention_maps)`, when not None, runs on each example first. It may
-    also have `feeds(name, index)`, whether accumulator `name` is to see example `index` (all see all without it)."""
-
-    name: str
-    check: Callable[[dict, np.ndarray], None] | None
-
-    def accumulators(self) -> dict[str, maps.Accumulator]: ...
-
-    def write(self, accumulators: dict[str, maps.Accumulator], outdir: str | Path, map_kind: str, run: dict) -> dict:
-        ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +68,7 @@ class ShardAnalyzer:
     ({accumulator name: state}), the examples' maps made and consumed in memory."""
 
     def __init__(self, settings: ModelSettings, analysis: CorpusAnalysis, data_file: str | Path) -> None:
-        cli.import_keras(settings.verbose)
+        import_keras(settings.verbose)
         bert_dir = Path(settings.bert_dir)
         tokenizer = FullTokenizer(bert_dir / "vocab.txt", do_lower_case=not settings.cased)
         self.extractor = build_extractor(bert_dir, tokenizer, debug=settings.debug, map_kind=settings.map_kind,
@@ -93,8 +80,6 @@ class ShardAnalyzer:
         """The partial states of the shard's examples; an example the analysis refuses is an InputError naming the
         data file, the example's index and the field."""
         accumulators = self.analysis.accumulators()
-        check = self.analysis.check
-        feeds = getattr(self.analysis, "feeds", None)
         outputs = self.extractor.output_chunks(shard.examples, shard.prepared, 0, len(shard.examples),
                                                self.settings.word_level_mode, tqdm(disable=True))
         for position, example in enumerate(next(outputs, [])):
@@ -102,11 +87,7 @@ class ShardAnalyzer:
                 continue
             index = shard.start + position
             try:
-                if check is not None:
-                    check(example, example["attns"])
-                for name, accumulator in accumulators.items():
-                    if feeds is None or feeds(name, index):
-                        accumulator.add(index, example, example["attns"])
+                self.analysis.add(accumulators, index, example, example["attns"])
             except maps.ExampleError as error:
                 raise utils.example_error(self.data_file, index, error.field, error.problem) from None
         return {name: accumulator.state() for name, accumulator in accumulators.items()}
@@ -114,34 +95,61 @@ class ShardAnalyzer:
 
 class PartialStore:
     """OUTDIR/partials: one file of partial states per finished shard, written atomically, under a lock and the
-    run's fingerprint, so that a killed run resumes where it stopped and another run is never mixed in."""
+    run's fingerprint, so that a killed run resumes where it stopped and another run is never mixed in. The
+    manifest keeps each partial's SHA-256: a partial that no longer reads as written (a disk error) is found and its
+    shard recomputed, with a note on stderr."""
 
     def __init__(self, outdir: str | Path, fingerprint: str, n_shards: int) -> None:
         self.directory = Path(outdir) / PARTIALS_DIR
         self._lock = utils.lock_directory(self.directory, "output directory", "--outdir")
         utils.remove_partial_writes(self.directory)
-        manifest_path = self.directory / PARTIALS_MANIFEST
-        manifest = {"fingerprint": fingerprint, "n_shards": n_shards}
-        if manifest_path.exists() and utils.read_json(manifest_path) != manifest:
-            raise utils.InputError(f"{self.directory}: holds the partials of another input or other options; "
-                                   "choose a new --outdir or remove it")
-        utils.write_json(manifest_path, manifest)
+        self.manifest_path = self.directory / PARTIALS_MANIFEST
+        self.manifest = {"fingerprint": fingerprint, "n_shards": n_shards, "sha256": {}}
+        if self.manifest_path.exists():
+            earlier = utils.read_json(self.manifest_path)
+            if not isinstance(earlier, dict) or [earlier.get(key) for key in ("fingerprint", "n_shards")] != [
+                    fingerprint, n_shards]:
+                raise utils.InputError(f"{self.directory}: holds the partials of another input or other options; "
+                                       "choose a new --outdir or remove it")
+            self.manifest["sha256"] = dict(earlier.get("sha256") or {})
+        utils.write_json(self.manifest_path, self.manifest)
         self.n_shards = n_shards
 
     def path(self, number: int) -> Path:
         """The file of shard `number`'s partial states."""
         return self.directory / PARTIAL_PATTERN.format(number)
 
+    def intact(self, number: int) -> bool:
+        """Whether shard `number`'s partial is on disk with the checksum it was written with."""
+        expected = self.manifest["sha256"].get(str(number))
+        path = self.path(number)
+        return expected is not None and path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == expected
+
     def finished(self) -> set[int]:
-        """The shards whose partials are on disk."""
-        return {number for number in range(self.n_shards) if self.path(number).exists()}
+        """The shards whose partials are on disk, intact; a damaged one is noted on stderr (and recomputed)."""
+        finished = set()
+        for number in range(self.n_shards):
+            if self.intact(number):
+                finished.add(number)
+            elif self.path(number).exists():
+                print(f"{self.path(number)}: damaged (its checksum differs from the manifest's); recomputing shard "
+                      f"{number}", file=sys.stderr)
+        return finished
 
     def write(self, number: int, states: dict[str, dict]) -> None:
-        """Keep shard `number`'s partial states."""
-        utils.write_pickle(self.path(number), states)
+        """Keep shard `number`'s partial states and their checksum (the checksum first: a run killed in between
+        leaves no partial, and a partial on disk always has its checksum)."""
+        data = pickle.dumps(states, protocol=pickle.HIGHEST_PROTOCOL)
+        self.manifest["sha256"][str(number)] = hashlib.sha256(data).hexdigest()
+        utils.write_json(self.manifest_path, self.manifest)
+        with utils.atomic_output(self.path(number), "wb") as stream:
+            stream.write(data)
 
     def read(self, number: int) -> dict[str, dict]:
-        """Shard `number`'s partial states (plain data, read with the restricted unpickler)."""
+        """Shard `number`'s partial states (plain data, read with the restricted unpickler), checked intact."""
+        if not self.intact(number):
+            raise utils.InputError(f"{self.path(number)}: damaged since this run wrote it (its checksum differs "
+                                   "from the manifest's); run the command again to recompute it")
         return utils.read_pickle(self.path(number))
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ from analysis.engines import maps
 from analysis.general import behaviour
 from analysis.general import statistics as general_statistics
 from analysis.heads import HeadGrid, pair_label
-from analysis.options import GeneralOptions
+from analysis.options import AnalysisOptions, CorpusOptions, GeneralOptions
 from analysis.report import figures, page, paper
 
 # Figure 1's default heads: the strongest of each of these behaviours (score key, caption).
@@ -148,12 +148,11 @@ def figure1_heads(statistics: general_statistics.GeneralStatistics, labels: np.n
     return chosen or strongest_heads(statistics)
 
 
-class GeneralAnalysis:
-    """The general analysis as accumulators and outputs, the same whichever way the examples come (attention files,
-    streaming, Ray): `accumulators()` for a run of examples, `write(...)` from the merged ones."""
+class GeneralAnalysis(maps.CorpusAnalysis):
+    """The general analysis as accumulators and outputs (maps.CorpusAnalysis)."""
 
     name = "general"
-    check = None  # every example with maps qualifies
+    word_level = False
 
     def __init__(self, options: GeneralOptions, grid: HeadGrid, source: str | Path,
                  distances_path: str | Path | None = None, distance_examples: int | None = None) -> None:
@@ -165,6 +164,16 @@ class GeneralAnalysis:
         self.distance_examples = distance_examples
         self.example_index = paper.FIGURE1_EXAMPLE if options.paper else options.example_index
         self.last_fed: dict[str, int] = {}  # accumulator name -> the last example index it is to see (all: absent)
+
+    @classmethod
+    def for_corpus(cls, options: AnalysisOptions, corpus: CorpusOptions, grid: HeadGrid,
+                   source: str | Path) -> "GeneralAnalysis":
+        """The general analysis with its head distances over the first `corpus.distance_examples` examples."""
+        return cls(options.general, grid, source, distance_examples=corpus.distance_examples)
+
+    def settings(self) -> dict:
+        """The options and the number of examples the head distances cover."""
+        return {"options": self.options, "distance_examples": self.distance_examples}
 
     @property
     def with_distances(self) -> bool:

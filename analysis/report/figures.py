@@ -22,6 +22,7 @@ from analysis.coref.scoring import MentionExample
 from analysis.general.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS
 from analysis.general.statistics import GeneralStatistics, ShownExample
 from analysis.heads import HeadGrid, pair_label
+from analysis.report.page import MIN_LINE_WEIGHT
 from analysis.report.paper import LINE_COLOR, WORD_COLOR, RelationPanel, hide_special_columns, last_tokens
 from analysis.syntax.dependency_data import RelationExample
 from bert.tokenization import with_special_tokens
@@ -30,6 +31,7 @@ from bert.tokenization import with_special_tokens
 # grid lines, its "deep" palette as the colour cycle (C0, C1, ...).
 STYLE = {"style": "darkgrid", "palette": "deep", "context": "notebook"}
 sns.set_theme(**STYLE)
+plt.rcParams["svg.hashsalt"] = "attention-analysis"  # the same SVG ids on every run, so equal figures are equal files
 
 # (colour, marker) of each behaviour in Figure 6: seaborn's "deep" colours, the original notebook's markers.
 _DEEP = sns.color_palette("deep").as_hex()
@@ -56,7 +58,7 @@ def plot_attention_lines(
     key_highlight_color: str = "#2ca02c",
     key_highlight_lines: bool = False,
     title: str | None = None,
-    min_weight: float = 0.002,
+    min_weight: float = MIN_LINE_WEIGHT,
     max_linewidth: float = 2.5,
     original_style: bool = False,
     fontsize: float = 8.0,
@@ -356,7 +358,8 @@ def save_figure(figure: Figure, outdir: str | Path, name: str) -> list[Path]:
     paths = [Path(outdir) / f"{name}.{extension}" for extension in ("png", "svg")]
     for path in paths:
         with utils.atomic_output(path, "wb") as stream:
-            figure.savefig(stream, format=path.suffix[1:], dpi=150, bbox_inches="tight")
+            metadata = {"Date": None} if path.suffix == ".svg" else None  # no date: equal figures are equal files
+            figure.savefig(stream, format=path.suffix[1:], dpi=150, bbox_inches="tight", metadata=metadata)
     plt.close(figure)
     return paths
 

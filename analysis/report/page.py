@@ -11,7 +11,7 @@ Data is kept compact:
 - the head view keeps a few examples only (`HeadViewExamples`: at most MAX_EXAMPLES examples, each cropped to
   MAX_TOKENS tokens, MAX_WEIGHTS weights in all), and the page says what it left out.
 
-    python -m analysis.report.page index out/demo    # out/demo/index.html linking every report.html below it
+`index_page` links every report.html below a directory (report_index.py).
 """
 
 import base64
@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-import cli
 import utils
 from analysis.coref.scoring import MentionExample
 from analysis.engines import maps
@@ -33,14 +32,16 @@ from analysis.general.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS
 from analysis.general.statistics import GeneralStatistics
 from analysis.heads import HeadGrid
 from analysis.syntax.dependency_data import FIGURE_MAX_WORDS, RelationExample
-from bert.tokenization import with_special_tokens
+from bert.tokenization import CLS, SEP, with_special_tokens
 
 PAGE_NAME = "report.html"
 ASSETS = Path(__file__).with_name("assets")
 SHARED_SCRIPTS = ("common.js", "attention.js", "charts.js")  # before the page's own script, in this order
 SCRIPTS = {"index": ("common.js", "index.js")}  # a page's scripts when not the shared ones and its own
 WEIGHT_STEPS = 255  # a weight w is stored as round(255 * sqrt(w)), one byte
+MIN_LINE_WEIGHT = 0.002  # lighter lines are not drawn, on the pages as in the figures
 SIGNIFICANT_DIGITS = 4
+DRAWING = {"weight_steps": WEIGHT_STEPS, "min_weight": MIN_LINE_WEIGHT, "special_tokens": [CLS, SEP]}  # for the scripts
 MAX_EXAMPLES = 5  # head view: examples kept
 MAX_TOKENS = 128  # head view: tokens kept of each example (longer ones are cropped)
 MAX_WEIGHTS = 4 * 2**20  # head view: attention weights kept in all (layers x heads x n x n, summed over examples)
@@ -313,7 +314,7 @@ def page_html(title: str, kind: str, data: Any) -> str:
 <header><h1>{html.escape(title)}</h1><p class="source"></p><nav></nav></header>
 <main id="report"><noscript>This page draws its views with JavaScript, which is turned off.</noscript></main>
 <div id="tooltip" role="tooltip" hidden></div>
-<script type="application/json" id="report-data">{script_json(data)}</script>
+<script type="application/json" id="report-data">{script_json({**data, "drawing": DRAWING})}</script>
 {scripts}
 </body>
 </html>
@@ -363,16 +364,3 @@ def index_page(directory: str | Path) -> Path:
     path = directory / "index.html"
     utils.write_text(path, page_html("Attention analysis reports", "index", data))
     return path
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`index DIRECTORY`: write the index of the report pages below DIRECTORY."""
-    parser = cli.ArgumentParser(__doc__)
-    parser.add_argument("command", choices=["index"], help="what to write (the index of the pages below DIRECTORY)")
-    parser.add_argument("directory")
-    args = parser.parse_args(argv)
-    print(f"wrote {index_page(args.directory)}")
-
-
-if __name__ == "__main__":
-    cli.run(main)

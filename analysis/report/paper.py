@@ -109,15 +109,15 @@ def last_tokens(tokens: Sequence[str], attention_maps: np.ndarray,
     return kept, renormalised(crop)
 
 
-def hide_special_columns(attention: np.ndarray) -> np.ndarray:
+def hide_special_columns(attention_maps: np.ndarray) -> np.ndarray:
     """Maps `[..., n, n]` with the first and last columns (`[CLS]`, `[SEP]`) set to 0 and each row renormalised
     (float64); a row that had nothing else stays 0."""
-    hidden = np.array(attention, dtype=np.float64)
+    hidden = np.array(attention_maps, dtype=np.float64)
     hidden[..., :, [0, -1]] = 0.0
     return renormalised(hidden)
 
 
-def renormalised(attention: np.ndarray) -> np.ndarray:
-    """Each row of `attention` `[..., n, n]` divided by its sum (rows summing to 0 are left at 0)."""
-    sums = attention.sum(axis=-1, keepdims=True)
-    return np.divide(attention, sums, out=np.zeros_like(attention), where=sums > 0)
+def renormalised(attention_maps: np.ndarray) -> np.ndarray:
+    """Each row of `attention_maps` `[..., n, n]` divided by its sum (rows summing to 0 are left at 0)."""
+    sums = attention_maps.sum(axis=-1, keepdims=True)
+    return np.divide(attention_maps, sums, out=np.zeros_like(attention_maps), where=sums > 0)

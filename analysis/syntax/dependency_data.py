@@ -22,7 +22,7 @@ POSSESSIVE_MARKERS = ("'s", "'", "s'")
 FIGURE_MAX_WORDS = 20  # figures show sentences of at most this many words
 
 
-def check_dependency_example(example: dict, attns: np.ndarray) -> None:
+def check_dependency_example(example: dict, attention_maps: np.ndarray) -> None:
     """ExampleError unless the example has a word-level map and a well-formed gold tree over its words."""
     words, heads, relns = (example.get(name) for name in ("words", "heads", "relns"))
     for name, value in (("words", words), ("heads", heads), ("relns", relns)):
@@ -43,8 +43,8 @@ def check_dependency_example(example: dict, attns: np.ndarray) -> None:
     stuck = word_off_the_tree(heads)
     if stuck is not None:
         raise ExampleError("heads", f"word {stuck} does not reach the root by its heads (a cycle)")
-    if attns.shape[2] != n_words + 2:
-        raise ExampleError("attns", f"maps of size {attns.shape[2]} are not word-level for {n_words} words "
+    if attention_maps.shape[2] != n_words + 2:
+        raise ExampleError("attns", f"maps of size {attention_maps.shape[2]} are not word-level for {n_words} words "
                            f"(expected {n_words + 2}: [CLS], the words, [SEP]; run extract_attention.py --word_level)")
 
 

@@ -16,8 +16,8 @@ import numpy as np
 import provenance
 import utils
 from analysis.engines import maps
-from analysis.heads import pair_label
-from analysis.options import ProbeSettings, SyntaxOptions
+from analysis.heads import HeadGrid, pair_label
+from analysis.options import AnalysisOptions, CorpusOptions, ProbeSettings, SyntaxOptions
 from analysis.report import figures, page, paper
 from analysis.syntax import scoring
 from analysis.syntax.dependency_data import (
@@ -48,9 +48,10 @@ class SyntaxData:
 
 
 def read_syntax_data(source: str | Path | maps.AttentionData, universal: bool = False, glove: object | None = None,
-                     keep: Sequence[int] = ()) -> SyntaxData:
+                     keep: Sequence[int] = (), probe_settings: ProbeSettings | None = None) -> SyntaxData:
     """Read a word-level attention pickle or shard directory (a path, or data already opened) once; with GloVe
-    vectors, also the probe features; the examples at the `keep` positions are kept whole (the paper's Figure 5)."""
+    vectors, also the probe features (enough sentences for `probe_settings` checked before the bar closes); the
+    examples at the `keep` positions are kept whole (the paper's Figure 5)."""
     data = source if isinstance(source, maps.AttentionData) else maps.open_attention(source)
     dependencies, relation_examples = scoring.DependencyAccumulator(universal), RelationExamples(universal)
     kept = IndexedExamples(keep, universal, purpose="the paper's Figure 5 (--paper)")
@@ -59,7 +60,14 @@ def read_syntax_data(source: str | Path | maps.AttentionData, universal: bool = 
         from analysis.syntax import probes  # imports Keras: only when the probes run
 
         accumulators.append(probes.ProbeFeatures(glove))
-    maps.feed(data, accumulators, f"reading {data.path.name}", check=check_dependency_example)
+    def check_count(count: int) -> None:
+        """Enough training sentences for the probes (when they train on this file)."""
+        if probe_settings is not None:
+            from analysis.syntax.probes import check_training_size
+
+            check_training_size(count, probe_settings, data.path)
+
+    maps.feed(data, accumulators, f"reading {data.path.name}", check=check_dependency_example, check_count=check_count)
     probe_data = accumulators[-1].result() if glove is not None else None
     return SyntaxData(dependencies.result(), relation_examples, probe_data, kept, data.map_kind)
 
@@ -143,7 +151,8 @@ def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None
         glove = probes.load_glove()
     select = train = None
     if reads_train:
-        train = read_syntax_data(train_path, options.universal_relations, glove)
+        train = read_syntax_data(train_path, options.universal_relations, glove,
+                                 probe_settings=probe_settings if options.probes else None)
         select = train.dependencies if options.select_on == "train" else None
         if options.probes:
             fit_batches, holdout_batches = probes.split_batches(train.probe_data, probe_settings)
@@ -156,22 +165,28 @@ def run(attn_path: str | Path, outdir: str | Path, train_path: str | Path | None
                                f"{dev.dependencies.grid}")
     probe_uas = probe_table(fit_batches, holdout_batches, dev, glove, probe_settings) if options.probes else None
     recorded = {"syntax": options, "probes": probe_settings if options.probes else None}
-    record = provenance.run_record(recorded, inputs={"attn_data_file": attn_path, "train_attn_data_file": train_path})
+    record = provenance.run_record(recorded, inputs={"attn_data_file": attn_path,
+                                                               "select_attn_data_file": train_path})
     return write_outputs(outdir, dev.dependencies, dev.relation_examples, options, attn_path, map_kind=dev.map_kind,
                          run=record, select=select, probes=probe_uas, train_path=train_path,
                          paper_examples=paper_examples)
 
 
-class SyntaxAnalysis:
-    """Table 1 and Figure 5 (heads chosen on the same data) as accumulators and outputs, the same whichever way the
-    examples come (attention files, streaming, Ray): `accumulators()` for a run of examples, `write(...)` from the
-    merged ones."""
+class SyntaxAnalysis(maps.CorpusAnalysis):
+    """Table 1 and Figure 5 (heads chosen on the same data) as accumulators and outputs (maps.CorpusAnalysis)."""
 
     name = "syntax"
+    word_level = True
     check = staticmethod(check_dependency_example)
 
     def __init__(self, options: SyntaxOptions, source: str | Path) -> None:
         self.options, self.source = options, source
+
+    @classmethod
+    def for_corpus(cls, options: AnalysisOptions, corpus: CorpusOptions, grid: HeadGrid,
+                   source: str | Path) -> "SyntaxAnalysis":
+        """Table 1 and Figure 5 with heads chosen on the same data."""
+        return cls(options.syntax, source)
 
     def accumulators(self) -> dict[str, maps.Accumulator]:
         """Fresh accumulators for one run of examples: the dependency counts and the sentences Figure 5 shows."""

@@ -145,10 +145,10 @@ class ProbeFeatures:
         return features
 
 
-def attention_features(attns: np.ndarray) -> np.ndarray:
+def attention_features(attention_maps: np.ndarray) -> np.ndarray:
     """float16 `[n, n + 1, 2N]` pair features (module docstring) of a word-level map `[L, H, n + 2, n + 2]`."""
-    n_layers, n_heads, size, _ = attns.shape
-    maps = attns.reshape(n_layers * n_heads, size, size).astype(np.float32)
+    n_layers, n_heads, size, _ = attention_maps.shape
+    maps = attention_maps.reshape(n_layers * n_heads, size, size).astype(np.float32)
     merged = np.zeros((n_layers * n_heads, size - 1, size - 1), np.float32)  # [N, ROOT + words, ROOT + words]
     merged[:, 1:, 1:] = maps[:, 1:-1, 1:-1]
     merged[:, 1:, 0] = maps[:, 1:-1, 0] + maps[:, 1:-1, -1]
@@ -396,16 +396,21 @@ def probe_uas(model: keras.Model, batches: list[Batch]) -> float:
     return correct / max(total, 1)
 
 
+def check_training_size(n_sentences: int, settings: ProbeSettings, source: str | Path = "the training data") -> None:
+    """InputError unless there are sentences enough to train on: one to fit (and, in our regime, one held out)."""
+    needed = 1 if settings.regime == "paper" else 2
+    if n_sentences < needed:
+        purpose = "to fit" if needed == 1 else "one to fit, one held out"
+        raise utils.InputError(f"{source}: the probes need at least {needed} training sentence"
+                               f"{'s' if needed > 1 else ''} ({purpose}), got {n_sentences}")
+
+
 def split_batches(data: ProbeData, settings: ProbeSettings) -> tuple[list[Batch], list[Batch]]:
     """Batches of a seeded random `1 - holdout_fraction` of the sentences to fit on, and of the rest; in the paper
     regime, one batch per sentence in file order, all fitted, and nothing held out."""
+    check_training_size(len(data.heads), settings)
     if settings.regime == "paper":
-        if not data.heads:
-            raise utils.InputError("the probes need at least 1 training sentence, got 0")
         return [pad_batch(data, np.array([sentence])) for sentence in range(len(data.heads))], []
-    if len(data.heads) < 2:
-        raise utils.InputError(f"the probes need at least 2 training sentences (one to fit, one held out), got "
-                               f"{len(data.heads)}")
     sentences = np.random.default_rng(settings.seed).permutation(len(data.heads))
     n_holdout = min(max(1, round(settings.holdout_fraction * len(sentences))), len(sentences) - 1)
     fit_sentences, holdout_sentences = sentences[n_holdout:], sentences[:n_holdout]

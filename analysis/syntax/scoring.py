@@ -47,13 +47,13 @@ class DependencyCounts:
     n_words: int
 
 
-def head_predictions(attns: np.ndarray) -> np.ndarray:
+def head_predictions(attention_maps: np.ndarray) -> np.ndarray:
     """Predicted heads `[2, L * H, n_words]` (1-based) of every head, both directions, from a word-level map.
 
-    `attns` is `[L, H, n_words + 2, n_words + 2]`; [CLS], [SEP] and each word itself are never predicted.
+    `attention_maps` is `[L, H, n_words + 2, n_words + 2]`; [CLS], [SEP] and each word itself are never predicted.
     """
-    n_layers, n_heads, n, _ = attns.shape
-    word_maps = attns[:, :, 1:-1, 1:-1].reshape(n_layers * n_heads, n - 2, n - 2)
+    n_layers, n_heads, n, _ = attention_maps.shape
+    word_maps = attention_maps[:, :, 1:-1, 1:-1].reshape(n_layers * n_heads, n - 2, n - 2)
     scores = np.stack([word_maps, word_maps.swapaxes(1, 2)]).astype(np.float32)
     diagonal = np.arange(n - 2)
     scores[:, :, diagonal, diagonal] = -np.inf

@@ -1,9 +1,11 @@
 // Attention drawn as lines between tokens (the head view, like analysis/figures.py plot_attention_lines) and as
-// thumbnails of every head (the model view). Maps arrive encoded: one byte a weight, round(255 * sqrt(w)).
+// thumbnails of every head (the model view). Maps arrive encoded: one byte a weight, round(STEPS * sqrt(w)).
+// The constants they share with the figures come in the page's data ("drawing", analysis/report/page.py).
 "use strict";
 
-Report.MIN_WEIGHT = 0.002; // lighter lines are not drawn, as in the figures
-Report.SPECIAL_TOKENS = new Set(["[CLS]", "[SEP]"]);
+Report.WEIGHT_STEPS = Report.data.drawing.weight_steps; // a weight w is stored as round(STEPS * sqrt(w))
+Report.MIN_WEIGHT = Report.data.drawing.min_weight; // lighter lines are not drawn, as in the figures
+Report.SPECIAL_TOKENS = new Set(Report.data.drawing.special_tokens);
 Report.LINE_COLOUR = "#1f77b4";
 Report.HIGHLIGHT_COLOUR = "#d62728";
 Report.KEY_HIGHLIGHT_COLOUR = "#2ca02c";
@@ -21,7 +23,7 @@ Report.decodeWeights = function (base64) {
 Report.headWeights = function (bytes, offset, n) {
   const weights = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) {
-    const root = bytes[offset + i] / 255;
+    const root = bytes[offset + i] / Report.WEIGHT_STEPS;
     weights[i] = root * root;
   }
   return weights;
@@ -73,18 +75,18 @@ Report.shortToken = function (token) {
   return token.length > 18 ? `${token.slice(0, 17)}…` : token;
 };
 
-/** The opacity step (0-255) of a line of weight `w`: round(255 sqrt(w)), the steps the maps are stored in. */
+/** The opacity step (0 to WEIGHT_STEPS) of a line of weight `w`: round(STEPS sqrt(w)), as the maps are stored. */
 Report.opacityStep = function (weight) {
-  return Math.round(255 * Math.sqrt(weight));
+  return Math.round(Report.WEIGHT_STEPS * Math.sqrt(weight));
 };
 
 /**
  * Markup of the lines of rows `rows` (or, `byColumn`, of columns): one line per weight >= MIN_WEIGHT, of opacity
  * sqrt(w) and width 0.2 + 2.5 w. Lines of one opacity step share a <path> (a "M x1 y1 L x2 y2" segment each):
- * 255 elements at most instead of one per line, which keeps a 128-token head's redraw fast.
+ * WEIGHT_STEPS elements at most instead of one per line, which keeps a 128-token head's redraw fast.
  */
 Report.lineMarkup = function (weights, m, rows, geometry, byColumn = false) {
-  const segments = Array.from({length: 256}, () => []);
+  const segments = Array.from({length: Report.WEIGHT_STEPS + 1}, () => []);
   for (const row of rows) {
     for (let other = 0; other < m; other++) {
       const [query, key] = byColumn ? [other, row] : [row, other];
@@ -98,7 +100,7 @@ Report.lineMarkup = function (weights, m, rows, geometry, byColumn = false) {
   let markup = "";
   segments.forEach((lines, step) => {
     if (!lines.length) return;
-    const opacity = step / 255;
+    const opacity = step / Report.WEIGHT_STEPS;
     markup += `<path d="${lines.join("")}" stroke-opacity="${opacity.toFixed(4)}" ` +
       `stroke-width="${(0.2 + 2.5 * opacity * opacity).toFixed(3)}"/>`;
   });
