@@ -27,6 +27,7 @@ demo: setup
 	mkdir -p $(OUT)/depparse
 	cp $(SAMPLE)/unlabeled.txt $(OUT)/unlabeled.txt
 	$(PY) preprocess_unlabeled.py --data-file $(OUT)/unlabeled.txt
+	$(PY) preprocess_unlabeled.py --data-file $(OUT)/unlabeled.txt --original --outfile $(OUT)/unlabeled_original.json
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/unlabeled.json
 	$(PY) head_distances.py --attn-data-file $(OUT)/unlabeled_attn.pkl --outfile $(OUT)/head_distances.pkl
 	$(PY) general_analysis.py --attn-data-file $(OUT)/unlabeled_attn.pkl --head-distances $(OUT)/head_distances.pkl \
@@ -48,6 +49,8 @@ demo: setup
 	$(PY) analyze_corpus.py --data-file $(OUT)/unlabeled.txt --outdir $(OUT)/corpus/general
 	$(PY) analyze_corpus.py --data-file $(OUT)/depparse/dev.json --engine ray --workers 2 --min-count 5 \
 		--outdir $(OUT)/corpus/syntax_ray
+	$(PY) view_attention.py --text "The cat sat on the mat because it was warm." --layer 2 --head 5 \
+		--outfile $(OUT)/view/report.html
 	$(PY) report_index.py --outdir $(OUT)
 	@echo
 	@echo "Done. Open $(OUT)/index.html in a browser: it links each analysis's report page (report.html)."

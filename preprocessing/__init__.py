@@ -1,1 +1,2 @@
-"""Input preparation: raw text -> BERT segments (`unlabeled`), dependency treebanks -> JSON (`depparse`)."""
+"""Input preparation: raw text -> BERT segments (`unlabeled`), dependency treebanks -> JSON (`depparse`), CoNLL-U
+coreference -> windows with their mentions (`coref`)."""

@@ -22,11 +22,13 @@ import preprocess_depparse
 import preprocess_unlabeled
 import report_index
 import syntax_analysis
+import view_attention
 from analysis.options import CorpusOptions, GeneralOptions, ModelOptions, ProbeSettings, SyntaxOptions
 from utils import InputError, OptionError
 
 SCRIPTS = [preprocess_unlabeled, preprocess_depparse, preprocess_coref, extract_attention, head_distances,
-           general_analysis, syntax_analysis, coref_analysis, gradient_importance, analyze_corpus, report_index]
+           general_analysis, syntax_analysis, coref_analysis, gradient_importance, analyze_corpus, report_index,
+           view_attention]
 DIRECTORY_OUTPUTS = [extract_attention, preprocess_depparse, general_analysis, syntax_analysis, coref_analysis,
                      gradient_importance, analyze_corpus, report_index]
 

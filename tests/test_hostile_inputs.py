@@ -34,6 +34,7 @@ import preprocess_unlabeled
 import report_index
 import syntax_analysis
 import utils
+import view_attention
 from bert.checkpoint import resolve_bert_dir
 
 SCRIPTS: dict[str, Callable[[list[str]], None]] = {
@@ -48,6 +49,7 @@ SCRIPTS: dict[str, Callable[[list[str]], None]] = {
     "gradient_importance.py": gradient_importance.main,
     "analyze_corpus.py": analyze_corpus.main,
     "report_index.py": report_index.main,
+    "view_attention.py": view_attention.main,
 }
 
 
@@ -286,6 +288,14 @@ CASES = [
     Case("index_no_pages", "report_index.py", ("--outdir", "{d}/adir"), "adir: no report.html below it",
          ("adir/index.html",)),
     Case("index_missing", "report_index.py", ("--outdir", "{d}/missing"), "missing: no report.html below it"),
+    Case("view_empty_text", "view_attention.py", ("--text", " ", "--outfile", "{d}/view.html"),
+         "--text: item 0 is an empty text", ("view.html",)),
+    Case("view_layer_out_of_range", "view_attention.py",
+         ("--text", "a cat", "--layer", "9", "--outfile", "{d}/view.html"), "--layer: 9 is not in [1, 6]",
+         ("view.html",)),
+    Case("view_unknown_model", "view_attention.py", ("--text", "a cat", "--model", "{d}/adir", "--outfile",
+                                                     "{d}/view.html"), "adir: model directory has no vocab.txt",
+         ("view.html",)),
 ]
 
 
@@ -306,7 +316,7 @@ def test_hostile_input_is_refused_in_one_message(inputs, case):
 COMMAND_CASES = ["text_empty_name", "depparse_cycle_all_or_nothing", "coref_bad_id", "extract_config_heads0",
                  "extract_config_gpt2", "distances_malicious", "general_outdir_is_file", "syntax_probe_epochs",
                  "syntax_one_train_sentence", "coref_token_maps", "grad_masked_on_cls", "corpus_tree_cycle",
-                 "index_no_pages"]
+                 "index_no_pages", "view_empty_text"]
 
 
 def run_command(script: str, *args: str) -> subprocess.CompletedProcess:

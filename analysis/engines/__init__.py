@@ -1,0 +1,1 @@
+"""How the analyses run: maps read once into accumulators (`maps`), streaming (`streaming`, `corpus`), Ray."""

@@ -111,8 +111,10 @@ Report.lineMarkup = function (weights, m, rows, geometry, byColumn = false) {
  * Draw one head's attention in `group` (an SVG <g>) at (x, y): query tokens on the left, key tokens on the
  * right, a line from each query to each key it attends to. `spec`: tokens (labels, m), weights (m * m, row =
  * query), title (lines separated by "\n"), highlight (query indices drawn in red with their lines), keyHighlight
- * (key indices in bold green). Hovering a token shows where it attends (left) or from where it is attended
- * (right). Returns the panel's {width, height}.
+ * (key indices in bold green), rows (the query indices whose lines are drawn, in order; by default all: every
+ * token is still written on both sides, so the lines drawn reach any key). Hovering a token shows where it
+ * attends (left) or from where it is attended (right), whether its lines are drawn or not. Returns the panel's
+ * {width, height}.
  */
 Report.attentionPanel = function (group, spec, x = 0, y = 0) {
   const {tokens, weights} = spec;
@@ -135,7 +137,7 @@ Report.attentionPanel = function (group, spec, x = 0, y = 0) {
   // Ordinary lines, then the highlighted queries' lines on top, then (while hovering) one token's lines.
   const lines = Report.svg("g", {class: "lines", stroke: Report.LINE_COLOUR, fill: "none"}, panel);
   const marked = Report.svg("g", {class: "lines-highlight", stroke: Report.HIGHLIGHT_COLOUR, fill: "none"}, panel);
-  const rows = Array.from({length: m}, (_, row) => row);
+  const rows = spec.rows || Array.from({length: m}, (_, row) => row);
   lines.innerHTML = Report.lineMarkup(weights, m, rows.filter((row) => !highlight.has(row)), geometry);
   marked.innerHTML = Report.lineMarkup(weights, m, rows.filter((row) => highlight.has(row)), geometry);
   const hover = Report.svg("g", {class: "hover-only", stroke: Report.HOVER_COLOUR, fill: "none"}, panel);
@@ -177,24 +179,32 @@ Report.attentionPanel = function (group, spec, x = 0, y = 0) {
 
 // ---------------------------------------------------------------------------- the head view
 
+/** Examples longer than this many tokens draw the lines of a range of queries only, at first the first WINDOW:
+ * one query's lines for every key is up to n lines a row, n * n in all. The general page keeps at most 128 tokens
+ * (analysis/report/page.py MAX_TOKENS), so its examples always draw whole. */
+Report.HEAD_VIEW_WINDOW = 128;
+
 /**
- * The head view of the general page: layer, head and example selectors, a switch hiding [CLS]/[SEP] (rows
- * renormalised over the other tokens), and one head's attention drawn as lines. `examples` are the page's head
- * view examples ({index, tokens, weights}); `grid` is [layers, heads]; `describe(flat)` names a head's behaviour.
- * Listeners added with `onChange` run after every drawing.
+ * The head view: layer, head and example selectors, a switch hiding [CLS]/[SEP] (rows renormalised over the other
+ * tokens), and one head's attention drawn as lines. `examples` are the page's head view examples ({index, tokens,
+ * weights}); `grid` is [layers, heads]; `describe(flat)`, when given, names a head's behaviour. An example of more
+ * than HEAD_VIEW_WINDOW tokens gets a range of queries (1-based token positions, "from" and "to", and buttons
+ * moving the range by its width): only their lines are drawn, in a drawing that scrolls. Listeners added with
+ * `onChange` run after every drawing.
  */
 Report.HeadView = class {
-  constructor(body, toolbar, examples, grid, describe) {
+  constructor(body, toolbar, examples, grid, describe = null) {
     this.examples = examples;
     this.grid = grid;
-    this.describe = describe;
-    this.state = {example: 0, layer: 0, head: 0, hideSpecial: false};
+    this.describe = describe || (() => "");
+    this.state = {example: 0, layer: 0, head: 0, hideSpecial: false, range: Report.HeadView.firstRange(examples[0])};
     this.bytes = new Map();
     this.listeners = [];
     const controls = Report.html("div", {class: "controls"}, toolbar);
     if (examples.length > 1) {
       const choices = examples.map((example, i) => [i, `example ${example.index} (${example.tokens.length} tokens)`]);
-      Report.select(controls, "Example", choices, 0, (value) => this.update({example: Number(value)}));
+      Report.select(controls, "Example", choices, 0, (value) => this.update({example: Number(value),
+        range: Report.HeadView.firstRange(examples[Number(value)])}));
     }
     const range = (count) => Array.from({length: count}, (_, i) => [i, String(i + 1)]);
     this.layerSelect = Report.select(controls, "Layer", range(grid[0]), 0,
@@ -202,8 +212,68 @@ Report.HeadView = class {
     this.headSelect = Report.select(controls, "Head", range(grid[1]), 0, (value) => this.update({head: Number(value)}));
     this.hideBox = Report.checkbox(controls, "hide-special", "hide [CLS]/[SEP] (renormalise rows)",
       (checked) => this.update({hideSpecial: checked}));
-    this.svg = Report.newDrawing(body);
+    this.rangeControls(controls);
+    this.scroller = Report.html("div", {class: "head-view-drawing"}, body);
+    this.svg = Report.newDrawing(this.scroller);
     this.svg.classList.add("head-view");
+  }
+
+  /** The range of queries an example shows first, 0-based and inclusive: all, or the first HEAD_VIEW_WINDOW. */
+  static firstRange(example) {
+    return [0, Math.min(example.tokens.length, Report.HEAD_VIEW_WINDOW) - 1];
+  }
+
+  /** The range control (shown for long examples only): "Queries from [a] to [b]", ◀ ▶, and what is drawn. */
+  rangeControls(controls) {
+    this.rangeControl = Report.html("span", {class: "control query-range"}, controls);
+    this.rangeControl.append("Queries from ");
+    const number = (name) => Report.html("input", {type: "number", name, min: 1, step: 1}, this.rangeControl);
+    this.fromInput = number("query-from");
+    this.rangeControl.append(" to ");
+    this.toInput = number("query-to");
+    const button = (name, text, title) => Report.html("button", {type: "button", class: `range-step ${name}`, text,
+      title}, this.rangeControl);
+    this.previousButton = button("range-previous", "◀", "the previous queries (as many)");
+    this.nextButton = button("range-next", "▶", "the next queries (as many)");
+    this.rangeNote = Report.html("span", {class: "range-note"}, this.rangeControl);
+    this.fromInput.addEventListener("change", () => this.setRange(this.fromInput, true));
+    this.toInput.addEventListener("change", () => this.setRange(this.toInput, false));
+    this.previousButton.addEventListener("click", () => this.stepRange(-1));
+    this.nextButton.addEventListener("click", () => this.stepRange(1));
+  }
+
+  /** A range bound typed in (1-based; `isFrom` for "from"): kept within the example; the other bound follows
+   * when the range would be empty (to a range of HEAD_VIEW_WINDOW queries). */
+  setRange(input, isFrom) {
+    const n = this.example.tokens.length;
+    let [from, to] = this.state.range;
+    const typed = Math.round(Number(input.value));
+    if (input.value === "" || !Number.isFinite(typed)) {
+      this.syncControls(); // back to the range shown
+      return;
+    }
+    const position = Math.min(Math.max(typed - 1, 0), n - 1);
+    if (isFrom) [from, to] = [position, position > to ? Math.min(n - 1, position + Report.HEAD_VIEW_WINDOW - 1) : to];
+    else [from, to] = [position < from ? Math.max(0, position - Report.HEAD_VIEW_WINDOW + 1) : from, position];
+    this.showRange(from, to);
+  }
+
+  /** Move the range by its width, `direction` -1 (back) or 1 (on), within the example. */
+  stepRange(direction) {
+    const n = this.example.tokens.length;
+    const [from, to] = this.state.range;
+    const width = to - from + 1;
+    const start = Math.min(Math.max(from + direction * width, 0), n - width);
+    this.showRange(start, start + width - 1);
+  }
+
+  /** Draw the queries from..to (0-based) and scroll the drawing to the first of them (where the first token is
+   * when scrolled to the top). */
+  showRange(from, to) {
+    this.update({range: [from, to]});
+    const labels = this.svg.querySelectorAll("text.token.query");
+    const first = labels[this.drawnRows.length ? this.drawnRows[0] : 0];
+    if (first) this.scroller.scrollTop = Number(first.getAttribute("y")) - Number(labels[0].getAttribute("y"));
   }
 
   /** The flat index of the head shown. */
@@ -219,6 +289,17 @@ Report.HeadView = class {
   /** The example shown. */
   get example() {
     return this.examples[this.state.example];
+  }
+
+  /** Whether the example shown draws a range of queries only (it has more than HEAD_VIEW_WINDOW tokens). */
+  get long() {
+    return this.example.tokens.length > Report.HEAD_VIEW_WINDOW;
+  }
+
+  /** The range of queries drawn in words, 1-based ("lines from queries 1–128 of 600"); empty for short examples. */
+  get rangeText() {
+    const [from, to] = this.state.range;
+    return this.long ? `lines from queries ${from + 1}–${to + 1} of ${this.example.tokens.length}` : "";
   }
 
   /** The decoded bytes of an example's maps (decoded once, when first shown). */
@@ -242,22 +323,41 @@ Report.HeadView = class {
     this.update({layer, head});
   }
 
-  /** Change some of {example, layer, head, hideSpecial} and redraw. */
+  /** Change some of {example, layer, head, hideSpecial, range} and redraw. */
   update(change) {
     Object.assign(this.state, change);
+    this.syncControls();
+    this.draw();
+  }
+
+  /** Set the controls to the state shown; the range control shows for long examples only. */
+  syncControls() {
     this.layerSelect.value = String(this.state.layer);
     this.headSelect.value = String(this.state.head);
     this.hideBox.checked = this.state.hideSpecial;
-    this.draw();
+    const n = this.example.tokens.length;
+    const [from, to] = this.state.range;
+    this.rangeControl.hidden = !this.long;
+    this.scroller.classList.toggle("scrolling", this.long);
+    for (const input of [this.fromInput, this.toInput]) input.max = String(n);
+    [this.fromInput.value, this.toInput.value] = [String(from + 1), String(to + 1)];
+    this.previousButton.disabled = from === 0;
+    this.nextButton.disabled = to === n - 1;
+    this.rangeNote.textContent = this.rangeText;
   }
 
   /** Draw the head shown, then tell the listeners. */
   draw() {
-    const {tokens, weights} = this.visible(this.flat);
+    const {tokens, weights, shown} = this.visible(this.flat);
+    const [from, to] = this.state.range;
+    // the rows of the queries in the range (`shown` is in order, so they follow each other)
+    this.drawnRows = shown.map((_, row) => row).filter((row) => shown[row] >= from && shown[row] <= to);
     Report.clear(this.svg);
-    const title = `Head ${this.label}: ${this.describe(this.flat)}\nexample ${this.example.index}` +
+    const behaviour = this.describe(this.flat);
+    const title = `Head ${this.label}${behaviour ? `: ${behaviour}` : ""}\nexample ${this.example.index}` +
+      (this.long ? `, ${this.rangeText}` : "") +
       (this.state.hideSpecial ? ", [CLS]/[SEP] hidden, rows renormalised" : "");
-    const size = Report.attentionPanel(this.svg, {tokens, weights, title, gap: 260}, 8, 4);
+    const size = Report.attentionPanel(this.svg, {tokens, weights, title, gap: 260, rows: this.drawnRows}, 8, 4);
     Report.resize(this.svg, size.width + 16, size.height + 12);
     this.listeners.forEach((listener) => listener(this));
   }
@@ -292,23 +392,57 @@ Report.ModelView = class {
     return [this.left + head * (this.cell + this.gap), this.top + layer * (this.cell + this.gap)];
   }
 
-  /** Paint one head's matrix `m * m` into `image` (RGBA, `width` pixels wide) at (x, y): each of the cell's
-   * pixels shows the largest weight of the tokens it covers (a short example's tokens cover several pixels). */
-  paint(image, width, weights, m, x, y) {
-    const span = (pixel) => {
-      const start = Math.floor((pixel * m) / this.cell);
-      return [start, Math.max(start + 1, Math.floor(((pixel + 1) * m) / this.cell))];
-    };
+  /**
+   * Paint head `flat` of the head view's example, on its tokens shown, into `image` (RGBA, `width` pixels wide) at
+   * (x, y): each of the cell's pixels shows the largest weight of the tokens it covers (a short example's tokens
+   * cover several pixels). It reads the stored bytes (a long example has a million weights a head): the largest
+   * byte of a row's keys is its largest weight, divided by the row's sum over the keys shown when [CLS]/[SEP] are
+   * hidden, as HeadView.visible renormalises.
+   */
+  paint(image, width, flat, x, y) {
+    const view = this.headView;
+    const tokens = view.example.tokens;
+    const n = tokens.length;
+    const bytes = view.exampleBytes(view.state.example);
+    const shown = Report.shownPositions(tokens, view.state.hideSpecial);
+    const m = shown.length;
+    if (!m) return;
+    const square = Float64Array.from({length: Report.WEIGHT_STEPS + 1}, (_, step) => {
+      const root = step / Report.WEIGHT_STEPS;
+      return root * root; // as Report.headWeights decodes
+    });
+    const start = flat * n * n;
+    let sums = null; // each row's sum over the keys shown, added in their order (as Report.visibleWeights)
+    if (view.state.hideSpecial) {
+      sums = new Float64Array(m);
+      for (let query = 0; query < m; query++) {
+        let sum = 0;
+        for (let key = 0; key < m; key++) sum += square[bytes[start + shown[query] * n + shown[key]]];
+        sums[query] = sum;
+      }
+    }
+    const spans = Array.from({length: this.cell}, (_, pixel) => {
+      const first = Math.floor((pixel * m) / this.cell);
+      return [first, Math.max(first + 1, Math.floor(((pixel + 1) * m) / this.cell))];
+    });
+    const largest = new Float64Array(this.cell); // of the pixel row being painted, by pixel column
     for (let pixelY = 0; pixelY < this.cell; pixelY++) {
-      const [rowStart, rowEnd] = span(pixelY);
-      for (let pixelX = 0; pixelX < this.cell; pixelX++) {
-        const [columnStart, columnEnd] = span(pixelX);
-        let largest = 0;
-        for (let query = rowStart; query < rowEnd; query++) {
-          for (let key = columnStart; key < columnEnd; key++) largest = Math.max(largest, weights[query * m + key]);
+      largest.fill(0);
+      const [rowStart, rowEnd] = spans[pixelY];
+      for (let query = rowStart; query < rowEnd; query++) {
+        const rowOffset = start + shown[query] * n;
+        const sum = sums ? sums[query] : 1;
+        if (sum <= 0) continue; // a row with nothing left stays 0
+        for (let pixelX = 0; pixelX < this.cell; pixelX++) {
+          const [columnStart, columnEnd] = spans[pixelX];
+          let step = 0;
+          for (let key = columnStart; key < columnEnd; key++) step = Math.max(step, bytes[rowOffset + shown[key]]);
+          largest[pixelX] = Math.max(largest[pixelX], sums ? square[step] / sum : square[step]);
         }
-        const offset = 4 * ((y + pixelY) * width + x + pixelX);
-        image.data.set([31, 119, 180, Math.round(255 * Math.sqrt(largest))], offset);
+      }
+      for (let pixelX = 0; pixelX < this.cell; pixelX++) {
+        image.data.set([31, 119, 180, Math.round(255 * Math.sqrt(largest[pixelX]))],
+          4 * ((y + pixelY) * width + x + pixelX));
       }
     }
   }
@@ -336,8 +470,7 @@ Report.ModelView = class {
     const image = context.createImageData(width, height);
     for (let layer = 0; layer < nLayers; layer++) {
       for (let head = 0; head < nHeads; head++) {
-        const {weights, tokens} = view.visible(layer * nHeads + head);
-        this.paint(image, width, weights, tokens.length, ...this.corner(layer, head));
+        this.paint(image, width, layer * nHeads + head, ...this.corner(layer, head));
       }
     }
     context.putImageData(image, 0, 0);
@@ -365,6 +498,6 @@ Report.ModelView = class {
       fill: "transparent", stroke: "#ccc", class: "thumbnail", "data-head": flat}, this.svg);
     frame.addEventListener("click", () => this.onOpen(layer, head));
     Report.hoverTip(frame, () => [`Head ${Report.headLabel(flat, nHeads)}`, this.headView.describe(flat),
-      "click: show it in the head view"]);
+      "click: show it in the head view"].filter((line) => line));
   }
 };
