@@ -42,6 +42,10 @@ demo: setup
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/dev.json --word_level
 	$(PY) syntax_analysis.py --attn-data-file $(OUT)/depparse/dev_attn.pkl \
 		--select-attn-data-file $(OUT)/depparse/train_attn.pkl --probes --min-count 5 --outdir $(OUT)/syntax
+	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/dev.json --word_level --random-init \
+		--outfile $(OUT)/depparse/dev_random_attn.pkl
+	$(PY) compare_models.py --attn-data-file $(OUT)/depparse/dev_attn.pkl $(OUT)/depparse/dev_random_attn.pkl \
+		--labels minilm control --min-count 5 --outdir $(OUT)/compare
 	mkdir -p $(OUT)/coref
 	$(PY) preprocess_coref.py --data-file $(SAMPLE)/coref/sample.conllu --outfile $(OUT)/coref/sample.json
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/coref/sample.json --word_level
@@ -78,5 +82,6 @@ bench: setup chromium
 	$(PY) bench/extract_bench.py
 	$(PY) bench/map_bench.py
 	$(PY) bench/coref_bench.py
+	$(PY) bench/compare_bench.py
 	test -f $(OUT)/index.html || $(MAKE) demo
 	$(PY) bench/report_bench.py

@@ -36,7 +36,7 @@ OPTIONS_THAT_CHANGE_OUTPUT = {  # fingerprint name: option (the names of earlier
     "max_sequence_length": "max_sequence_length", "batch_size": "batch_size", "chunk_size": "shard_size",
     "cased": "cased", "debug": "debug", "word_level": "word_level", "word_level_mode": "word_level_mode",
     "single_segment": "single_segment", "original": "original",
-}  # and "map" when it is not "attn", so that earlier shard directories of attention weights still resume
+}  # and "map" when not "attn", "random_init" (its seed) when given: so earlier shard directories still resume
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,6 +61,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                       "(Abnar and Zuidema 2020), see docs/definitions.md (default: %(default)s)")
     cli.add_flag(parser, "original", action="store_true",
                  help="the original code's maps: --single-segment and --word-level-mode first")
+    cli.add_flag(parser, "random-init", action="store_true",
+                 help="the model's architecture and tokenizer with random weights, initialised as for pre-training "
+                      "and seeded by --seed: the control a trained model is compared with")
+    cli.add_flag(parser, "seed", type=cli.bounded(int, 0), default=0,
+                 help="seed of --random-init's weights (default: %(default)s)")
     cli.add_verbose(parser)
     return resolve_original(parser, parser.parse_args(argv))
 
@@ -89,6 +94,8 @@ def run_fingerprint(input_path: Path, bert_dir: Path, args: argparse.Namespace) 
     options = {name: getattr(args, option) for name, option in OPTIONS_THAT_CHANGE_OUTPUT.items()}
     if args.map != "attn":
         options["map"] = args.map
+    if args.random_init:
+        options["random_init"] = args.seed
     digest.update(json.dumps([str(bert_dir.resolve()), options], sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -110,7 +117,10 @@ def main(argv: list[str] | None = None) -> None:
         for index, example in enumerate(examples)
     ]
     options = {name: value for name, value in vars(args).items() if name != "verbose"}
-    record = provenance.run_record(options, model=provenance.model_record(source, config, args.debug))
+    model_record = provenance.model_record(source, config, args.debug)
+    if args.random_init:
+        model_record["random_init"] = {"seed": args.seed}  # the architecture only: the weights are random
+    record = provenance.run_record(options, model=model_record)
     shard_writer = None
     if args.outdir:
         shard_writer = ShardWriter(args.outdir, run_fingerprint(input_path, source.directory, args), run=record)
@@ -119,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     import_keras(args.verbose)
     extractor = build_extractor(source.directory, tokenizer, debug=args.debug, map_kind=args.map,
                                 word_level=args.word_level, single_segment=args.single_segment,
-                                tokens_per_batch=model_options.tokens_per_batch)
+                                tokens_per_batch=model_options.tokens_per_batch,
+                                random_init=args.seed if args.random_init else None)
     with progress_bar(total=len(examples), initial=start, unit="ex", desc="extracting attention") as progress:
         chunks = extractor.output_chunks(
             examples, prepared, start, args.shard_size, args.word_level_mode, progress

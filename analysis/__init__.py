@@ -1,7 +1,8 @@
 """The analyses of the paper, by concern: `general/` (average attention, entropy, behaviours, head distances),
 `syntax/` (dependency heads, Table 1, the probes), `coref/` (coreference heads, Table 2), `gradients/` (Figure 3),
-`engines/` (reading maps once into accumulators, streaming, Ray), `report/` (figures and report pages); beside them
-`heads` (head naming), `options` (every option, checked) and `kernels` (compiled float64 helpers)."""
+`compare/` (several models head by head), `engines/` (reading maps once into accumulators, streaming, Ray),
+`report/` (figures, report pages, `view()`); beside them `heads` (head naming), `options` (every option, checked)
+and `kernels` (compiled float64 helpers)."""
 
 
 def __getattr__(name: str) -> object:

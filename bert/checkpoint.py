@@ -290,16 +290,25 @@ def debug_config(config: BertConfig) -> BertConfig:
     )
 
 
-def debug_encoder(
+def random_encoder(
     config: BertConfig, maps_dtype: str = "float32", seed: int = 0, norm_maps: bool = False
 ) -> "BertEncoder":
-    """A tiny randomly initialised encoder (`debug_config` of `config`), seeded; `norm_maps` as in load_encoder."""
+    """The architecture of `config` with seeded random weights, initialised as BERT's pre-training initialises them
+    (truncated normal of `initializer_range` for every matrix and embedding, LayerNorm 1 and 0, biases 0): the
+    control that probing studies compare a trained model with; `norm_maps` as in load_encoder."""
     import keras
 
     from bert.modeling import build_encoder
 
     keras.utils.set_random_seed(seed)
-    return build_encoder(debug_config(config), maps_dtype, norm_maps)
+    return build_encoder(config, maps_dtype, norm_maps)
+
+
+def debug_encoder(
+    config: BertConfig, maps_dtype: str = "float32", seed: int = 0, norm_maps: bool = False
+) -> "BertEncoder":
+    """A tiny randomly initialised encoder (`debug_config` of `config`), seeded; `norm_maps` as in load_encoder."""
+    return random_encoder(debug_config(config), maps_dtype, seed, norm_maps)
 
 
 def debug_masked_lm(config: BertConfig, seed: int = 0) -> "MaskedLanguageModel":

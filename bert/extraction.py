@@ -227,16 +227,21 @@ class AttentionExtractor:
 
 
 def build_extractor(bert_dir: Path, tokenizer: FullTokenizer, *, debug: bool = False, map_kind: str = "attn",
-                    word_level: bool = False, single_segment: bool = False,
-                    tokens_per_batch: int = 16 * 128) -> AttentionExtractor:
-    """The extractor of `map_kind` maps with the model in `bert_dir` (or, `debug`, a tiny random one): maps leave the
-    model as float16, or as float32 where they are pooled into words or multiplied into rollouts."""
-    from bert.checkpoint import debug_encoder, load_encoder, read_config
+                    word_level: bool = False, single_segment: bool = False, tokens_per_batch: int = 16 * 128,
+                    random_init: int | None = None) -> AttentionExtractor:
+    """The extractor of `map_kind` maps with the model in `bert_dir` (or, `debug`, a tiny random one; or, with
+    `random_init` a seed, its architecture with random weights): maps leave the model as float16, or as float32
+    where they are pooled into words or multiplied into rollouts."""
+    from bert.checkpoint import debug_encoder, load_encoder, random_encoder, read_config
 
     maps_dtype = "float32" if word_level or map_kind == "rollout" else "float16"
     norm_maps = map_kind == "norm"
-    encoder = (debug_encoder(read_config(bert_dir), maps_dtype, norm_maps=norm_maps) if debug
-               else load_encoder(bert_dir, maps_dtype, norm_maps))
+    if debug:
+        encoder = debug_encoder(read_config(bert_dir), maps_dtype, norm_maps=norm_maps)
+    elif random_init is not None:
+        encoder = random_encoder(read_config(bert_dir), maps_dtype, random_init, norm_maps)
+    else:
+        encoder = load_encoder(bert_dir, maps_dtype, norm_maps)
     return AttentionExtractor(encoder, tokenizer, single_segment, tokens_per_batch, map_kind)
 
 

@@ -12,6 +12,7 @@ from conftest import ROOT, input_error
 
 import analyze_corpus
 import cli
+import compare_models
 import coref_analysis
 import extract_attention
 import general_analysis
@@ -28,9 +29,9 @@ from utils import InputError, OptionError
 
 SCRIPTS = [preprocess_unlabeled, preprocess_depparse, preprocess_coref, extract_attention, head_distances,
            general_analysis, syntax_analysis, coref_analysis, gradient_importance, analyze_corpus, report_index,
-           view_attention]
+           view_attention, compare_models]
 DIRECTORY_OUTPUTS = [extract_attention, preprocess_depparse, general_analysis, syntax_analysis, coref_analysis,
-                     gradient_importance, analyze_corpus, report_index]
+                     gradient_importance, analyze_corpus, report_index, compare_models]
 
 
 def script_name(script: object) -> str:

@@ -23,6 +23,7 @@ from coref_fixtures import random_window
 from syntax_fixtures import make_examples
 
 import analyze_corpus
+import compare_models
 import coref_analysis
 import extract_attention
 import general_analysis
@@ -50,6 +51,7 @@ SCRIPTS: dict[str, Callable[[list[str]], None]] = {
     "analyze_corpus.py": analyze_corpus.main,
     "report_index.py": report_index.main,
     "view_attention.py": view_attention.main,
+    "compare_models.py": compare_models.main,
 }
 
 
@@ -288,6 +290,14 @@ CASES = [
     Case("index_no_pages", "report_index.py", ("--outdir", "{d}/adir"), "adir: no report.html below it",
          ("adir/index.html",)),
     Case("index_missing", "report_index.py", ("--outdir", "{d}/missing"), "missing: no report.html below it"),
+    Case("compare_other_words", "compare_models.py",
+         ("--attn-data-file", "{d}/dev_attn.pkl", "{d}/one_train_attn.pkl", "--outdir", "{d}/cmp1"),
+         "one_train_attn.pkl: example 0: field 'words': differs from", ("cmp1",)),
+    Case("compare_malicious", "compare_models.py",
+         ("--attn-data-file", "{d}/dev_attn.pkl", "{d}/malicious.pkl", "--outdir", "{d}/cmp2"), "refused to load",
+         ("cmp2", "pwned")),
+    Case("compare_one_file", "compare_models.py", ("--attn-data-file", "{d}/dev_attn.pkl", "--outdir", "{d}/cmp3"),
+         "give two files or more", ("cmp3",)),
     Case("view_empty_text", "view_attention.py", ("--text", " ", "--outfile", "{d}/view.html"),
          "--text: item 0 is an empty text", ("view.html",)),
     Case("view_layer_out_of_range", "view_attention.py",
@@ -316,7 +326,7 @@ def test_hostile_input_is_refused_in_one_message(inputs, case):
 COMMAND_CASES = ["text_empty_name", "depparse_cycle_all_or_nothing", "coref_bad_id", "extract_config_heads0",
                  "extract_config_gpt2", "distances_malicious", "general_outdir_is_file", "syntax_probe_epochs",
                  "syntax_one_train_sentence", "coref_token_maps", "grad_masked_on_cls", "corpus_tree_cycle",
-                 "index_no_pages", "view_empty_text"]
+                 "index_no_pages", "view_empty_text", "compare_other_words"]
 
 
 def run_command(script: str, *args: str) -> subprocess.CompletedProcess:

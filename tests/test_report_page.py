@@ -221,7 +221,8 @@ def browser() -> Iterator[object]:
 
 
 PAGES = {"general": "general/report.html", "gradients": "gradients/report.html", "syntax": "syntax/report.html",
-         "coref": "coref/analysis/report.html", "index": "index.html"}
+         "coref": "coref/analysis/report.html", "compare": "compare/report.html", "view": "view/report.html",
+         "index": "index.html"}  # the index last: the links are read from it
 
 
 class Opened:
@@ -321,7 +322,7 @@ def test_pages_load_from_disk_offline_without_errors(opened, demo, capsys):
     links = page.locator("ul.pages a").evaluate_all("(links) => links.map((link) => link.getAttribute('href'))")
     assert links == [  # the paper's order (general, gradients, syntax, coreference), then the others; by path within
         "corpus/general/report.html", PAGES["general"], "general_norm/report.html", PAGES["gradients"],
-        "corpus/syntax_ray/report.html", PAGES["syntax"], PAGES["coref"], "view/report.html"]
+        "corpus/syntax_ray/report.html", PAGES["syntax"], PAGES["coref"], PAGES["compare"], PAGES["view"]]
     with capsys.disabled():
         print(f"\nscreenshots of the report pages: {SCREENSHOTS}")
 

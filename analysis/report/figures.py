@@ -353,6 +353,30 @@ def plot_mention_heads(examples: Sequence[MentionExample], layer: int, head: int
     return figure
 
 
+def plot_head_atlas(points: np.ndarray, head_model: Sequence[int], behaviours: Sequence[str],
+                    model_labels: Sequence[str]) -> Figure:
+    """The head atlas: every head of several models `[N, 2]` embedded by their distances, coloured by model and
+    marked by behaviour (Figure 6's markers)."""
+    figure, ax = plt.subplots(figsize=(8.0, 6.6), layout="constrained")
+    head_model, behaviours = np.asarray(head_model), np.asarray(behaviours)
+    colours = sns.color_palette("deep", len(model_labels))
+    for model, (label, colour) in enumerate(zip(model_labels, colours, strict=True)):
+        for name in BEHAVIOURS:
+            chosen = (head_model == model) & (behaviours == name)
+            if chosen.any():
+                ax.scatter(*points[chosen].T, color=colour, marker=BEHAVIOUR_STYLES[name][1], s=40, alpha=0.85)
+        ax.scatter([], [], color=colour, marker="o", label=label)
+    for name in BEHAVIOURS:
+        if (behaviours == name).any():
+            ax.scatter([], [], color="grey", marker=BEHAVIOUR_STYLES[name][1], label=BEHAVIOUR_NAMES[name])
+    ax.legend(loc="best", fontsize=8, ncols=2)
+    ax.set_aspect("equal", adjustable="datalim")  # distances are read off the plane
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title("Head atlas: every head of every model, placed by head distance")
+    return figure
+
+
 def save_figure(figure: Figure, outdir: str | Path, name: str) -> list[Path]:
     """Write `figure` as OUTDIR/NAME.png and .svg, atomically, and close it; returns the two paths."""
     paths = [Path(outdir) / f"{name}.{extension}" for extension in ("png", "svg")]

@@ -269,6 +269,30 @@ def coref_page(table: Mapping[str, Any], examples: Sequence[MentionExample], *, 
     return page_html("Coreference in attention heads", "coref", data)
 
 
+def compare_page(output: Mapping[str, Any], points: np.ndarray, behaviours: Sequence[str],
+                 nearest: Sequence[Sequence[tuple[int, int, float]]], shown: Sequence[tuple[list[str], np.ndarray]],
+                 source: str) -> str:
+    """The page of compare_models.py: the head atlas (`points` `[N, 2]`, each head's behaviour and its nearest head
+    in every other model as (model, flat index, distance)), the same sentence in each model (`shown`: one (row
+    labels, maps) per model), the layers and tables side by side of `output` (compare.json)."""
+    models = output["models"]
+    head_model = [index for index, model in enumerate(models) for _ in range(HeadGrid(*model["grid"]).size)]
+    head_flat = [flat for model in models for flat in range(HeadGrid(*model["grid"]).size)]
+    kept = HeadViewExamples(max_examples=len(shown), max_weights=sum(maps.size for _, maps in shown))  # one each
+    for index, (tokens, attention_maps) in enumerate(shown):
+        kept.add(index, {"tokens": tokens}, attention_maps)
+    layers = [{key: value if key == "label" else rounded(value) for key, value in model.items()}
+              for model in output["layers"]]
+    data = {"source": source, "models": [{key: model[key] for key in ("label", "source", "grid", "map")}
+                                         for model in models],
+            "heads": output["heads"], "head_model": head_model, "head_flat": head_flat,
+            "behaviour": list(behaviours), "behaviours": [[label, BEHAVIOUR_NAMES[label]] for label in BEHAVIOURS],
+            "mds": rounded(points), "nearest": [[[other, flat, rounded(distance)] for other, flat, distance in row]
+                                                for row in nearest], "layers": layers,
+            "table1": output["table1"], "table2": output["table2"], "head_view": kept.to_json()}
+    return page_html("Compare models", "compare", data)
+
+
 def gradients_page(output: Mapping[str, Any], source: str | Path) -> str:
     """The gradient importance page: Figure 3's two panels and a sortable table of every head. `output` holds
     gradients.json's keys."""

@@ -18,16 +18,50 @@ Report.tickLabel = function (tick) {
   return tick !== 0 && Math.abs(tick) < 1e-3 ? tick.toExponential() : String(tick);
 };
 
+/** The marker shapes a chart can draw (circle is a <circle>, the others a <path>). */
+Report.MARKER_SHAPES = ["circle", "square", "diamond", "triangle-up", "triangle-down", "triangle-left",
+  "triangle-right"];
+
+/** The path of a marker `shape` of about radius `r` centred at (cx, cy). */
+Report.markerPath = function (shape, cx, cy, r) {
+  const corners = {
+    square: [[-0.9, -0.9], [0.9, -0.9], [0.9, 0.9], [-0.9, 0.9]],
+    diamond: [[0, -1.3], [1.3, 0], [0, 1.3], [-1.3, 0]],
+    "triangle-up": [[0, -1.35], [1.2, 0.75], [-1.2, 0.75]],
+    "triangle-down": [[0, 1.35], [1.2, -0.75], [-1.2, -0.75]],
+    "triangle-left": [[-1.35, 0], [0.75, -1.2], [0.75, 1.2]],
+    "triangle-right": [[1.35, 0], [-0.75, -1.2], [-0.75, 1.2]],
+  }[shape];
+  const round = (value) => Math.round(100 * value) / 100;
+  return corners.map(([dx, dy], index) => `${index ? "L" : "M"}${round(cx + r * dx)} ${round(cy + r * dy)}`)
+    .join("") + "Z";
+};
+
+/** A marker of `shape` (one of MARKER_SHAPES) and radius `r` at (cx, cy), with `attributes`, in `parent`. */
+Report.marker = function (parent, shape, cx, cy, r, attributes = {}) {
+  if (!shape || shape === "circle") return Report.svg("circle", {cx, cy, r, ...attributes}, parent);
+  return Report.svg("path", {d: Report.markerPath(shape, cx, cy, r), "data-shape": shape, "data-cx": cx,
+    "data-cy": cy, ...attributes}, parent);
+};
+
+/** Give a marker (a circle, or a path drawn by Report.marker) the radius `r`. */
+Report.sizeMarker = function (mark, r) {
+  if (mark.dataset.shape) {
+    mark.setAttribute("d", Report.markerPath(mark.dataset.shape, Number(mark.dataset.cx), Number(mark.dataset.cy),
+      r));
+  } else mark.setAttribute("r", r);
+};
+
 /** Hover and click behaviour of one head's mark: enlarged and described while hovered. */
 Report.headMark = function (mark, flat, describe, onClick, radius = null) {
   mark.classList.add("head-mark");
   mark.setAttribute("data-head", flat);
   mark.addEventListener("mousemove", (event) => {
-    if (radius) mark.setAttribute("r", radius * 1.8);
+    if (radius) Report.sizeMarker(mark, radius * 1.8);
     Report.showTooltip(event, describe(flat));
   });
   mark.addEventListener("mouseleave", () => {
-    if (radius) mark.setAttribute("r", radius);
+    if (radius) Report.sizeMarker(mark, radius);
     Report.hideTooltip();
   });
   if (onClick) mark.addEventListener("click", () => onClick(flat));
@@ -96,10 +130,11 @@ Report.layerPanels = function (svg, panels, {nLayers, nHeads, describe, onClick}
 
 /**
  * The heads embedded in a plane (Figure 6), with equal scales on both axes. `points` [N][2]; `colour(flat)`;
- * `legend` [[colour, label]]; `named` a Map flat -> label, circled and written; `describe(flat)` and
- * `onClick(flat)` as for the other charts.
+ * `marker(flat)`, optional, a head's shape (one of MARKER_SHAPES; circles by default); `legend` [[colour, label,
+ * shape (optional)]], three to a row, a null entry starting a new row; `named` a Map flat -> label, circled and
+ * written; `describe(flat)` and `onClick(flat)` as for the other charts.
  */
-Report.scatterPlot = function (svg, points, {colour, legend, named, describe, onClick}) {
+Report.scatterPlot = function (svg, points, {colour, marker = null, legend, named = new Map(), describe, onClick}) {
   const [size, margin] = [560, 24];
   const xs = points.map((point) => point[0]);
   const ys = points.map((point) => point[1]);
@@ -109,24 +144,30 @@ Report.scatterPlot = function (svg, points, {colour, legend, named, describe, on
   const y = (value) => size - margin - (value - yMin) * scale - ((size - 2 * margin) - (yMax - yMin) * scale) / 2;
   Report.svg("rect", {x: 0.5, y: 0.5, width: size - 1, height: size - 1, fill: "#f7f7f7", stroke: "#bbb"}, svg);
   points.forEach((point, flat) => {
-    const mark = Report.svg("circle", {cx: x(point[0]), cy: y(point[1]), r: 5, fill: colour(flat),
-      stroke: "#fff", "stroke-width": 0.8}, svg);
+    const mark = Report.marker(svg, marker ? marker(flat) : "circle", x(point[0]), y(point[1]), 5,
+      {fill: colour(flat), stroke: "#fff", "stroke-width": 0.8});
     Report.headMark(mark, flat, describe, onClick, 5);
   });
   for (const [flat, label] of named) {
     const [cx, cy] = [x(points[flat][0]), y(points[flat][1])];
     Report.svg("circle", {cx, cy, r: 10, fill: "none", stroke: "#000", "stroke-width": 1.2}, svg);
-    Report.svg("text", {x: cx + 12, y: cy - 8, "font-size": 11, text: label, stroke: "#fff", "stroke-width": 3,
-      "paint-order": "stroke"}, svg);
+    const left = cx + 12 + 7 * label.length > size; // written left of its point where it would leave the plot
+    Report.svg("text", {x: left ? cx - 12 : cx + 12, y: cy - 8, "text-anchor": left ? "end" : "start",
+      "font-size": 11, text: label, stroke: "#fff", "stroke-width": 3, "paint-order": "stroke"}, svg);
   }
-  legend.forEach(([legendColour, label], index) => {
-    const legendY = size + 16 + 18 * Math.floor(index / 3);
-    const legendX = 10 + 190 * (index % 3);
-    Report.svg("circle", {cx: legendX + 6, cy: legendY, r: 5, fill: legendColour}, svg);
+  let [row, column] = [0, 0];
+  for (const entry of legend) {
+    if (entry === null || column === 3) [row, column] = [row + (column > 0), 0]; // null: a new row
+    if (entry === null) continue;
+    const [legendColour, label, shape] = entry;
+    const legendY = size + 16 + 18 * row;
+    const legendX = 10 + 190 * column;
+    Report.marker(svg, shape, legendX + 6, legendY, 5, {fill: legendColour});
     Report.svg("text", {x: legendX + 16, y: legendY, "dominant-baseline": "central", "font-size": 11,
       text: label}, svg);
-  });
-  Report.resize(svg, size, size + 12 + 18 * Math.ceil(legend.length / 3));
+    column += 1;
+  }
+  Report.resize(svg, size, size + 12 + 18 * (row + (column > 0)));
 };
 
 /**
