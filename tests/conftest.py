@@ -1,9 +1,11 @@
-"""Shared test fixtures and helpers: the real data beside the project, the demo's outputs, scripts run in a child
-process or called in this one."""
+"""Shared test fixtures and helpers: the real data beside the project, the demo's outputs, headless Chromium,
+scripts run in a child process or called in this one."""
 
+import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, driven by Playwright (never `playwright install`)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +96,53 @@ def write_shards(directory: Path, examples: list[dict], per_shard: int) -> None:
     for start in range(0, len(examples), per_shard):
         writer.write_shard(examples[start : start + per_shard])
     writer.finish()
+
+
+class Opened:
+    """A page opened from disk with every non-file request blocked: the page, its errors and blocked requests. With
+    `framed`, the page is drawn inside its first iframe (as in a notebook)."""
+
+    def __init__(self, browser, path: Path, framed: bool = False) -> None:
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.blocked: list[str] = []
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.context.route("**/*", self.route)
+        self.page.goto(path.as_uri())
+        self.root = self.page.frame_locator("iframe") if framed else self.page
+        self.root.locator("body[data-drawn]").wait_for(state="attached")
+
+    def route(self, route) -> None:
+        """Let file: requests through; abort and record any other."""
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def svg(self, selector: str) -> ET.Element:
+        """The drawing at `selector`, serialized by the browser and parsed here."""
+        text = self.page.evaluate("(s) => new XMLSerializer().serializeToString(document.querySelector(s))", selector)
+        return ET.fromstring(text)
+
+    def close(self) -> None:
+        """Close it, checking that there was no error and no request past file:."""
+        self.context.close()
+        assert not self.errors, self.errors
+        assert not self.blocked, self.blocked
+
+
+@pytest.fixture
+def opened(browser) -> Iterator[Callable[[Path], "Opened"]]:
+    """Open pages from disk by path; closing checks no console error and no request past file:."""
+    pages = []
+
+    def open_page(path: Path) -> Opened:
+        pages.append(Opened(browser, path))
+        return pages[-1]
+
+    yield open_page
+    for page in pages:
+        page.close()

@@ -158,3 +158,27 @@ def test_the_demo_compares_minilm_with_its_random_control(demo):
     assert output["models"][1]["run"]["model"]["random_init"] == {"seed": 0}
     assert output["table1"]["rows"][0]["relation"] == "all" and len(data["mds"]) == len(output["heads"]) == 144
     assert (demo / "compare" / "head_atlas.png").is_file() and (demo / "compare" / "cross_head_distances.pkl").is_file()
+
+
+def test_table2_side_by_side_has_each_model_s_best_head(tmp_path):
+    from test_coref_analysis import planted_windows
+
+    from analysis.coref import scoring as coref_scoring
+
+    planted = planted_windows(0, 12)  # head 2-3 (1-based) finds antecedents
+    control = with_other_tokens(planted, (3, 4), seed=5)
+    utils.write_pickle(tmp_path / "a_attn.pkl", planted)
+    utils.write_pickle(tmp_path / "b_attn.pkl", control)
+    output = compare(tmp_path, "--no-html")
+    assert output["table1"] is None and output["table2"]["columns"] == ["a_attn", "b_attn"]
+    for column, windows in enumerate((planted, control)):
+        scores = coref_scoring.CorefAccumulator()
+        for index, window in enumerate(windows):
+            scores.add(index, window, window["attns"])
+        result = scores.result()
+        layer, head = result.best_head()
+        for position, row in enumerate(output["table2"]["rows"]):
+            assert row["cells"][column][0] == f"{layer + 1}-{head + 1}"
+            expected = result.heads[position, layer, head]
+            assert row["cells"][column][1] == (None if np.isnan(expected) else pytest.approx(expected))
+    assert output["table2"]["rows"][0]["cells"][0][0] == "2-3" and output["table2"]["rows"][0]["type"] == "all"

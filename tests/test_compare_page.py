@@ -9,23 +9,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import Opened
 from test_report_page import (
     SCREENSHOTS,
     STEP,
     SVG,
-    Opened,
     assert_lines_show,
     assert_self_contained,
     decoded,
     drawn_lines,
 )
-from test_report_page import browser as report_browser
 
 from analysis.report import page as report_page
 
 pytestmark = pytest.mark.slow
 
-browser = report_browser  # the module-scoped Chromium fixture of test_report_page
 MIN_WEIGHT = report_page.MIN_LINE_WEIGHT
 MODELS = (("minilm", "dev_attn.pkl", (2, 3), 8), ("control", "control_attn.pkl", (3, 2), 9))  # label, source, grid, n
 BEHAVIOURS = [["other", "other"], ["next", "next token"], ["prev", "previous token"], ["broad", "broad"],
@@ -126,20 +124,6 @@ def assert_panels_show(page: Opened, data: dict, index: int) -> None:
     for panel, (model, _, distance) in zip(drawn[1:], data["nearest"][index], strict=True):
         subtitle = [text.text for text in panel.iter(f"{SVG}text") if "token" not in (text.get("class") or "")][1]
         assert subtitle == f"nearest in {data['models'][model]['label']}, {distance:.3f} nats"
-
-
-@pytest.fixture
-def opened(browser):
-    """Open a page from disk; closing checks no console error and no request past file:."""
-    pages = []
-
-    def open_page(path: Path) -> Opened:
-        pages.append(Opened(browser, path))
-        return pages[-1]
-
-    yield open_page
-    for page in pages:
-        page.close()
 
 
 def test_page_names_every_model_and_draws_every_head_in_the_atlas(tmp_path, opened):

@@ -10,7 +10,6 @@ import base64
 import html
 import json
 import re
-import shutil
 import struct
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_notebook
+from conftest import ROOT, Opened, run_notebook
 from syntax_fixtures import make_examples
 from test_coref_analysis import planted_windows
 
@@ -206,64 +205,15 @@ def test_index_links_every_page_below_it(tmp_path, capsys):
 # ---------------------------------------------------------------------------- in the browser
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Debian's Chromium, headless, driven by Playwright (never `playwright install`)."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("chromium is not installed (apt-get install chromium; make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable)
-        yield launched
-        launched.close()
-
-
 PAGES = {"general": "general/report.html", "gradients": "gradients/report.html", "syntax": "syntax/report.html",
          "coref": "coref/analysis/report.html", "compare": "compare/report.html", "view": "view/report.html",
          "index": "index.html"}  # the index last: the links are read from it
 
 
-class Opened:
-    """A page opened from disk with every non-file request blocked: the page, its errors and blocked requests. With
-    `framed`, the page is drawn inside its first iframe (as in a notebook)."""
-
-    def __init__(self, browser, path: Path, framed: bool = False) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.blocked: list[str] = []
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.context.route("**/*", self.route)
-        self.page.goto(path.as_uri())
-        self.root = self.page.frame_locator("iframe") if framed else self.page
-        self.root.locator("body[data-drawn]").wait_for(state="attached")
-
-    def route(self, route) -> None:
-        """Let file: requests through; abort and record any other."""
-        if route.request.url.startswith("file:"):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def svg(self, selector: str) -> ET.Element:
-        """The drawing at `selector`, serialized by the browser and parsed here."""
-        text = self.page.evaluate("(s) => new XMLSerializer().serializeToString(document.querySelector(s))", selector)
-        return ET.fromstring(text)
-
-    def close(self) -> None:
-        """Close it, checking that there was no error and no request past file:."""
-        self.context.close()
-        assert not self.errors, self.errors
-        assert not self.blocked, self.blocked
-
-
 @pytest.fixture
 def opened(browser, demo) -> Iterator:
-    """Open a demo page by its name in PAGES; closing checks no error and no request past file:."""
+    """Open a demo page by its name in PAGES (here, instead of conftest's by path); closing checks no error and no
+    request past file:."""
     pages = []
 
     def open_page(name: str) -> Opened:

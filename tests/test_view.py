@@ -8,8 +8,8 @@ import re
 import nbformat
 import numpy as np
 import pytest
-from conftest import ROOT, assert_one_line_error, run_script
-from test_report_page import STEP, SVG, Opened, assert_lines_show, browser, decoded, drawn_lines, page_data  # noqa: F401
+from conftest import ROOT, Opened, assert_one_line_error, run_script
+from test_report_page import STEP, assert_lines_show, decoded, drawn_lines, page_data
 
 import view_attention
 from analysis import view, view_maps
@@ -121,7 +121,7 @@ def test_view_runs_the_embedded_model_on_texts_pairs_and_words(tokenizer, tmp_pa
 
 
 @pytest.mark.slow
-def test_view_attention_writes_a_page_that_draws_offline(browser, tmp_path):  # noqa: F811
+def test_view_attention_writes_a_page_that_draws_offline(browser, tmp_path):
     outfile = tmp_path / "cat.html"
     result = run_script("view_attention.py", "--text", "The cat sat on the mat.", "--layer", "3", "--head", "7",
                         "--outfile", str(outfile))
@@ -167,7 +167,7 @@ NOTEBOOK_CELLS = [
 
 
 @pytest.mark.slow
-def test_view_and_view_maps_show_the_page_in_a_notebook(browser, tmp_path):  # noqa: F811
+def test_view_and_view_maps_show_the_page_in_a_notebook(browser, tmp_path):
     from nbclient import NotebookClient
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in NOTEBOOK_CELLS])

@@ -9,24 +9,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import Opened
 from test_report_page import (
     SCREENSHOTS,
     STEP,
     SVG,
-    Opened,
     assert_lines_show,
     assert_self_contained,
     choose,
     decoded,
     drawn_lines,
 )
-from test_report_page import browser as report_browser
 
 from analysis.report import page as report_page
 
 pytestmark = pytest.mark.slow
 
-browser = report_browser  # the module-scoped Chromium fixture of test_report_page
 GRID = (2, 3)
 WINDOW = 128  # Report.HEAD_VIEW_WINDOW: longer examples draw this many queries' lines at first
 MIN_WEIGHT = report_page.MIN_LINE_WEIGHT
@@ -87,20 +85,6 @@ def set_range(page: Opened, first: int, last: int) -> None:
         page.page.locator(f"#head-view input[name={name}]").dispatch_event("change")
     assert page.page.input_value("#head-view input[name=query-from]") == str(first)
     assert page.page.input_value("#head-view input[name=query-to]") == str(last)
-
-
-@pytest.fixture
-def opened(browser):
-    """Open a page from disk; closing checks no console error and no request past file:."""
-    pages = []
-
-    def open_page(path: Path) -> Opened:
-        pages.append(Opened(browser, path))
-        return pages[-1]
-
-    yield open_page
-    for page in pages:
-        page.close()
 
 
 def test_short_example_draws_the_selected_heads_weights(tmp_path, opened):
