@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import provenance
-from utils import InputError, OptionError
+from utils import InputError, OptionError, out_of_bounds
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -38,10 +38,9 @@ def bounded(kind: type, minimum: float | None = None, maximum: float | None = No
 
     def convert(text: str) -> Any:
         value = kind(text)
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            low = "-inf" if minimum is None else minimum
-            high = "inf" if maximum is None else maximum
-            raise argparse.ArgumentTypeError(f"{text} is not in [{low}, {high}]")
+        problem = out_of_bounds(value, minimum, maximum)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
         return value
 
     convert.__name__ = kind.__name__  # argparse names the type in its message

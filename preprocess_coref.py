@@ -16,11 +16,9 @@ from pathlib import Path
 
 import cli
 import utils
-from analysis.options import ModelOptions
+from analysis.options import TOKENIZER_OPTIONS, ModelOptions
 from bert.checkpoint import open_tokenizer
 from preprocessing.coref import SPECIAL_TOKENS_PER_WINDOW, TYPES, document_windows, piece_counter, read_documents
-
-TOKENIZER_OPTIONS = ("model", "revision", "cased", "max_sequence_length")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -12,12 +12,10 @@ from pathlib import Path
 
 import cli
 import utils
-from analysis.options import ModelOptions
+from analysis.options import TOKENIZER_OPTIONS, ModelOptions
 from bert.checkpoint import open_tokenizer
 from bert.tokenization import FullTokenizer
 from preprocessing.unlabeled import build_segments, original_segments, read_documents, read_lines
-
-TOKENIZER_OPTIONS = ("model", "revision", "cased", "max_sequence_length")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -37,6 +37,13 @@ class OptionError(InputError):
         self.problem = problem
 
 
+def out_of_bounds(value: Any, minimum: float | None, maximum: float | None) -> str | None:
+    """"V is not in [low, high]" when `value` lies outside the bounds (None: no bound), else None."""
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        return f"{value} is not in [{'-inf' if minimum is None else minimum}, {'inf' if maximum is None else maximum}]"
+    return None
+
+
 def example_error(path: str | Path, index: int, field: str, problem: str) -> InputError:
     """An InputError naming the file, the example index and the field."""
     return InputError(f"{path}: example {index}: field '{field}': {problem}")
@@ -235,9 +242,15 @@ def read_pickle(path: str | Path) -> Any:
         raise InputError(f"{path}: is a directory without a {SHARD_MANIFEST}") from None
     except OSError as error:
         raise file_error(path, error) from None
+    with stream:
+        return unpickled(stream, path)
+
+
+def unpickled(stream: io.IOBase, path: str | Path) -> Any:
+    """The object a pickle stream holds, read with the restricted unpickler; any failure is an InputError naming
+    `path`, where the stream came from."""
     try:
-        with stream:
-            return _RestrictedUnpickler(stream).load()
+        return _RestrictedUnpickler(stream).load()
     except Exception as error:  # noqa: BLE001 - any failure to unpickle means a corrupt or foreign file
         raise InputError(f"{path}: not a readable attention pickle ({type(error).__name__}: {error})") from None
 

@@ -13,7 +13,7 @@ from typing import Any
 from analysis.general import behaviour
 from bert.extraction import MAP_KINDS
 from bpe_utils import WORD_LEVEL_MODES
-from utils import OptionError
+from utils import OptionError, out_of_bounds
 
 
 def option(default: Any, help: str, **settings: Any) -> Any:
@@ -32,11 +32,9 @@ def check_fields(options: Any) -> None:
         if "choices" in settings and value not in settings["choices"]:
             choices = ", ".join(map(str, settings["choices"]))
             raise OptionError(field.name, f"{value!r} is not one of {choices}")
-        minimum, maximum = settings.get("minimum"), settings.get("maximum")
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            low = "-inf" if minimum is None else minimum
-            high = "inf" if maximum is None else maximum
-            raise OptionError(field.name, f"{value} is not in [{low}, {high}]")
+        problem = out_of_bounds(value, settings.get("minimum"), settings.get("maximum"))
+        if problem:
+            raise OptionError(field.name, problem)
 
 
 class CheckedOptions:
@@ -165,6 +163,7 @@ class GradientOptions(CheckedOptions):
     no_html: bool = option(False, "do not write report.html", recorded=False)
 
 
+TOKENIZER_OPTIONS = ("model", "revision", "cased", "max_sequence_length")  # what the preprocessing scripts take
 ANALYSES = ("general", "syntax", "coref")
 ENGINES = ("local", "ray")
 

@@ -17,7 +17,7 @@ import numpy as np
 import provenance
 import utils
 from analysis.coref import scoring as coref_scoring
-from analysis.engines.maps import ExampleError, check_distributions, example_tokens
+from analysis.engines.maps import ExampleError, checked_grid, example_tokens
 from analysis.general import behaviour
 from analysis.general.head_distances import HeadDistances
 from analysis.general.statistics import StatisticsAccumulator
@@ -57,17 +57,6 @@ def compared_rows(example: dict, path: Path, index: int) -> tuple[str, list[str]
         raise utils.example_error(path, index, error.field, error.problem) from None
 
 
-def check_maps(model: ComparedModel, example: dict, index: int) -> None:
-    """InputError unless the example's maps are distributions on the file's grid."""
-    try:
-        grid = HeadGrid.of(example["attns"])
-        model.grid = model.grid or grid
-        model.grid.expect(grid)
-        check_distributions(example["attns"])
-    except ValueError as error:
-        raise utils.example_error(model.path, index, "attns", str(error)) from None
-
-
 def aligned_examples(models: Sequence[ComparedModel]) -> Iterator[tuple[int, list[dict]]]:
     """The examples of every file in lockstep, those with maps in all of them; InputError naming the first example
     that differs (another count, other words or tokens, word level against token level)."""
@@ -81,7 +70,7 @@ def aligned_examples(models: Sequence[ComparedModel]) -> Iterator[tuple[int, lis
         if any("attns" not in example for example in examples):
             continue
         for model, example in zip(models, examples, strict=True):
-            check_maps(model, example, index)
+            model.grid = checked_grid(example["attns"], model.grid, model.path, index)
         rows = [compared_rows(example, model.path, index) for model, example in zip(models, examples, strict=True)]
         for model, (field, labels) in zip(models[1:], rows[1:], strict=True):
             if (field, labels) != rows[0]:
@@ -124,13 +113,11 @@ def feed(models: list[ComparedModel]) -> HeadDistances:
 def start_scores(model: ComparedModel, example: dict) -> None:
     """On the first example: keep it for the page, and start the scores the examples call for."""
     model.map_kind = str(example.get("map", "attn"))
-    model.shown = (compared_rows(example, model.path, 0)[1], example["attns"])
+    model.shown = (example_tokens(example, example["attns"].shape[-1]), example["attns"])  # checked: compared_rows
     if "mentions" in example:
         model.coreference = coref_scoring.CorefAccumulator()
     elif "heads" in example and "relns" in example:
         model.dependencies = syntax_scoring.DependencyAccumulator(False)
-    if model.shown[0] and len(model.shown[0]) == example["attns"].shape[-1] - 2:
-        model.shown = (["[CLS]", *model.shown[0], "[SEP]"], example["attns"])
 
 
 def add_example(model: ComparedModel, index: int, example: dict) -> None:

@@ -66,14 +66,21 @@ def iter_attention(path: str | Path) -> Iterator[Example]:
     for index, example in enumerate(utils.iter_examples(path)):
         if "attns" not in example:
             continue
-        try:
-            example_grid = HeadGrid.of(example["attns"])
-            grid = grid or example_grid
-            grid.expect(example_grid)
-            check_distributions(example["attns"])
-        except ValueError as error:
-            raise utils.example_error(path, index, "attns", str(error)) from None
+        grid = checked_grid(example["attns"], grid, path, index)
         yield index, example, example["attns"]
+
+
+def checked_grid(attention_maps: object, grid: HeadGrid | None, path: str | Path, index: int) -> HeadGrid:
+    """The grid of an example's maps, which must be `grid` (the file's, None before its first example) and hold
+    probability distributions; an InputError naming the file, the example and the field otherwise."""
+    try:
+        example_grid = HeadGrid.of(attention_maps)
+        if grid is not None:
+            grid.expect(example_grid)
+        check_distributions(attention_maps)
+    except ValueError as error:
+        raise utils.example_error(path, index, "attns", str(error)) from None
+    return example_grid
 
 
 def check_distributions(attention_maps: np.ndarray) -> None:

@@ -10,6 +10,7 @@ whichever engine ran the shards (this process, or Ray workers: analysis/ray_engi
 
 import dataclasses
 import hashlib
+import io
 import json
 import pickle
 import sys
@@ -119,17 +120,20 @@ class PartialStore:
         """The file of shard `number`'s partial states."""
         return self.directory / PARTIAL_PATTERN.format(number)
 
-    def intact(self, number: int) -> bool:
-        """Whether shard `number`'s partial is on disk with the checksum it was written with."""
-        expected = self.manifest["sha256"].get(str(number))
-        path = self.path(number)
-        return expected is not None and path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == expected
+    def intact_bytes(self, number: int) -> bytes | None:
+        """Shard `number`'s partial as written (its bytes match the manifest's checksum), or None when it is missing
+        or damaged."""
+        expected, path = self.manifest["sha256"].get(str(number)), self.path(number)
+        if expected is None or not path.is_file():
+            return None
+        data = path.read_bytes()
+        return data if hashlib.sha256(data).hexdigest() == expected else None
 
     def finished(self) -> set[int]:
         """The shards whose partials are on disk, intact; a damaged one is noted on stderr (and recomputed)."""
         finished = set()
         for number in range(self.n_shards):
-            if self.intact(number):
+            if self.intact_bytes(number) is not None:
                 finished.add(number)
             elif self.path(number).exists():
                 print(f"{self.path(number)}: damaged (its checksum differs from the manifest's); recomputing shard "
@@ -147,10 +151,11 @@ class PartialStore:
 
     def read(self, number: int) -> dict[str, dict]:
         """Shard `number`'s partial states (plain data, read with the restricted unpickler), checked intact."""
-        if not self.intact(number):
+        data = self.intact_bytes(number)
+        if data is None:
             raise utils.InputError(f"{self.path(number)}: damaged since this run wrote it (its checksum differs "
                                    "from the manifest's); run the command again to recompute it")
-        return utils.read_pickle(self.path(number))
+        return utils.unpickled(io.BytesIO(data), self.path(number))
 
     def close(self) -> None:
         """Release the lock."""

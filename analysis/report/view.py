@@ -189,7 +189,7 @@ def run_model(examples: list[dict], model: str | None, revision: str | None, map
     from bert.extraction import build_extractor, open_model, prepare_example
     from bert.tokenization import CLS, SEP
 
-    source, config, tokenizer = open_model(model, max_sequence_length or 1, cased, revision)
+    source, config, tokenizer = open_model(model, max_sequence_length or 1, cased, revision)  # 1: any model's fits
     length = max_sequence_length or config.max_position_embeddings
     for example in examples:
         if "pair" in example:
