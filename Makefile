@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT := out/demo
 SAMPLE := data/sample
+# Another family in the demo: a tiny random-weight RoBERTa (tests/golden), with its own tokenizer, <s> and </s>.
+FAMILY_MODEL := tests/golden/families/roberta
 
 .PHONY: setup chromium demo test test-fast bench notebook
 
@@ -51,6 +53,8 @@ demo: setup
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/coref/sample.json --word_level
 	$(PY) coref_analysis.py --attn-data-file $(OUT)/coref/sample_attn.pkl --outdir $(OUT)/coref/analysis
 	$(PY) analyze_corpus.py --data-file $(OUT)/unlabeled.txt --outdir $(OUT)/corpus/general
+	$(PY) analyze_corpus.py --data-file $(OUT)/unlabeled.txt --model $(FAMILY_MODEL) --max-sequence-length 64 \
+		--outdir $(OUT)/corpus/roberta
 	$(PY) analyze_corpus.py --data-file $(OUT)/depparse/dev.json --engine ray --workers 2 --min-count 5 \
 		--outdir $(OUT)/corpus/syntax_ray
 	$(PY) view_attention.py --text "The cat sat on the mat because it was warm." --layer 2 --head 5 \

@@ -11,14 +11,16 @@ WORD_LEVEL_MODES = ("mean", "first", "max")
 
 
 def word_starts(pieces_per_word: list[int]) -> np.ndarray:
-    """Token index where each group begins, for `[CLS]`, the words, `[SEP]`: int [n_words + 2]."""
+    """Token index where each group begins, for the classifier token (`[CLS]`, `<s>`), the words, the separator
+    (`[SEP]`, `</s>`): int [n_words + 2]."""
     return np.concatenate([[0], 1 + np.cumsum([0, *pieces_per_word])])
 
 
 def word_level_attention(attention_maps: np.ndarray, pieces_per_word: list[int], mode: str = "mean") -> np.ndarray:
     """Word-level maps [..., n_words + 2, n_words + 2] from token maps [..., n_tokens, n_tokens].
 
-    The tokens must be `[CLS]`, then the pieces of each word in order, then `[SEP]`. Modes for the
+    The tokens must be the classifier token (`[CLS]`, `<s>`), then the pieces of each word in order, then the
+    separator (`[SEP]`, `</s>`). Modes for the
     attention_maps *from* a split word: `mean` of its pieces' rows, the `first` piece's row, or the
     element-wise `max` of its pieces' rows renormalised to sum to 1.
     """

@@ -25,8 +25,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cli.add_flag(parser, "preprocessed-data-file", required=True,
                  help="JSON list of examples, each with one of 'text', 'words' or 'tokens' (and 'masked_positions')")
     cli.add_options(parser, ModelOptions, helps={
-        "model": "the model with its masked-LM head: a directory (Google or Hugging Face BERT) or a Hugging Face Hub "
-                 "id (default: the embedded MiniLM, which has none)",
+        "model": "the model with its masked-LM head: a directory (Google or Hugging Face) or a Hugging Face Hub id "
+                 "(default: the embedded MiniLM, which has none)",
         "max_sequence_length": "longest example in tokens; longer ones are skipped and counted",
         "debug": "a tiny randomly initialised model with a random masked-LM head (its numbers mean nothing)"})
     cli.add_flag(parser, "outdir", "out-dir",

@@ -14,7 +14,7 @@ import cli
 import utils
 from analysis.options import TOKENIZER_OPTIONS, ModelOptions
 from bert.checkpoint import open_tokenizer
-from bert.tokenization import FullTokenizer
+from bert.model_tokenizer import ModelTokenizer
 from preprocessing.unlabeled import build_segments, original_segments, read_documents, read_lines
 
 
@@ -49,11 +49,12 @@ def output_path(data_file: Path, outfile: str | None) -> Path:
     return output_file
 
 
-def our_segments(data_file: Path, tokenizer: FullTokenizer, args: argparse.Namespace) -> list[list[str]]:
+def our_segments(data_file: Path, tokenizer: ModelTokenizer, args: argparse.Namespace) -> list[list[str]]:
     """The default segments (preprocessing.unlabeled.build_segments), in document order; skipped chunks reported."""
     with utils.progress_bar(read_documents(data_file), desc="documents", unit="doc") as progress:
         documents = ([tokenizer.tokenize(sentence) for sentence in document] for document in progress)
-        segments, skipped = build_segments(documents, args.max_sequence_length, args.num_docs, args.seed)
+        segments, skipped = build_segments(documents, args.max_sequence_length, args.num_docs, args.seed,
+                                           tokenizer.template)
     if skipped:
         print(f"skipped {skipped} one-token chunks (a single one-token sentence cannot form A and B)", file=sys.stderr)
     return segments
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = open_tokenizer(args.model, args.cased, args.revision)
     if args.original:
         with utils.progress_bar(read_lines(data_file), desc="lines", unit="line") as lines:
-            segments = original_segments(lines, tokenizer.tokenize, args.max_sequence_length, args.num_docs)
+            segments = original_segments(lines, tokenizer.tokenize, args.max_sequence_length, args.num_docs,
+                                         tokenizer.template)
     else:
         segments = our_segments(data_file, tokenizer, args)
     utils.write_json(output_file, [{"tokens": segment} for segment in segments])

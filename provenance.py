@@ -17,7 +17,7 @@ import utils
 
 if TYPE_CHECKING:
     from bert.checkpoint import ModelSource
-    from bert.config import BertConfig
+    from bert.config import EncoderConfig
 
 PROJECT = "attention-analysis"
 BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -44,7 +44,7 @@ def versions() -> dict[str, str]:
     }
 
 
-def model_record(source: "ModelSource", config: "BertConfig", debug: bool) -> dict:
+def model_record(source: "ModelSource", config: "EncoderConfig", debug: bool) -> dict:
     """The model's record: where it came from (directory; Hub id, revision and commit), whether --debug replaced it,
     and the config of the model that ran (--debug's own when it did)."""
     from bert.checkpoint import debug_config

@@ -54,14 +54,15 @@ class GeneralOptions(CheckedOptions):
     example_index: int | None = option(None, "example shown in Figure 1 (index in the file; default: the first "
                                        "with maps)", type=int, minimum=0)
     figure_heads: tuple[str, ...] = option((), "heads of Figure 1, LAYER-HEAD,... (default: the strongest "
-                                           "next-token, previous-token, [SEP] and broad heads)")
+                                           "next-token, previous-token, separator ([SEP], </s>) and broad heads)")
     named_heads: str | None = option(None, "heads marked in Figure 6: LAYER-HEAD=NAME,..., or 'paper' for the "
                                      "paper's BERT-base heads (default: Figure 1's heads)")
     broad_entropy: float = option(behaviour.BROAD_ENTROPY, "mean entropy (nats) above which a head attends broadly")
     position_threshold: float = option(behaviour.POSITION_THRESHOLD,
                                        "average attention to next/previous token that labels a head")
     token_threshold: float = option(behaviour.TOKEN_THRESHOLD,
-                                    "average attention to [CLS]/[SEP]/punctuation that labels a head")
+                                    "average attention to the classifier/separator token ([CLS]/[SEP], <s>/</s>) or "
+                                    "punctuation that labels a head")
     seed: int = option(0, "random seed of the MDS embedding", minimum=0)
     paper: bool = option(False, "draw the paper's own Figures 1 and 6 (BERT-base maps only: example 581, heads 1-1, "
                          "3-1, 8-7, 11-6; the original's MDS and named heads; see analysis/paper.py)")
@@ -138,8 +139,9 @@ class ModelOptions(CheckedOptions):
     """Which model runs, and how examples are batched: the options of every script that runs a model (the
     preprocessing scripts use the first four, to tokenize)."""
 
-    model: str | None = option(None, "the model: a directory (Google or Hugging Face BERT) or a Hugging Face Hub id, "
-                               "e.g. google-bert/bert-base-uncased (default: the embedded MiniLM)",
+    model: str | None = option(None, "the model: a directory (Google or Hugging Face; BERT, RoBERTa, XLM-R, ELECTRA, "
+                               "DistilBERT, ALBERT) or a Hugging Face Hub id, e.g. FacebookAI/roberta-base "
+                               "(default: the embedded MiniLM)",
                                aliases=("bert-dir",))
     revision: str | None = option(None, "with a Hub id: the branch, tag or commit to use (default: main)")
     cased: bool = option(False, "do not lowercase (for models with only a vocab.txt; the original's --cased)")

@@ -1,19 +1,34 @@
-"""Extraction throughput: ours against the reference (Hugging Face BertModel), side by side in one run.
+"""Extraction throughput: ours against the reference (Hugging Face transformers), side by side in one run.
 
-Both get the same checkpoint, the same examples and produce the same output: float16 maps [layers, heads, n, n]
-of every example on the host. The reference is fed as its documentation shows: batches of 16 in input order,
-`padding=True`, eager attention, `output_attentions=True`. Runs alternate (ours, reference, ours, reference)
-and the faster run of each counts. Useful GFLOP/s counts the FLOPs of the full encoder on real tokens only, and
-is compared with two limits stated beside it: the Keras backend's own float32 matrix multiply at the model's
-shapes (a batch of 2,048 tokens through its projections and feed-forward), measured in the same run, and the
-CPU's float32 peak from its cores, vector width and clock (assumptions printed). A ratio is never printed above
-100%: a rate past a limit means the limit was measured low, and the table says so instead.
+Both get the same checkpoint, the same examples (checked to give the model the same token ids) and produce the same
+output: float16 maps [layers, heads, n, n] of every example on the host. The reference is the checkpoint's
+AutoModel and AutoTokenizer fed as their documentation shows: batches of 16 in input order, `padding=True`, eager
+attention, `output_attentions=True`; ours is our pipeline (length-sorted batches by a token budget). Runs alternate
+(ours, reference, ours, reference) and the faster run of each counts; the float16 maps of the first 16 examples of
+each workload are compared (largest |difference| printed). Two modes:
+
+Default: the embedded MiniLM and a BERT-base-sized checkpoint with random weights, fixed sizes, two rounds (`--quick`: a
+quarter, one round). Useful GFLOP/s counts the FLOPs of the full encoder on real tokens only, and is compared with
+two limits stated beside it: the Keras backend's own float32 matrix multiply at the model's shapes (a batch of 2,048
+tokens through its projections and feed-forward), measured in the same run, and the CPU's float32 peak from its
+cores, vector width and clock (assumptions printed). A ratio is never printed above 100%: a rate past a limit means
+the limit was measured low, and the table says so instead. Then the peak memory of extractions of 500 and 2,000
+segments (`--skip-memory` skips it).
+
+`--families`: each family of bert/config.py (`--only` picks some) at base size with random weights, drawn by
+transformers into a temporary directory (bench/families.py), on `--ewt` UD EWT dev sentences (`words` examples;
+transformers gets the words with `is_split_into_words=True`, RoBERTa's tokenizer `add_prefix_space=True`) and
+`--wikipedia` 128-token Wikipedia segments cut by preprocess_unlabeled.py in each model's own pair template
+(transformers gets the same token ids, padded, with the template's token types where the model has token types: 0
+through the first separator, 1 after), best of `--rounds`. The table gives examples/s of each, their ratio and the
+largest |difference| of the maps, which must be at most 6e-4: the run exits with status 1 otherwise.
 
 Needs the reference: pip install -r bench/requirements.txt. Run from the repository root:
     .venv/bin/python bench/extract_bench.py [--quick] [--skip-memory]
+    .venv/bin/python bench/extract_bench.py --families [--only FAMILY ...] [--ewt 400] [--wikipedia 100] [--rounds 3]
 """
-
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -23,20 +38,23 @@ import time
 from pathlib import Path
 
 import numpy as np
+from families import FAMILIES, write_base_checkpoint  # bench/ is the script's directory
 from tqdm import tqdm
 
-from bert.checkpoint import load_encoder, read_config, resolve_bert_dir
-from bert.config import BertConfig
-from bert.extraction import AttentionExtractor, PreparedExample, prepare_example
-from bert.tokenization import FullTokenizer
+from bert.checkpoint import embedded_model_dir, load_encoder, read_config
+from bert.config import EncoderConfig
+from bert.extraction import AttentionExtractor, PreparedExample, open_model, prepare_example
+from bert.model_tokenizer import ModelTokenizer
 from preprocessing.depparse import parse_conllu
 
 ROOT = Path(__file__).resolve().parents[1]
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
+REFERENCE_BATCH = 16  # examples per batch of the reference, as its documentation feeds it
+MAX_MAP_DIFFERENCE = 6e-4  # the largest |difference| of the float16 maps allowed (--families)
 
 
-def backend_matmul_gflops(config: BertConfig, tokens: int = 2048, repeats: int = 10) -> float:
+def backend_matmul_gflops(config: EncoderConfig, tokens: int = 2048, repeats: int = 10) -> float:
     """The Keras backend's float32 matrix-multiply rate at the model's shapes: `tokens` rows through the four
     attention projections and the two feed-forward products, best of `repeats`."""
     import keras
@@ -83,13 +101,14 @@ def share(rate: float, limit: float) -> str:
     return f"{rate / limit:.0%}" if rate <= limit else "over (limit measured low)"
 
 
-def _timed(function) -> float:
+def _timed(function, *args) -> float:
+    """Seconds that `function(*args)` takes."""
     start = time.perf_counter()
-    function()
+    function(*args)
     return time.perf_counter() - start
 
 
-def encoder_flops(config: BertConfig, lengths: list[int]) -> float:
+def encoder_flops(config: EncoderConfig, lengths: list[int]) -> float:
     """FLOPs of the full encoder (projections, attention, feed-forward) on the real tokens of each example."""
     hidden, inner, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
     n = np.asarray(lengths, np.float64)
@@ -136,12 +155,13 @@ def ewt_dev_examples(limit: int) -> list[dict]:
 
 
 def wikipedia_segments(limit: int, bert_dir: Path) -> list[dict]:
-    """128-token `[CLS] A [SEP] B [SEP]` segments of the Wikipedia sample, made by preprocess_unlabeled.py."""
+    """128-token segments of the Wikipedia sample in the model's own pair template (`[CLS] A [SEP] B [SEP]`,
+    `<s> A </s></s> B </s>`), made by preprocess_unlabeled.py."""
     with tempfile.TemporaryDirectory() as scratch:
         text = Path(scratch) / "wiki.txt"
         text.write_bytes((SHARED_DATA / "wikipedia-sample" / "unlabeled.txt").read_bytes())
         subprocess.run([sys.executable, str(ROOT / "preprocess_unlabeled.py"), "--data-file", str(text),
-                        "--num-docs", str(limit), "--bert-dir", str(bert_dir)], check=True, capture_output=True)
+                        "--num-docs", str(limit), "--model", str(bert_dir)], check=True, capture_output=True)
         return json.loads(text.with_suffix(".json").read_text())
 
 
@@ -150,7 +170,7 @@ def workload_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ewt", type=int, default=400, help="UD EWT dev sentences (words examples)")
-    parser.add_argument("--wikipedia", type=int, default=100, help="Wikipedia documents (128-token segments)")
+    parser.add_argument("--wikipedia", type=int, default=100, help="128-token Wikipedia segments")
     return parser
 
 
@@ -160,7 +180,7 @@ def workloads(args: argparse.Namespace, bert_dir: Path) -> dict[str, list[dict]]
             "Wikipedia 128-token segments": wikipedia_segments(args.wikipedia, bert_dir)}
 
 
-def prepare_all(examples: list[dict], tokenizer: FullTokenizer, max_length: int = 512) -> list[PreparedExample]:
+def prepare_all(examples: list[dict], tokenizer: ModelTokenizer, max_length: int = 512) -> list[PreparedExample]:
     """Every example prepared for the model (token level), as extract_attention.py prepares them."""
     return [prepare_example(example, tokenizer, Path("bench"), index, max_length, False)
             for index, example in enumerate(examples)]
@@ -175,52 +195,110 @@ def timed_extraction(extractor: AttentionExtractor, examples: list[dict], prepar
 
 
 class Ours:
-    """Our pipeline from prepared examples to float16 maps: length-sorted batches, padded to the longest."""
+    """Our pipeline from examples to float16 maps: tokenized as extract_attention.py does, then length-sorted batches
+    by a token budget, each padded to its longest."""
 
-    def __init__(self, bert_dir: Path):
-        self.tokenizer = FullTokenizer(bert_dir / "vocab.txt")
-        self.extractor = AttentionExtractor(load_encoder(bert_dir, "float16"), self.tokenizer)
+    def __init__(self, model_dir: Path):
+        _, self.config, self.tokenizer = open_model(model_dir, 512, False)
+        self.extractor = AttentionExtractor(load_encoder(model_dir, "float16"), self.tokenizer)
 
     def prepare(self, examples: list[dict]) -> list[PreparedExample]:
+        """Every example tokenized for the model (token level)."""
         return prepare_all(examples, self.tokenizer)
 
     def lengths(self, examples: list[dict]) -> list[int]:
         """Token count of each example."""
         return [len(example.tokens) for example in self.prepare(examples)]
 
+    def token_ids(self, examples: list[dict]) -> list[list[int]]:
+        """Each example's token ids as the model gets them."""
+        return [self.tokenizer.convert_tokens_to_ids(example.tokens) for example in self.prepare(examples)]
+
     def run(self, examples: list[dict]) -> list[np.ndarray]:
+        """Each example's float16 maps [layers, heads, n, n], in input order."""
         chunks = self.extractor.output_chunks(examples, self.prepare(examples), 0, 256, "mean", tqdm(disable=True))
         return [example["attns"] for chunk in chunks for example in chunk]
 
 
 class Reference:
-    """Hugging Face BertModel, eager attention, batches of 16 in input order with padding=True."""
+    """Hugging Face transformers: the checkpoint's AutoModel (eager attention) and AutoTokenizer, fed as their
+    documentation shows: batches of 16 in input order, `padding=True`, `output_attentions=True`."""
 
-    def __init__(self, bert_dir: Path):
+    def __init__(self, model_dir: Path):
         import torch
-        from transformers import BertModel, BertTokenizerFast
+        from transformers import AutoModel, AutoTokenizer
 
         self.torch = torch
-        self.tokenizer = BertTokenizerFast(str(bert_dir / "vocab.txt"), do_lower_case=True)
-        self.model = BertModel.from_pretrained(str(bert_dir), attn_implementation="eager").eval()
+        self.model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+        # a byte-level BPE tokenizer must be told that pre-split words each follow a space
+        options = {"add_prefix_space": True} if self.model.config.model_type == "roberta" else {}
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), **options)
+        self.token_types = getattr(self.model.config, "type_vocab_size", 0) > 1
+
+    def inputs(self, batch: list[dict]) -> dict:
+        """The model's inputs for a batch, padded to its longest: `words` examples through the tokenizer
+        (`is_split_into_words=True`); `tokens` examples as their ids, with the template's token types (0 through the
+        first separator, 1 after) where the model has token types."""
+        if "words" in batch[0]:
+            return self.tokenizer([example["words"] for example in batch], is_split_into_words=True, padding=True,
+                                  return_tensors="pt")
+        ids = [self.tokenizer.convert_tokens_to_ids(example["tokens"]) for example in batch]
+        inputs = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
+        if self.token_types:
+            is_sep = inputs["input_ids"] == self.tokenizer.sep_token_id
+            inputs["token_type_ids"] = ((is_sep.cumsum(1) - is_sep.long()) > 0).long()
+        return inputs
+
+    def batches(self, examples: list[dict]):
+        """(inputs, each example's token count) of every batch of REFERENCE_BATCH examples, in input order."""
+        for start in range(0, len(examples), REFERENCE_BATCH):
+            inputs = self.inputs(examples[start : start + REFERENCE_BATCH])
+            yield inputs, inputs["attention_mask"].sum(1).tolist()
+
+    def token_ids(self, examples: list[dict]) -> list[list[int]]:
+        """Each example's token ids as the model gets them (without the padding)."""
+        return [row[:n] for inputs, lengths in self.batches(examples)
+                for row, n in zip(inputs["input_ids"].tolist(), lengths, strict=True)]
 
     def run(self, examples: list[dict]) -> list[np.ndarray]:
+        """Each example's maps [layers, heads, n, n], taken to float16 on the host, in input order."""
         maps = []
-        for start in range(0, len(examples), 16):
-            batch = examples[start : start + 16]
-            if "words" in batch[0]:
-                inputs = self.tokenizer([example["words"] for example in batch], is_split_into_words=True,
-                                        padding=True, return_tensors="pt")
-            else:
-                ids = [self.tokenizer.convert_tokens_to_ids(example["tokens"]) for example in batch]
-                inputs = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
-                is_sep = inputs["input_ids"] == self.tokenizer.sep_token_id
-                inputs["token_type_ids"] = ((is_sep.cumsum(1) - is_sep.long()) > 0).long()
+        for inputs, lengths in self.batches(examples):
             with self.torch.inference_mode():
                 attentions = self.torch.stack(self.model(**inputs, output_attentions=True).attentions, dim=1)
-            lengths = inputs["attention_mask"].sum(1).tolist()
             maps.extend(attentions[row, :, :, :n, :n].numpy().astype(np.float16) for row, n in enumerate(lengths))
         return maps
+
+
+def check_same_tokens(ours: Ours, reference: Reference, examples: list[dict]) -> None:
+    """Stop unless both implementations give the model the same token ids for every example."""
+    for index, (mine, theirs) in enumerate(zip(ours.token_ids(examples), reference.token_ids(examples), strict=True)):
+        if mine != theirs:
+            raise SystemExit(f"example {index} is not the same input: ours gives the model {mine}, the reference "
+                             f"{theirs}")
+
+
+def largest_difference(ours_maps: list[np.ndarray], reference_maps: list[np.ndarray]) -> float:
+    """The largest |difference| between two lists of float16 maps, which must have the same shapes."""
+    worst = 0.0
+    for index, (mine, theirs) in enumerate(zip(ours_maps, reference_maps, strict=True)):
+        if mine.shape != theirs.shape:
+            raise SystemExit(f"example {index}: ours has maps {mine.shape}, the reference {theirs.shape}")
+        worst = max(worst, float(np.abs(mine.astype(np.float32) - theirs.astype(np.float32)).max()))
+    return worst
+
+
+def side_by_side(ours: Ours, reference: Reference, examples: list[dict], rounds: int) -> tuple[dict[str, float], float]:
+    """Both on the same examples (same token ids, checked): a warm-up on the first 16 examples, whose maps are
+    compared, then `rounds` alternating runs on all; (best seconds of "ours" and "reference", the largest
+    |difference| of the compared maps)."""
+    check_same_tokens(ours, reference, examples)
+    worst = largest_difference(ours.run(examples[:16]), reference.run(examples[:16]))
+    best = {"ours": float("inf"), "reference": float("inf")}
+    for _ in range(rounds):
+        for implementation, runner in (("ours", ours), ("reference", reference)):
+            best[implementation] = min(best[implementation], _timed(runner.run, examples))
+    return best, worst
 
 
 def compare(name: str, bert_dir: Path, workloads: dict[str, list[dict]], cpu_peak: float, rounds: int) -> list[str]:
@@ -230,18 +308,10 @@ def compare(name: str, bert_dir: Path, workloads: dict[str, list[dict]], cpu_pea
     matmul = 0.0
     rows = []
     for workload, examples in workloads.items():
-        ours_maps, reference_maps = ours.run(examples[:16]), reference.run(examples[:16])  # warm up
-        worst = max(np.abs(a.astype(np.float32) - b).max() for a, b in zip(ours_maps, reference_maps, strict=True))
-        times = {"ours": [], "reference": []}
-        for _ in range(rounds):
-            for implementation, runner in (("ours", ours), ("reference", reference)):
-                start = time.perf_counter()
-                runner.run(examples)
-                times[implementation].append(time.perf_counter() - start)
+        best, worst = side_by_side(ours, reference, examples, rounds)
         lengths = ours.lengths(examples)
         gflop = encoder_flops(config, lengths) / 1e9
         matmul = max(matmul, backend_matmul_gflops(config))  # measured beside each workload; the best counts
-        best = {key: min(value) for key, value in times.items()}
         for implementation in ("ours", "reference"):
             seconds = best[implementation]
             rows.append(f"| {name} | {workload} ({len(examples)} ex, mean {np.mean(lengths):.0f} tokens) | "
@@ -250,6 +320,64 @@ def compare(name: str, bert_dir: Path, workloads: dict[str, list[dict]], cpu_pea
                         f"{best['reference'] / seconds:.2f}x |")
         rows.append(f"|  | max abs difference of the float16 maps, ours vs reference: {worst:.1e} | | | | | | |")
     return rows
+
+
+FAMILY_HEADER = ["| family (base size, random weights) | workload | examples | mean tokens | ours, examples/s | "
+                 "reference, examples/s | ours vs reference | max abs difference of the maps |",
+                 "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+
+
+def compare_family(family: str, scratch: Path, args: argparse.Namespace) -> tuple[list[str], list[float], float]:
+    """One family at base size with random weights (written into `scratch`) against the reference on both workloads:
+    (table rows, the ratios ours vs reference, the largest |difference| of the maps)."""
+    start = time.perf_counter()
+    model_dir = write_base_checkpoint(family, scratch / family)
+    print(f"({family}: base-size checkpoint written in {time.perf_counter() - start:.0f} s)", flush=True)
+    ours, reference = Ours(model_dir), Reference(model_dir)
+    rows, ratios, worst = [], [], 0.0
+    for workload, examples in workloads(args, model_dir).items():
+        best, difference = side_by_side(ours, reference, examples, args.rounds)
+        ratio = best["reference"] / best["ours"]
+        flag = "" if difference <= MAX_MAP_DIFFERENCE else f" (over {MAX_MAP_DIFFERENCE:.0e})"
+        rows.append(f"| {family} | {workload} | {len(examples)} | {np.mean(ours.lengths(examples)):.1f} | "
+                    f"{len(examples) / best['ours']:.2f} | {len(examples) / best['reference']:.2f} | {ratio:.2f}x | "
+                    f"{difference:.1e}{flag} |")
+        ratios.append(ratio)
+        worst = max(worst, difference)
+    return rows, ratios, worst
+
+
+def run_families(args: argparse.Namespace) -> None:
+    """--families: every chosen family in turn, its checkpoint in a temporary directory removed after it; the
+    table, the smallest ratio, and exit status 1 when a map difference is over MAX_MAP_DIFFERENCE."""
+    import torch
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    print(f"{platform_line()}; torch {torch.__version__} ({torch.get_num_threads()} threads), transformers "
+          f"{transformers.__version__}; best of {args.rounds} rounds")
+    rows, ratios, worst = list(FAMILY_HEADER), [], 0.0
+    for family in args.only or FAMILIES:
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix=f"extract-bench-{family}-") as scratch:
+            family_rows, family_ratios, family_worst = compare_family(family, Path(scratch), args)
+        gc.collect()
+        print("\n".join(family_rows), flush=True)
+        print(f"({family}: {time.perf_counter() - start:.0f} s in all)", flush=True)
+        rows, ratios, worst = rows + family_rows, ratios + family_ratios, max(worst, family_worst)
+    print("\n" + "\n".join(rows))
+    print(f"\nsmallest ratio, ours vs reference: {min(ratios):.2f}x; largest map difference: {worst:.1e} "
+          f"(allowed: {MAX_MAP_DIFFERENCE:.0e})")
+    if worst > MAX_MAP_DIFFERENCE:
+        sys.exit(f"the maps differ by up to {worst:.1e}, over {MAX_MAP_DIFFERENCE:.0e}")
+
+
+def platform_line() -> str:
+    """The CPU, its logical cores and the Keras backend."""
+    import keras
+
+    model = cpu_peak_gflops()[1].split(":")[0]
+    return f"{model}, {os.cpu_count()} logical cores; Keras {keras.__version__} on {keras.backend.backend()}"
 
 
 def peak_memory_mb(input_path: Path, output_dir: Path) -> float:
@@ -262,13 +390,27 @@ def peak_memory_mb(input_path: Path, output_dir: Path) -> float:
     return int(result.stdout.split()[-1]) / 1024
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer examples and one round")
+def parse_args() -> argparse.Namespace:
+    """The command line: the default mode's --quick and --skip-memory; --families, --only and the sizes of its
+    workloads (--ewt, --wikipedia, --rounds)."""
+    parser = workload_parser(__doc__)
+    parser.add_argument("--quick", action="store_true", help="default mode: a quarter of the examples, one round")
     parser.add_argument("--skip-memory", action="store_true", help="skip the 500 vs 2,000 segment memory run")
+    parser.add_argument("--families", action="store_true",
+                        help="each encoder family at base size with random weights, sized by --ewt, --wikipedia and "
+                             "--rounds (the default mode's sizes are fixed)")
+    parser.add_argument("--only", nargs="+", choices=FAMILIES, metavar="FAMILY",
+                        help=f"with --families, only these: {', '.join(FAMILIES)}")
     args = parser.parse_args()
+    if args.only and not args.families:
+        parser.error("--only picks the families of --families")
+    return args
+
+
+def run_default(args: argparse.Namespace) -> None:
+    """The default mode: MiniLM and BERT-base size against the reference, then the memory of an extraction."""
     scale, rounds = (4, 1) if args.quick else (1, 2)
-    embedded = resolve_bert_dir(None)
+    embedded = embedded_model_dir()
     cpu_peak, how = cpu_peak_gflops()
     print(f"CPU float32 peak: {cpu_peak:.0f} GFLOP/s ({how})")
     rows = ["| model | workload | implementation | examples/s | useful GFLOP/s | of backend matmul | of CPU peak | "
@@ -292,6 +434,15 @@ def main() -> None:
             input_path.write_text(json.dumps(wikipedia_segments(count, embedded)))
             print(f"peak memory, {count} segments into a shard directory: "
                   f"{peak_memory_mb(input_path, Path(scratch) / f'shards_{count}'):.0f} MB")
+
+
+def main() -> None:
+    """Run the mode the command line chose."""
+    args = parse_args()
+    if args.families:
+        run_families(args)
+    else:
+        run_default(args)
 
 
 if __name__ == "__main__":

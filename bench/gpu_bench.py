@@ -56,17 +56,16 @@ def log(message: str) -> None:
 def prepare_data(directory: Path, sentences: int, segments: int) -> None:
     """Write the workloads and the vocabulary into `directory`: UD EWT dev word lists, 128-token Wikipedia segments
     (preprocessing.unlabeled.build_segments with our tokenizer) and the embedded model's vocab.txt."""
-    from bert.checkpoint import resolve_bert_dir
-    from bert.tokenization import FullTokenizer
+    from bert.checkpoint import embedded_model_dir, open_tokenizer
     from preprocessing.depparse import parse_conllu
     from preprocessing.unlabeled import build_segments, read_documents
 
     directory.mkdir(parents=True, exist_ok=True)
-    vocab = resolve_bert_dir(None) / VOCAB_FILE
+    vocab = embedded_model_dir() / VOCAB_FILE
     (directory / VOCAB_FILE).write_bytes(vocab.read_bytes())
     ewt = parse_conllu(SHARED_DATA / "ud-english-ewt" / "dev.conllu")[:sentences]
     (directory / EWT_FILE).write_text(json.dumps([{"words": sentence["words"]} for sentence in ewt]))
-    tokenizer = FullTokenizer(vocab)
+    tokenizer = open_tokenizer(vocab.parent)
     documents = ([tokenizer.tokenize(line) for line in document]
                  for document in read_documents(SHARED_DATA / "wikipedia-sample" / "unlabeled.txt"))
     tokens, _ = build_segments(documents, SEGMENT_LENGTH, segments)
@@ -159,10 +158,10 @@ class Ours:
     of at most `tokens_per_batch` tokens, in chunks of 256 examples."""
 
     def __init__(self, bert_dir: Path, tokens_per_batch: int):
+        from bert.checkpoint import open_tokenizer
         from bert.extraction import build_extractor
-        from bert.tokenization import FullTokenizer
 
-        self.tokenizer = FullTokenizer(bert_dir / VOCAB_FILE)
+        self.tokenizer = open_tokenizer(bert_dir)
         self.extractor = build_extractor(bert_dir, self.tokenizer, tokens_per_batch=tokens_per_batch)
 
     def prepare(self, examples: list[dict], max_length: int = 512) -> list:
@@ -319,11 +318,10 @@ def streaming(bert_dir: Path, segments: list[dict], tokens_per_batch: int, round
     from analysis.general.pipeline import GeneralAnalysis
     from analysis.heads import HeadGrid
     from analysis.options import GeneralOptions
-    from bert.checkpoint import read_config
+    from bert.checkpoint import open_tokenizer, read_config
     from bert.extraction import prepare_example
-    from bert.tokenization import FullTokenizer
 
-    tokenizer = FullTokenizer(bert_dir / VOCAB_FILE)
+    tokenizer = open_tokenizer(bert_dir)
     prepared = [prepare_example(segment, tokenizer, Path("bench"), index, SEGMENT_LENGTH, False)
                 for index, segment in enumerate(segments)]
     config = read_config(bert_dir)

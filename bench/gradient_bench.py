@@ -18,11 +18,10 @@ from pathlib import Path
 import keras
 from extract_bench import prepare_all, timed_extraction, workload_parser, workloads  # bench/ is the script's directory
 
-from bert.checkpoint import load_encoder, read_hugging_face_weights, resolve_bert_dir
+from bert.checkpoint import embedded_model_dir, load_encoder, open_tokenizer, read_hugging_face_weights
 from bert.extraction import AttentionExtractor
 from bert.gradients import GradientImportance, MaskedExample, masked_example
 from bert.modeling import MaskedLanguageModel, build_masked_lm
-from bert.tokenization import FullTokenizer
 
 
 def masked_lm_with_random_head(bert_dir: Path, seed: int = 0) -> MaskedLanguageModel:
@@ -48,8 +47,8 @@ def timed_gradients(importance: GradientImportance, masked: list[MaskedExample])
 def main() -> None:
     """Time the forward and the gradient pass on each workload and print a table."""
     args = workload_parser(__doc__).parse_args()
-    bert_dir = resolve_bert_dir(None)
-    tokenizer = FullTokenizer(bert_dir / "vocab.txt")
+    bert_dir = embedded_model_dir()
+    tokenizer = open_tokenizer(bert_dir)
     named_workloads = workloads(args, bert_dir)
     extractor = AttentionExtractor(load_encoder(bert_dir, "float16"), tokenizer)
     importance = GradientImportance(masked_lm_with_random_head(bert_dir))

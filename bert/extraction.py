@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from bert.checkpoint import ModelSource, model_tokenizer, read_config, resolve_model
-from bert.config import BertConfig
-from bert.tokenization import CLS, SEP, FullTokenizer, with_special_tokens
+from bert.checkpoint import ModelSource, checkpoint_format, model_tokenizer, read_config, resolve_model
+from bert.config import EncoderConfig
+from bert.model_tokenizer import ModelTokenizer
+from bert.special_tokens import RECORD_FIELD, SpecialTokens
 from bpe_utils import word_level_attention
 from utils import OptionError, example_error
 
@@ -50,9 +51,10 @@ def _check_strings(value: object, path: Path, index: int, field: str) -> list[st
 
 
 def prepare_example(
-    example: object, tokenizer: FullTokenizer, path: Path, index: int, max_length: int, word_level: bool
+    example: object, tokenizer: ModelTokenizer, path: Path, index: int, max_length: int, word_level: bool
 ) -> PreparedExample:
-    """Validate and tokenize one example: `[CLS]` + pieces + `[SEP]` (`tokens` examples are taken as they are)."""
+    """Validate and tokenize one example: `[CLS]` + pieces + `[SEP]` with the model's own special tokens, each word
+    of `words` tokenized as it reads after a space (`tokens` examples are taken as they are)."""
     field = _source_field(example, path, index)
     value = example[field]
     if word_level and field != "words":
@@ -61,13 +63,13 @@ def prepare_example(
     if field == "text":
         if not isinstance(value, str):
             raise example_error(path, index, "text", "expected a string")
-        tokens = with_special_tokens(tokenizer.tokenize(value))
+        tokens = tokenizer.single(tokenizer.tokenize(value))
     elif field == "words":
-        pieces = [tokenizer.tokenize(word) for word in _check_strings(value, path, index, "words")]
+        pieces = [tokenizer.tokenize_word(word) for word in _check_strings(value, path, index, "words")]
         empty = [position for position, word_pieces in enumerate(pieces) if not word_pieces]
         if empty:
             raise example_error(path, index, "words", f"word {empty[0]} ({value[empty[0]]!r}) tokenizes to nothing")
-        tokens = with_special_tokens(piece for word_pieces in pieces for piece in word_pieces)
+        tokens = tokenizer.single([piece for word_pieces in pieces for piece in word_pieces])
         pieces_per_word = [len(word_pieces) for word_pieces in pieces] if word_level else None
     else:
         tokens = _check_strings(value, path, index, "tokens")
@@ -80,16 +82,17 @@ def prepare_example(
     return PreparedExample(tokens, pieces_per_word, skipped)
 
 
-def segment_ids(tokens: list[str], single_segment: bool, type_vocab_size: int) -> np.ndarray:
-    """Token type ids [n]: 0 up to and including the first `[SEP]`, 1 after it (all 0 when single_segment)."""
+def segment_ids(tokens: list[str], single_segment: bool, type_vocab_size: int, separator: str) -> np.ndarray:
+    """Token type ids [n]: 0 up to and including the first separator, 1 after it (all 0 when single_segment or
+    for a model without two token types)."""
     if single_segment or type_vocab_size < 2:
         return np.zeros(len(tokens), np.int32)
-    is_sep = np.array(tokens) == SEP
+    is_sep = np.array(tokens) == separator
     return ((np.cumsum(is_sep) - is_sep) > 0).astype(np.int32)
 
 
-def padded_inputs(token_ids: list, tokens: list[list[str]], single_segment: bool,
-                  type_vocab_size: int) -> dict[str, np.ndarray]:
+def padded_inputs(token_ids: list, tokens: list[list[str]], single_segment: bool, type_vocab_size: int,
+                  separator: str) -> dict[str, np.ndarray]:
     """The encoder's inputs for a batch of examples (their ids and tokens), padded to the longest: int32
     `token_ids`, `segment_ids` and `input_mask` (1 on real tokens) [batch, longest]."""
     longest = max(len(example_tokens) for example_tokens in tokens)
@@ -97,7 +100,7 @@ def padded_inputs(token_ids: list, tokens: list[list[str]], single_segment: bool
     for row, (example_ids, example_tokens) in enumerate(zip(token_ids, tokens, strict=True)):
         n = len(example_tokens)
         inputs["token_ids"][row, :n] = example_ids
-        inputs["segment_ids"][row, :n] = segment_ids(example_tokens, single_segment, type_vocab_size)
+        inputs["segment_ids"][row, :n] = segment_ids(example_tokens, single_segment, type_vocab_size, separator)
         inputs["input_mask"][row, :n] = 1
     return inputs
 
@@ -130,7 +133,7 @@ def attention_rollout(attention_maps: np.ndarray) -> np.ndarray:
 
 
 class AttentionExtractor:
-    """Runs a BertEncoder on prepared examples and returns its maps [layers, heads, n, n].
+    """Runs an Encoder on prepared examples and returns its maps [layers, heads, n, n].
 
     Batches hold at most `tokens_per_batch` tokens, padding included (by default 16 examples of 128 tokens).
     `map_kind` (MAP_KINDS) is what the output examples hold; `norm` needs an encoder built with `norm_maps`.
@@ -139,7 +142,7 @@ class AttentionExtractor:
     def __init__(
         self,
         encoder,
-        tokenizer: FullTokenizer,
+        tokenizer: ModelTokenizer,
         single_segment: bool = False,
         tokens_per_batch: int = 16 * 128,
         map_kind: str = "attn",
@@ -160,14 +163,15 @@ class AttentionExtractor:
         any batch shape before real work: every batch then runs the same graph whatever ran before it, and a
         resumed extraction matches an uninterrupted one bit for bit."""
         for batch_size, length in ((1, 2), (2, 3)):
-            dummy = PreparedExample([CLS] * (length - 1) + [SEP])
+            roles = self.tokenizer.special_tokens
+            dummy = PreparedExample([roles.cls] * (length - 1) + [roles.sep])
             self.attention_maps([dummy] * batch_size)
 
     def batch_inputs(self, batch: list[PreparedExample]) -> dict[str, np.ndarray]:
         """Model inputs for a batch, padded to its longest example: int32 arrays [batch, longest]."""
         token_ids = [self.tokenizer.convert_tokens_to_ids(example.tokens) for example in batch]
         return padded_inputs(token_ids, [example.tokens for example in batch], self.single_segment,
-                             self.encoder.config.type_vocab_size)
+                             self.encoder.config.type_vocab_size, self.tokenizer.special_tokens.sep)
 
     def model_maps(self, batch: list[PreparedExample]) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """Each example's token-level maps [layers, heads, n, n] as the encoder gives them (attention weights, or
@@ -213,20 +217,18 @@ class AttentionExtractor:
             outputs: list[dict | None] = [None] * len(chunk)
             for position, example_maps, value_norms in self.chunk_maps(chunk):
                 example = examples[chunk_start + position]
-                outputs[position] = output_example(
-                    example, chunk[position], example_maps, word_level_mode, self.map_kind, value_norms
-                )
+                outputs[position] = output_example(example, chunk[position], example_maps, word_level_mode,
+                                                   self.tokenizer.special_tokens, self.map_kind, value_norms)
                 progress.update()
             for position, prepared_example in enumerate(chunk):
                 if prepared_example.skipped is not None:
-                    outputs[position] = output_example(
-                        examples[chunk_start + position], prepared_example, None, word_level_mode
-                    )
+                    outputs[position] = output_example(examples[chunk_start + position], prepared_example, None,
+                                                       word_level_mode, self.tokenizer.special_tokens)
                     progress.update()
             yield outputs
 
 
-def build_extractor(bert_dir: Path, tokenizer: FullTokenizer, *, debug: bool = False, map_kind: str = "attn",
+def build_extractor(bert_dir: Path, tokenizer: ModelTokenizer, *, debug: bool = False, map_kind: str = "attn",
                     word_level: bool = False, single_segment: bool = False, tokens_per_batch: int = 16 * 128,
                     random_init: int | None = None) -> AttentionExtractor:
     """The extractor of `map_kind` maps with the model in `bert_dir` (or, `debug`, a tiny random one; or, with
@@ -250,11 +252,13 @@ def output_example(
     prepared: PreparedExample,
     maps: np.ndarray | None,
     word_level_mode: str,
+    special_tokens: SpecialTokens,
     map_kind: str = "attn",
     value_norms: np.ndarray | None = None,
 ) -> dict:
-    """The example as written to the pickle: its fields, `tokens` (the WordPiece tokens the model saw, also for
-    word-level maps, whose rows are `[CLS]`, the words, `[SEP]`), and float16 `attns` or `skipped`.
+    """The example as written to the pickle: its fields, `tokens` (the tokens the model saw, also for word-level
+    maps, whose rows are `[CLS]`, the words, `[SEP]`), the strings that play `[CLS]`/`[SEP]` (`special_tokens`), and
+    float16 `attns` or `skipped`.
 
     `maps` are the model's token-level maps: attention weights, or norm-based maps for `map_kind` `norm`; for
     `rollout` they are rolled out here. Other kinds than `attn` are recorded as `map`; a `norm` example keeps
@@ -262,6 +266,7 @@ def output_example(
     """
     output = dict(example)
     output.setdefault("tokens", prepared.tokens)
+    output[RECORD_FIELD] = special_tokens.record()
     if maps is None:
         output["skipped"] = prepared.skipped
         return output
@@ -286,13 +291,14 @@ def report_skipped(prepared: list[PreparedExample], max_length: int) -> int:
 
 
 def open_model(model: str | Path | None, max_length: int, cased: bool,
-               revision: str | None = None) -> tuple[ModelSource, BertConfig, FullTokenizer]:
+               revision: str | None = None) -> tuple[ModelSource, EncoderConfig, ModelTokenizer]:
     """The model (a directory, a Hub id, or the embedded default when None), its config and its tokenizer, checked
-    before any work: InputError for a missing file, a vocabulary larger than the config's, or a `max_length` above
-    the model's positions."""
+    before any work: InputError for a missing file, an unsupported config, a tokenizer whose ids do not fit the
+    embeddings, or a `max_length` above the model's positions."""
     source = resolve_model(model, revision)
     config = read_config(source.directory)
-    if max_length > config.max_position_embeddings:
+    checkpoint_format(source.directory)
+    if max_length > config.positions:
         raise OptionError("max_sequence_length", f"{max_length} is above the model's "
-                          f"{config.max_position_embeddings} positions")
+                          f"{config.positions} positions")
     return source, config, model_tokenizer(source.directory, config, cased)

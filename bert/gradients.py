@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from bert.extraction import PreparedExample, length_batches, padded_inputs
-from bert.tokenization import CLS, SEP, FullTokenizer
+from bert.model_tokenizer import ModelTokenizer
+from bert.special_tokens import BERT_SPECIAL_TOKENS, SpecialTokens
 from utils import InputError, example_error
 
-MASK = "[MASK]"
 CATEGORIES = ("sep", "punct", "other")  # key categories: [SEP]; "." and ","; every other position but [CLS]
 PUNCTUATION = (".", ",")
 MASKED_FRACTION = 0.15
@@ -28,13 +28,14 @@ MASK_SHARE, RANDOM_SHARE = 0.8, 0.1  # BERT's 80/10/10: [MASK], a random token, 
 
 @dataclasses.dataclass
 class MaskedExample:
-    """One example as the masked LM sees it: its tokens (before masking), the ids fed [n], and the masked
-    positions [masks] (sorted) with their original ids [masks]."""
+    """One example as the masked LM sees it: its tokens (before masking), the ids fed [n], the masked positions
+    [masks] (sorted) with their original ids [masks], and the strings that play [CLS] and [SEP]."""
 
     tokens: list[str]
     input_ids: np.ndarray
     positions: np.ndarray
     original_ids: np.ndarray
+    special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS
 
 
 @dataclasses.dataclass
@@ -46,9 +47,10 @@ class ExampleStatistics:
     avg_attn: np.ndarray
 
 
-def check_masked_positions(value: object, tokens: list[str], path: Path, index: int) -> list[int]:
+def check_masked_positions(value: object, tokens: list[str], path: Path, index: int,
+                           special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> list[int]:
     """An example's `"masked_positions"`: a non-empty list of distinct ints, each a position of `tokens` that is
-    neither `[CLS]` nor `[SEP]`; otherwise an InputError naming the file, the example and the field."""
+    neither `[CLS]` nor `[SEP]` (by role); otherwise an InputError naming the file, the example and the field."""
     field = "masked_positions"
     if not isinstance(value, list) or not value or not all(type(item) is int for item in value):
         raise example_error(path, index, field, "expected a non-empty list of integers (token positions)")
@@ -57,7 +59,7 @@ def check_masked_positions(value: object, tokens: list[str], path: Path, index: 
     outside = [position for position in value if not 0 <= position < len(tokens)]
     if outside:
         raise example_error(path, index, field, f"position {outside[0]} is outside the {len(tokens)} tokens")
-    special = [position for position in value if tokens[position] in (CLS, SEP)]
+    special = [position for position in value if tokens[position] in (special_tokens.cls, special_tokens.sep)]
     if special:
         raise example_error(path, index, field, f"position {special[0]} is {tokens[special[0]]}, never masked")
     return value
@@ -71,7 +73,7 @@ def masked_count(candidates: int) -> int:
 
 def masking_plan(
     token_ids: np.ndarray, tokens: list[str], given: list[int] | None, rng: np.random.Generator, mask_id: int,
-    vocab_size: int,
+    vocab_size: int, special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS,
 ) -> MaskedExample | None:
     """The masking of one example of ids [n]: every `given` position replaced by [MASK]; without `given`,
     `masked_count` of the positions that are not [CLS]/[SEP], drawn with `rng`, each replaced by [MASK] (80%), a
@@ -80,7 +82,7 @@ def masking_plan(
         positions = np.sort(np.array(given))
         replacements = np.full(len(positions), mask_id)
     else:
-        candidates = np.flatnonzero(~np.isin(np.array(tokens), (CLS, SEP)))
+        candidates = np.flatnonzero(~np.isin(np.array(tokens), (special_tokens.cls, special_tokens.sep)))
         if not len(candidates):
             return None
         positions = np.sort(rng.choice(candidates, masked_count(len(candidates)), replace=False))
@@ -89,25 +91,27 @@ def masking_plan(
                                 np.where(draws < MASK_SHARE + RANDOM_SHARE, random_ids, token_ids[positions]))
     input_ids = token_ids.copy()
     input_ids[positions] = replacements
-    return MaskedExample(tokens, input_ids, positions, token_ids[positions])
+    return MaskedExample(tokens, input_ids, positions, token_ids[positions], special_tokens)
 
 
 def masked_example(
-    example: dict, prepared: PreparedExample, tokenizer: FullTokenizer, path: Path, index: int, seed: int
+    example: dict, prepared: PreparedExample, tokenizer: ModelTokenizer, path: Path, index: int, seed: int
 ) -> MaskedExample | None:
     """The masking of example `index` (validated, see check_masked_positions); its draws come from a generator of
     its own, seeded by (seed, index), so they do not depend on the other examples. None when nothing can be masked."""
     given = example.get("masked_positions")
     if "masked_positions" in example:
-        given = check_masked_positions(given, prepared.tokens, path, index)
-    if MASK not in tokenizer.vocab:
-        raise InputError(f"the vocabulary has no {MASK} token, which masking needs")
+        given = check_masked_positions(given, prepared.tokens, path, index, tokenizer.special_tokens)
+    if tokenizer.mask_token is None:
+        raise InputError(f"{tokenizer.source}: the tokenizer has no mask token, which masking needs")
     token_ids = np.array(tokenizer.convert_tokens_to_ids(prepared.tokens), np.int32)
     rng = np.random.default_rng([seed, index])
-    return masking_plan(token_ids, prepared.tokens, given, rng, tokenizer.vocab[MASK], len(tokenizer.vocab))
+    return masking_plan(token_ids, prepared.tokens, given, rng, tokenizer.vocab[tokenizer.mask_token],
+                        len(tokenizer.vocab), tokenizer.special_tokens)
 
 
-def category_weights(tokens: list[str], length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def category_weights(tokens: list[str], length: int,
+                     special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For one example padded to `length`: query weights [length] (1/n on its n real rows), key weights [length, 3]
     for the gradient (1/|c| on the positions of category c, 0 elsewhere) and key indicators [length, 3] for the
     attention (1 on the positions of category c)."""
@@ -115,9 +119,9 @@ def category_weights(tokens: list[str], length: int) -> tuple[np.ndarray, np.nda
     queries = np.zeros(length, np.float32)
     queries[:n] = 1.0 / n
     names = np.array(tokens)
-    is_sep, is_punct = names == SEP, np.isin(names, PUNCTUATION)
+    is_sep, is_punct = names == special_tokens.sep, np.isin(names, PUNCTUATION)
     indicators = np.zeros((length, len(CATEGORIES)), np.float32)
-    indicators[:n] = np.stack([is_sep, is_punct, ~(is_sep | is_punct | (names == CLS))], axis=1)
+    indicators[:n] = np.stack([is_sep, is_punct, ~(is_sep | is_punct | (names == special_tokens.cls))], axis=1)
     return queries, indicators / np.maximum(indicators.sum(axis=0), 1.0), indicators
 
 
@@ -240,13 +244,14 @@ class GradientImportance:
 
         floatx = keras.config.floatx()
         config = self.model.config
+        separator = batch[0].special_tokens.sep
         inputs = padded_inputs([example.input_ids for example in batch], [example.tokens for example in batch],
-                               self.single_segment, config.type_vocab_size)
+                               self.single_segment, config.type_vocab_size, separator)
         longest = inputs["token_ids"].shape[1]
         most_masked = max(len(example.positions) for example in batch)
         inputs |= {name: np.zeros((len(batch), most_masked), np.int32) for name in ("masked_positions", "masked_ids")}
         inputs["masked_weights"] = np.zeros((len(batch), most_masked), floatx)
-        weights = [category_weights(example.tokens, longest) for example in batch]
+        weights = [category_weights(example.tokens, longest, example.special_tokens) for example in batch]
         for name, part in zip(("query_weights", "key_weights", "key_indicators"), zip(*weights, strict=True),
                               strict=True):
             inputs[name] = np.stack(part).astype(floatx)

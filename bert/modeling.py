@@ -1,8 +1,9 @@
-"""The BERT encoder in Keras 3, returning the attention probabilities of every layer.
+"""The encoder in Keras 3 (BERT and the families of bert/config.py), returning every layer's attention.
 
 Written with `keras.ops` only, so it runs unchanged on the TensorFlow (default), JAX and PyTorch
-backends. Parameter names follow Google's BERT checkpoints (`bert/encoder/layer_0/...`), see
-`BertEncoder.weights_by_google_name`; `bert/checkpoint.py` fills them from either format.
+backends. Parameter names follow Google's BERT checkpoints without their model scope
+(`encoder/layer_0/attention/self/query/kernel`), see `Encoder.weights_by_name`; `bert/checkpoint.py` fills
+them from either format and every family.
 """
 
 import math
@@ -10,7 +11,7 @@ import math
 import keras
 from keras import ops
 
-from bert.config import BertConfig
+from bert.config import EncoderConfig
 
 ACTIVATIONS = {
     "gelu": lambda x: ops.gelu(x, approximate=False),
@@ -21,13 +22,13 @@ ACTIVATIONS = {
 MASKED_SCORE = -1e9  # added to the attention scores of padding keys; exp() of it is exactly 0 in float32
 
 
-def _dense(units: int, config: BertConfig, name: str) -> keras.layers.Dense:
+def _dense(units: int, config: EncoderConfig, name: str) -> keras.layers.Dense:
     """A fully connected layer initialised as in BERT (truncated normal)."""
     initializer = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
     return keras.layers.Dense(units, kernel_initializer=initializer, name=name)
 
 
-def _layer_norm(config: BertConfig, name: str) -> keras.layers.LayerNormalization:
+def _layer_norm(config: EncoderConfig, name: str) -> keras.layers.LayerNormalization:
     """Layer normalisation over the hidden axis with the config's epsilon."""
     return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name=name)
 
@@ -35,7 +36,7 @@ def _layer_norm(config: BertConfig, name: str) -> keras.layers.LayerNormalizatio
 class TransformerLayer(keras.layers.Layer):
     """One encoder layer: multi-head self-attention, then the feed-forward block, each with residual + LayerNorm."""
 
-    def __init__(self, config: BertConfig, **kwargs):
+    def __init__(self, config: EncoderConfig, **kwargs):
         super().__init__(**kwargs)
         self.config = config
         hidden = config.hidden_size
@@ -99,8 +100,9 @@ class TransformerLayer(keras.layers.Layer):
         return self.output_layer_norm(hidden + self.output_dense(intermediate))
 
 
-class BertEncoder(keras.Model):
-    """BERT's embeddings and encoder; `call` returns every layer's attention, [batch, layers, heads, query, key].
+class Encoder(keras.Model):
+    """The embeddings and encoder of any family of bert/config.py; `call` returns every layer's attention,
+    [batch, layers, heads, query, key].
 
     The maps are computed in float32 and returned as `maps_dtype` (float16 halves what leaves the model). With
     `norm_maps`, `call` returns instead the norm-based maps (Kobayashi et al. 2020, docs/definitions.md),
@@ -108,44 +110,60 @@ class BertEncoder(keras.Model):
     [batch, layers, heads, key] (float32), both from the same forward pass.
     """
 
-    def __init__(self, config: BertConfig, maps_dtype: str = "float32", norm_maps: bool = False, **kwargs):
+    def __init__(self, config: EncoderConfig, maps_dtype: str = "float32", norm_maps: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.config = config
         self.maps_dtype = maps_dtype
         self.norm_maps = norm_maps
         initializer = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
-        hidden = config.hidden_size
+        width = config.embedding_width
         self.word_embeddings = keras.layers.Embedding(
-            config.vocab_size, hidden, embeddings_initializer=initializer, name="word_embeddings"
+            config.vocab_size, width, embeddings_initializer=initializer, name="word_embeddings"
         )
         self.position_embeddings = keras.layers.Embedding(
-            config.max_position_embeddings, hidden, embeddings_initializer=initializer, name="position_embeddings"
+            config.max_position_embeddings, width, embeddings_initializer=initializer, name="position_embeddings"
         )
         self.token_type_embeddings = keras.layers.Embedding(
-            config.type_vocab_size, hidden, embeddings_initializer=initializer, name="token_type_embeddings"
-        )
+            config.type_vocab_size, width, embeddings_initializer=initializer, name="token_type_embeddings"
+        ) if config.type_vocab_size else None
         self.embedding_layer_norm = _layer_norm(config, "embedding_layer_norm")
-        self.transformer_layers = [TransformerLayer(config, name=f"layer_{i}") for i in range(config.num_hidden_layers)]
+        self.embeddings_project = (_dense(config.hidden_size, config, "embeddings_project")
+                                   if config.projects_embeddings else None)
+        self.transformer_layers = [TransformerLayer(config, name=f"layer_{i}") for i in range(config.layer_groups)]
 
     def build(self, input_shape=None):
         for embedding in (self.word_embeddings, self.position_embeddings, self.token_type_embeddings):
-            embedding.build((None, None))
-        self.embedding_layer_norm.build((None, None, self.config.hidden_size))
+            if embedding is not None:
+                embedding.build((None, None))
+        self.embedding_layer_norm.build((None, None, self.config.embedding_width))
+        if self.embeddings_project is not None:
+            self.embeddings_project.build((None, None, self.config.embedding_width))
         for layer in self.transformer_layers:
             layer.build((None, None, self.config.hidden_size))
         self.built = True
 
+    def layers_in_order(self) -> list[TransformerLayer]:
+        """The layer that computes each of the config's layers, in order (ALBERT repeats its shared ones)."""
+        return [self.transformer_layers[self.config.layer_group(i)] for i in range(self.config.num_hidden_layers)]
+
+    def position_ids(self, token_ids):
+        """Position ids [batch or 1, seq]: 0, 1, ..., or for RoBERTa-like models pad + the count of non-padding
+        tokens up to each position (pad itself on padding tokens), as transformers computes them."""
+        if not self.config.positions_from_padding:
+            return ops.arange(ops.shape(token_ids)[1])[None]
+        real = ops.cast(ops.not_equal(token_ids, self.config.pad_token_id), "int32")
+        return ops.cumsum(real, axis=1) * real + self.config.pad_token_id
+
     def embed(self, inputs):
         """The first layer's input [batch, seq, hidden] and the attention bias [batch, 1, 1, key] (0 for real
         keys, MASKED_SCORE for padding) of a dict of int arrays [batch, seq] (see `call`)."""
-        token_ids, segment_ids, input_mask = inputs["token_ids"], inputs["segment_ids"], inputs["input_mask"]
-        positions = ops.arange(ops.shape(token_ids)[1])
-        hidden = (
-            self.word_embeddings(token_ids)
-            + self.position_embeddings(positions)[None]
-            + self.token_type_embeddings(segment_ids)
-        )
+        token_ids, input_mask = inputs["token_ids"], inputs["input_mask"]
+        hidden = self.word_embeddings(token_ids) + self.position_embeddings(self.position_ids(token_ids))
+        if self.token_type_embeddings is not None:
+            hidden = hidden + self.token_type_embeddings(inputs["segment_ids"])
         hidden = self.embedding_layer_norm(hidden)
+        if self.embeddings_project is not None:
+            hidden = self.embeddings_project(hidden)
         attention_bias = (1.0 - ops.cast(input_mask, hidden.dtype))[:, None, None, :] * MASKED_SCORE
         return hidden, attention_bias
 
@@ -158,9 +176,11 @@ class BertEncoder(keras.Model):
         """
         hidden, attention_bias = self.embed(inputs)
         attention_maps, value_norms = [], []
-        for layer in self.transformer_layers:
+        layers = self.layers_in_order()
+        for index, layer in enumerate(layers):
+            is_last = index == len(layers) - 1
             probs = layer.attention_probs(hidden, attention_bias)
-            values = layer.values(hidden) if self.norm_maps or layer is not self.transformer_layers[-1] else None
+            values = layer.values(hidden) if self.norm_maps or not is_last else None
             if self.norm_maps:
                 norms = layer.value_norms(values)
                 weighted = probs * norms[:, :, None, :]
@@ -168,7 +188,7 @@ class BertEncoder(keras.Model):
                 value_norms.append(norms)
             else:
                 attention_maps.append(probs)
-            if layer is not self.transformer_layers[-1]:
+            if not is_last:
                 hidden = layer(hidden, probs, values)
         maps = ops.cast(ops.stack(attention_maps, axis=1), self.maps_dtype)
         return (maps, ops.stack(value_norms, axis=1)) if self.norm_maps else maps
@@ -179,23 +199,28 @@ class BertEncoder(keras.Model):
         multiplies the values: offsets of zero change nothing, and d(output)/d(offsets) = d(output)/d(attention)."""
         hidden, attention_bias = self.embed(inputs)
         attention_maps = []
-        for index, layer in enumerate(self.transformer_layers):
+        for index, layer in enumerate(self.layers_in_order()):
             probs = layer.attention_probs(hidden, attention_bias)
             attention_maps.append(probs)
             hidden = layer(hidden, probs + attention_offsets[:, index])
         return hidden, ops.stack(attention_maps, axis=1)
 
-    def weights_by_google_name(self) -> dict[str, keras.Variable]:
-        """Every parameter, keyed by its name in a Google BERT checkpoint (kernels are [in, out])."""
+    def weights_by_name(self) -> dict[str, keras.Variable]:
+        """Every parameter, keyed by its name in a Google BERT checkpoint without the model scope (kernels are
+        [in, out]); the shared layers of ALBERT are `encoder/layer_<group>`."""
         names = {
-            "bert/embeddings/word_embeddings": self.word_embeddings.embeddings,
-            "bert/embeddings/position_embeddings": self.position_embeddings.embeddings,
-            "bert/embeddings/token_type_embeddings": self.token_type_embeddings.embeddings,
-            "bert/embeddings/LayerNorm/gamma": self.embedding_layer_norm.gamma,
-            "bert/embeddings/LayerNorm/beta": self.embedding_layer_norm.beta,
+            "embeddings/word_embeddings": self.word_embeddings.embeddings,
+            "embeddings/position_embeddings": self.position_embeddings.embeddings,
+            "embeddings/LayerNorm/gamma": self.embedding_layer_norm.gamma,
+            "embeddings/LayerNorm/beta": self.embedding_layer_norm.beta,
         }
+        if self.token_type_embeddings is not None:
+            names["embeddings/token_type_embeddings"] = self.token_type_embeddings.embeddings
+        if self.embeddings_project is not None:
+            names["embeddings_project/kernel"] = self.embeddings_project.kernel
+            names["embeddings_project/bias"] = self.embeddings_project.bias
         for index, layer in enumerate(self.transformer_layers):
-            prefix = f"bert/encoder/layer_{index}/"
+            prefix = f"encoder/layer_{index}/"
             dense_layers = {
                 "attention/self/query": layer.query,
                 "attention/self/key": layer.key,
@@ -214,9 +239,9 @@ class BertEncoder(keras.Model):
         return names
 
 
-def build_encoder(config: BertConfig, maps_dtype: str = "float32", norm_maps: bool = False) -> BertEncoder:
-    """A BertEncoder with all its weights created (randomly initialised); `norm_maps`: see BertEncoder."""
-    encoder = BertEncoder(config, maps_dtype, norm_maps)
+def build_encoder(config: EncoderConfig, maps_dtype: str = "float32", norm_maps: bool = False) -> Encoder:
+    """A Encoder with all its weights created (randomly initialised); `norm_maps`: see Encoder."""
+    encoder = Encoder(config, maps_dtype, norm_maps)
     encoder.build()
     return encoder
 
@@ -235,26 +260,27 @@ class MaskedLanguageModel(keras.Model):
     [batch, layers, heads, query, key].
 
     The head is BERT's: h = LayerNorm(act(x W_t + b_t)), logits = h E^T + output_bias, with E the word embeddings
-    (the decoder is tied to them). Only the masked positions go through the head.
+    (the decoder is tied to them), h as wide as E; act is the config's `head_act`. Only the masked positions go
+    through the head.
     """
 
-    def __init__(self, config: BertConfig, **kwargs):
+    def __init__(self, config: EncoderConfig, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.encoder = BertEncoder(config, name="encoder")
-        self.transform = _dense(config.hidden_size, config, "transform")
+        self.encoder = Encoder(config, name="encoder")
+        self.transform = _dense(config.embedding_width, config, "transform")
         self.transform_layer_norm = _layer_norm(config, "transform_layer_norm")
         self.output_bias = self.add_weight(shape=(config.vocab_size,), initializer="zeros", name="output_bias")
 
     def build(self, input_shape=None):
         self.encoder.build()
         self.transform.build((None, None, self.config.hidden_size))
-        self.transform_layer_norm.build((None, None, self.config.hidden_size))
+        self.transform_layer_norm.build((None, None, self.config.embedding_width))
         self.built = True
 
     def masked_lm_logits(self, hidden):
         """Vocabulary logits [batch, masks, vocab] of the hidden states [batch, masks, hidden]."""
-        transformed = ACTIVATIONS[self.config.hidden_act](self.transform(hidden))
+        transformed = ACTIVATIONS[self.config.head_act](self.transform(hidden))
         transformed = self.transform_layer_norm(transformed)
         return ops.matmul(transformed, ops.transpose(self.encoder.word_embeddings.embeddings)) + self.output_bias
 
@@ -262,7 +288,7 @@ class MaskedLanguageModel(keras.Model):
         """(loss [batch], attention [batch, layers, heads, query, key]) for a dict of arrays.
 
         `inputs` holds the encoder's `token_ids`, `segment_ids`, `input_mask` [batch, seq], the float
-        `attention_offsets` [batch, layers, heads, seq, seq] (zeros; see BertEncoder.sequence_output), and per
+        `attention_offsets` [batch, layers, heads, seq, seq] (zeros; see Encoder.sequence_output), and per
         example the `masked_positions`, their original `masked_ids` and `masked_weights` [batch, masks] (1 / |M| for
         a real masked position, 0 for padding): the loss of an example is the weighted sum of the cross-entropies of
         the original tokens, so the mean over its masked positions.
@@ -275,14 +301,14 @@ class MaskedLanguageModel(keras.Model):
         label_log_probs = ops.take_along_axis(log_probs, labels[:, :, None], axis=2)[:, :, 0]
         return -ops.sum(label_log_probs * inputs["masked_weights"], axis=1), attention
 
-    def weights_by_google_name(self) -> dict[str, keras.Variable]:
-        """Every parameter of the encoder and the head, keyed by its name in a Google BERT checkpoint."""
+    def weights_by_name(self) -> dict[str, keras.Variable]:
+        """Every parameter of the encoder and the head, keyed as in `Encoder.weights_by_name`."""
         head = (self.transform.kernel, self.transform.bias, self.transform_layer_norm.gamma,
                 self.transform_layer_norm.beta, self.output_bias)
-        return {**self.encoder.weights_by_google_name(), **dict(zip(MASKED_LM_HEAD_NAMES, head, strict=True))}
+        return {**self.encoder.weights_by_name(), **dict(zip(MASKED_LM_HEAD_NAMES, head, strict=True))}
 
 
-def build_masked_lm(config: BertConfig) -> MaskedLanguageModel:
+def build_masked_lm(config: EncoderConfig) -> MaskedLanguageModel:
     """A MaskedLanguageModel with all its weights created (randomly initialised, the output bias 0)."""
     model = MaskedLanguageModel(config)
     model.build()

@@ -17,11 +17,6 @@ _SPECIAL_TOKEN_PATTERN = re.compile("(" + "|".join(re.escape(token) for token in
 MAX_WORD_CHARS = 100
 
 
-def with_special_tokens(tokens: Iterable[str]) -> list[str]:
-    """`[CLS]`, the tokens, `[SEP]`: a single-segment input (and the row labels of a word-level map)."""
-    return [CLS, *tokens, SEP]
-
-
 def load_vocab(vocab_file: str | Path) -> dict[str, int]:
     """Read a vocab.txt (one token a line) into a token -> id dict; InputError unless it is UTF-8 and holds
     [CLS], [SEP] and [UNK]."""

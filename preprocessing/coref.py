@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from bert.tokenization import FullTokenizer
+from bert.model_tokenizer import ModelTokenizer
 from preprocessing.depparse import CONLLU_FIELDS, read_lines
 from utils import InputError
 
@@ -276,9 +276,10 @@ def read_documents(path: str | Path) -> list[Document]:
     return _Reader(Path(path)).read()
 
 
-def piece_counter(tokenizer: FullTokenizer) -> Callable[[str], int]:
-    """A function giving the number of WordPiece tokens of one word (cached by form)."""
-    return cache(lambda word: len(tokenizer.tokenize(word)))
+def piece_counter(tokenizer: ModelTokenizer) -> Callable[[str], int]:
+    """A function giving the number of the model's tokens of one word as it reads after a space, as word-level
+    extraction tokenizes it (cached by form)."""
+    return cache(lambda word: len(tokenizer.tokenize_word(word)))
 
 
 def pack_windows(sentence_lengths: list[int], max_sequence_length: int) -> list[tuple[int, int]]:

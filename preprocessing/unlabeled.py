@@ -1,4 +1,5 @@
-"""Raw text -> BERT pre-training style `[CLS] A [SEP] B [SEP]` segments.
+"""Raw text -> BERT pre-training style `[CLS] A [SEP] B [SEP]` segments, in the model's own pair template
+(`<s> A </s></s> B </s>` for RoBERTa; bert/special_tokens.py).
 
 Input: one sentence a line, documents separated by blank lines (the last document needs no
 trailing blank line). Each document is cut into chunks as BERT pre-training does: sentences are
@@ -30,10 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bert.tokenization import CLS, SEP
+from bert.special_tokens import BERT_PAIR_TEMPLATE, PairTemplate
 from utils import InputError, OptionError, opened_input
-
-SPECIAL_TOKENS_PER_SEGMENT = 3  # [CLS], [SEP], [SEP]
 
 
 def _decoded_lines(path: str | Path) -> Iterator[str]:
@@ -114,9 +113,10 @@ def chunks(sentences: list[list[str]], max_num_tokens: int) -> Iterator[list[lis
 
 
 def document_segments(
-    document: list[list[str]], max_num_tokens: int, rng: np.random.Generator
+    document: list[list[str]], max_num_tokens: int, rng: np.random.Generator,
+    template: PairTemplate = BERT_PAIR_TEMPLATE,
 ) -> tuple[list[list[str]], int]:
-    """`[CLS] A [SEP] B [SEP]` segments of one tokenized document (sentences, each a list of tokens).
+    """`[CLS] A [SEP] B [SEP]` segments (by `template`) of one tokenized document (sentences, each a list of tokens).
 
     Returns the segments and the number of chunks skipped (one sentence of one token); empty sentences are ignored.
     """
@@ -128,32 +128,34 @@ def document_segments(
             continue
         tokens_a, tokens_b = _pair(chunk, rng)
         kept_a, kept_b = truncated_lengths(len(tokens_a), len(tokens_b), max_num_tokens)
-        segments.append([CLS, *_trim(tokens_a, kept_a, rng), SEP, *_trim(tokens_b, kept_b, rng), SEP])
+        segments.append(template.pair(_trim(tokens_a, kept_a, rng), _trim(tokens_b, kept_b, rng)))
     return segments, skipped
 
 
-def _check_sizes(max_sequence_length: int, num_segments: int) -> None:
-    """OptionError unless a segment has room for [CLS], [SEP], [SEP] and two tokens, and at least one is asked for."""
-    if max_sequence_length < SPECIAL_TOKENS_PER_SEGMENT + 2:
-        raise OptionError("max_sequence_length", f"{max_sequence_length} is not in "
-                          f"[{SPECIAL_TOKENS_PER_SEGMENT + 2}, inf]: a segment needs [CLS], [SEP], [SEP] and 2 tokens")
+def _check_sizes(max_sequence_length: int, num_segments: int, template: PairTemplate) -> None:
+    """OptionError unless a segment has room for the template's special tokens and two tokens, and at least one is
+    asked for."""
+    if max_sequence_length < template.overhead + 2:
+        raise OptionError("max_sequence_length", f"{max_sequence_length} is not in [{template.overhead + 2}, inf]: "
+                          f"a segment needs {' '.join(template.pair(['A'], ['B']))}, at least 2 tokens")
     if num_segments < 1:
         raise OptionError("num_docs", f"{num_segments} is not in [1, inf]")
 
 
 def build_segments(
-    documents: Iterable[list[list[str]]], max_sequence_length: int, num_segments: int, seed: int = 0
+    documents: Iterable[list[list[str]]], max_sequence_length: int, num_segments: int, seed: int = 0,
+    template: PairTemplate = BERT_PAIR_TEMPLATE,
 ) -> tuple[list[list[str]], int]:
     """The first `num_segments` segments of tokenized documents (reading stops there) and the chunks skipped.
 
     Each segment has at most `max_sequence_length` tokens; the same documents and seed give the same segments.
     """
-    _check_sizes(max_sequence_length, num_segments)
+    _check_sizes(max_sequence_length, num_segments, template)
     rng = np.random.default_rng(seed)
     segments: list[list[str]] = []
     skipped = 0
     for document in documents:
-        new_segments, new_skipped = document_segments(document, max_sequence_length - SPECIAL_TOKENS_PER_SEGMENT, rng)
+        new_segments, new_skipped = document_segments(document, max_sequence_length - template.overhead, rng, template)
         segments.extend(new_segments[: num_segments - len(segments)])
         skipped += new_skipped
         if len(segments) == num_segments:
@@ -199,7 +201,7 @@ def _original_truncation(
 
 
 def _original_document_segments(
-    document: list[list[str]], max_num_tokens: int, rng: random.Random
+    document: list[list[str]], max_num_tokens: int, rng: random.Random, template: PairTemplate
 ) -> list[list[str]]:
     """The original's segments of one tokenized document: it stops at the first chunk whose A or B is empty (a
     one-sentence chunk), dropping the rest of the document."""
@@ -211,23 +213,25 @@ def _original_document_segments(
         )
         if not tokens_a or not tokens_b:
             break
-        segments.append([CLS, *tokens_a, SEP, *tokens_b, SEP])
+        segments.append(template.pair(tokens_a, tokens_b))
     return segments
 
 
 def original_segments(
-    lines: Iterable[str], tokenize: Callable[[str], list[str]], max_sequence_length: int, num_segments: int
+    lines: Iterable[str], tokenize: Callable[[str], list[str]], max_sequence_length: int, num_segments: int,
+    template: PairTemplate = BERT_PAIR_TEMPLATE,
 ) -> list[list[str]]:
     """The original script's segments of text lines, in its shuffled order, draw for draw on `random.Random(0)`.
 
     Documents are read until `num_segments` segments are made (the document that reaches the count is processed
     whole, drawing all its numbers, and cut there); then the segments are shuffled.
     """
-    _check_sizes(max_sequence_length, num_segments)
+    _check_sizes(max_sequence_length, num_segments, template)
     rng = random.Random(ORIGINAL_SEED)
     segments: list[list[str]] = []
     for document in _closed_documents(lines, tokenize):
-        segments.extend(_original_document_segments(document, max_sequence_length - SPECIAL_TOKENS_PER_SEGMENT, rng))
+        max_num_tokens = max_sequence_length - template.overhead
+        segments.extend(_original_document_segments(document, max_num_tokens, rng, template))
         if len(segments) >= num_segments:
             del segments[num_segments:]
             break

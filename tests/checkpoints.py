@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bert.checkpoint import resolve_bert_dir
+from bert.checkpoint import embedded_model_dir
 
 EMBEDDINGS = {
     "embeddings.word_embeddings.weight": "bert/embeddings/word_embeddings",
@@ -33,11 +33,12 @@ MASKED_LM_HEAD = {
 }
 
 
-def google_names(n_layers: int) -> dict[str, str]:
-    """Hugging Face parameter name (without the `bert.` prefix) -> Google checkpoint name, encoder and head."""
-    names = dict(EMBEDDINGS)
+def google_names(n_layers: int, model_scope: str = "bert") -> dict[str, str]:
+    """Hugging Face parameter name (without the `bert.` prefix) -> Google checkpoint name, encoder and head; the
+    encoder under `model_scope` (`electra` for Google's ELECTRA release)."""
+    names = {name: google.replace("bert/", f"{model_scope}/", 1) for name, google in EMBEDDINGS.items()}
     for layer in range(n_layers):
-        scope = f"bert/encoder/layer_{layer}"
+        scope = f"{model_scope}/encoder/layer_{layer}"
         for hugging_face, google in DENSE_SCOPES:
             names[f"encoder.layer.{layer}.{hugging_face}.weight"] = f"{scope}/{google}/kernel"
             names[f"encoder.layer.{layer}.{hugging_face}.bias"] = f"{scope}/{google}/bias"
@@ -68,7 +69,7 @@ def write_google_checkpoint(weights: dict[str, np.ndarray], config: dict, vocab:
 
 def embedded_copy(directory: Path, config_changes: dict | None = None, vocab: bytes | None = None) -> Path:
     """A copy of the embedded model (weights linked) with its config changed or its vocab replaced."""
-    embedded = resolve_bert_dir(None)
+    embedded = embedded_model_dir()
     directory.mkdir()
     config = {**json.loads((embedded / "config.json").read_text()), **(config_changes or {})}
     (directory / "config.json").write_text(json.dumps(config))
@@ -92,3 +93,30 @@ def hub_cache(hf_home: Path, hub_id: str, model_dir: Path, commit: str = "012345
     (repository / "refs").mkdir()
     (repository / "refs" / "main").write_text(commit)
     return commit
+
+
+def write_google_electra_checkpoint(model_dir: Path, target: Path) -> Path:
+    """The ELECTRA discriminator of Hugging Face directory `model_dir` laid out as Google's ELECTRA release: a TF
+    checkpoint `model.ckpt-1000` under `electra/...` (with `embeddings_project`), beside a generator and the
+    discriminator's head that the encoder does not use, and the model's config.json and tokenizer files."""
+    import tensorflow as tf
+    from safetensors.numpy import load_file
+
+    config = json.loads((model_dir / "config.json").read_text())
+    renames = google_names(config["num_hidden_layers"], "electra")
+    renames |= {"embeddings_project.weight": "electra/embeddings_project/kernel",
+                "embeddings_project.bias": "electra/embeddings_project/bias"}
+    tensors = {}
+    for name, value in load_file(model_dir / "model.safetensors").items():
+        google = renames.get(name.removeprefix("electra."))
+        if google is not None:
+            tensors[google] = value.T if google.endswith("/kernel") else value
+    tensors["generator/embeddings/word_embeddings"] = np.ones((3, 2), np.float32)
+    tensors["discriminator_predictions/dense/kernel"] = np.ones((2, 2), np.float32)
+    target.mkdir()
+    tf.raw_ops.SaveV2(prefix=str(target / "model.ckpt-1000"), tensor_names=list(tensors),
+                      shape_and_slices=[""] * len(tensors), tensors=list(tensors.values()))
+    for path in model_dir.iterdir():
+        if path.name != "model.safetensors":
+            (target / path.name).write_bytes(path.read_bytes())
+    return target

@@ -153,7 +153,7 @@ def test_the_demo_compares_minilm_with_its_random_control(demo):
     data = page_data((demo / "compare" / "report.html").read_text(encoding="utf-8"))
     labelled = [(model["label"], model["grid"]) for model in output["models"]]
     assert labelled == [("minilm", [6, 12]), ("control", [6, 12])]
-    assert data["models"] == [{key: model[key] for key in ("label", "source", "grid", "map")}
+    assert data["models"] == [{key: model[key] for key in ("label", "source", "grid", "map", "special_tokens")}
                               for model in output["models"]]
     assert output["models"][1]["run"]["model"]["random_init"] == {"seed": 0}
     assert output["table1"]["rows"][0]["relation"] == "all" and len(data["mds"]) == len(output["heads"]) == 144

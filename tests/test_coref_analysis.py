@@ -11,8 +11,7 @@ from coref_fixtures import CATEGORIES, plain_reference, random_window
 import coref_analysis
 import utils
 from analysis.coref import scoring as coref_scoring
-from bert.checkpoint import resolve_bert_dir
-from bert.tokenization import FullTokenizer
+from bert.checkpoint import embedded_model_dir, open_tokenizer
 from preprocessing.coref import document_windows, piece_counter, read_documents
 
 
@@ -43,7 +42,7 @@ def test_random_windows_match_the_plain_protocol(tmp_path):
 
 @pytest.mark.slow
 def test_gum_dev_windows_match_the_plain_protocol(shared_data, tmp_path):
-    tokenizer = FullTokenizer(resolve_bert_dir(None) / "vocab.txt")
+    tokenizer = open_tokenizer(embedded_model_dir())
     documents = read_documents(shared_data / "gum-coref" / "dev.conllu")
     windows = [example for document in documents
                for example in document_windows(document, piece_counter(tokenizer))[0]]

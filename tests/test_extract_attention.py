@@ -15,7 +15,7 @@ from conftest import ROOT, assert_one_line_error, input_error, run_script
 from tokenizers import BertWordPieceTokenizer
 
 import extract_attention
-from bert.checkpoint import resolve_bert_dir
+from bert.checkpoint import embedded_model_dir
 from bert.extraction import length_batches
 from utils import read_examples, read_json
 
@@ -51,7 +51,7 @@ def test_extracts_every_input_kind_in_order(tmp_path):
     assert not [line for line in result.stderr.splitlines() if TENSORFLOW_NATIVE_LOG.match(line)], result.stderr
     run = read_json(tmp_path / "examples_attn.run.json")
     assert run["script"] == "extract_attention.py" and run["options"]["max_sequence_length"] == 20
-    assert run["model"]["directory"] == str(resolve_bert_dir(None).resolve()) and not run["model"]["debug"]
+    assert run["model"]["directory"] == str(embedded_model_dir().resolve()) and not run["model"]["debug"]
     assert (run["model"]["config"]["num_hidden_layers"], run["model"]["config"]["num_attention_heads"]) == (6, 12)
     output = read_examples(tmp_path / "examples_attn.pkl")
     assert [example.get("text", example.get("words")) for example in output[:2]] == [
@@ -76,7 +76,7 @@ def test_word_level_output(tmp_path):
     extract_attention.main(["--preprocessed_data_file", str(path), "--word_level", "--outfile", str(outfile),
                             "--debug"])
     (example,) = read_examples(outfile)
-    reference = BertWordPieceTokenizer(str(resolve_bert_dir(None) / "vocab.txt"), lowercase=True)
+    reference = BertWordPieceTokenizer(str(embedded_model_dir() / "vocab.txt"), lowercase=True)
     expected = reference.encode(example["words"], is_pretokenized=True).tokens
     assert example["tokens"] == expected and len(expected) > 7  # WordPiece tokens: some words are split
     assert example["attns"].shape == (3, 12, 7, 7)  # rows: [CLS], the five words, [SEP]
@@ -135,7 +135,7 @@ def test_original_changes_the_shard_fingerprint(tmp_path):
     path = write_examples(tmp_path, [{"words": ["fine"]}])
     runs = (["--original"], [], ["--single-segment", "--word-level-mode", "first"])
     fingerprints = {
-        extract_attention.run_fingerprint(path, resolve_bert_dir(None), extract_attention.parse_args(
+        extract_attention.run_fingerprint(path, embedded_model_dir(), extract_attention.parse_args(
             ["--preprocessed-data-file", str(path), "--word_level", *flags]))
         for flags in runs
     }
@@ -181,10 +181,13 @@ def test_model_directory_without_checkpoint(tmp_path):
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     path = write_examples(tmp_path, [{"text": "a"}])
-    assert f"{model_dir}: model directory has no vocab.txt" in assert_error(
+    assert f"{model_dir}: no config.json or bert_config.json" in assert_error(
         "--preprocessed-data-file", str(path), "--bert-dir", str(model_dir))
-    (model_dir / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n")
-    assert f"{model_dir}: not a BERT checkpoint directory" in assert_error(
+    (model_dir / "config.json").write_text('{"vocab_size": 5}')
+    assert f"{model_dir}: no weights: expected model.safetensors" in assert_error(
+        "--preprocessed-data-file", str(path), "--bert-dir", str(model_dir))
+    (model_dir / "model.safetensors").write_bytes(b"")
+    assert f"{model_dir}: no tokenizer: expected tokenizer.json, vocab.txt" in assert_error(
         "--preprocessed-data-file", str(path), "--bert-dir", str(model_dir))
 
 
@@ -223,7 +226,7 @@ def run_offline(hf_home: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_a_hub_id_in_the_cache_gives_its_directory_s_maps_offline(tmp_path):
     hub_id = "sentence-transformers/all-MiniLM-L6-v2"
-    commit = hub_cache(tmp_path / "hf", hub_id, resolve_bert_dir(None))
+    commit = hub_cache(tmp_path / "hf", hub_id, embedded_model_dir())
     path = write_examples(tmp_path, [{"text": "The cat sat on the mat."}, {"words": ["Hub", "ids", "resolve"]}])
     by_id = run_offline(tmp_path / "hf", "--preprocessed-data-file", str(path), "--model", hub_id, "--outfile",
                         str(tmp_path / "by_id.pkl"))

@@ -36,7 +36,7 @@ import report_index
 import syntax_analysis
 import utils
 import view_attention
-from bert.checkpoint import resolve_bert_dir
+from bert.checkpoint import embedded_model_dir
 
 SCRIPTS: dict[str, Callable[[list[str]], None]] = {
     "preprocess_unlabeled.py": preprocess_unlabeled.main,
@@ -83,7 +83,7 @@ def inputs(tmp_path_factory) -> Path:
     (d / "nested.json").write_text("[" * 100_000 + "]" * 100_000)
     (d / "object.json").write_text(json.dumps({"text": "a"}))
     (d / "unknown_token.json").write_text(json.dumps([{"tokens": ["[CLS]", "qqzzxq", "[SEP]"]}]))
-    embedded_vocab = (resolve_bert_dir(None) / "vocab.txt").read_bytes()
+    embedded_vocab = (embedded_model_dir() / "vocab.txt").read_bytes()
     for name, changes in (("heads0", {"num_attention_heads": 0}), ("layers0", {"num_hidden_layers": 0}),
                           ("layers_negative", {"num_hidden_layers": -1}), ("vocab_negative", {"vocab_size": -5})):
         embedded_copy(d / name, changes)
@@ -182,7 +182,7 @@ CASES = [
                             ("vocab_negative", "vocab_size must be at least 1"),
                             ("vocab_latin1", "vocab.txt: line 5: not UTF-8"),
                             ("vocab_no_cls", "vocab.txt: lacks [CLS]"),
-                            ("vocab_too_long", "more than the config's vocab_size"),
+                            ("vocab_too_long", "beyond the model's vocab_size"),
                             ("gpt2", "model_type 'gpt2' is not supported"),
                             ("relative_positions", "position_embedding_type 'relative_key' is not supported"),
                             ("decoder", "is_decoder True is not supported"))),
@@ -304,7 +304,7 @@ CASES = [
          ("--text", "a cat", "--layer", "9", "--outfile", "{d}/view.html"), "--layer: 9 is not in [1, 6]",
          ("view.html",)),
     Case("view_unknown_model", "view_attention.py", ("--text", "a cat", "--model", "{d}/adir", "--outfile",
-                                                     "{d}/view.html"), "adir: model directory has no vocab.txt",
+                                                     "{d}/view.html"), "adir: no config.json or bert_config.json",
          ("view.html",)),
 ]
 

@@ -12,9 +12,9 @@ from conftest import assert_one_line_error, run_script
 import extract_attention
 import general_analysis
 import head_distances
-from bert.checkpoint import load_encoder, resolve_bert_dir
+from bert.checkpoint import embedded_model_dir, load_encoder, open_tokenizer
 from bert.extraction import AttentionExtractor, PreparedExample, attention_rollout
-from bert.tokenization import FullTokenizer
+from bert.model_tokenizer import ModelTokenizer
 from utils import read_examples
 
 NORM_GOLDEN = Path(__file__).parent / "golden" / "minilm_norm.npz"
@@ -78,7 +78,7 @@ def test_unknown_map_is_one_line(tmp_path):
 def test_map_changes_the_shard_fingerprint(tmp_path):
     path = tmp_path / "examples.json"
     path.write_text(json.dumps([{"text": "Hello there."}]))
-    bert_dir = resolve_bert_dir(None)
+    bert_dir = embedded_model_dir()
     fingerprints = {
         kind: extract_attention.run_fingerprint(
             path, bert_dir, extract_attention.parse_args(["--preprocessed-data-file", str(path), "--map", kind])
@@ -91,8 +91,8 @@ def test_map_changes_the_shard_fingerprint(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tokenizer() -> FullTokenizer:
-    return FullTokenizer(resolve_bert_dir(None) / "vocab.txt", do_lower_case=True)
+def tokenizer() -> ModelTokenizer:
+    return open_tokenizer(embedded_model_dir())
 
 
 @pytest.mark.slow
@@ -101,7 +101,7 @@ def test_norm_maps_equal_the_reference(tokenizer):
     archive = np.load(NORM_GOLDEN)
     count = len([name for name in archive.files if name.startswith("tokens_")])
     batch = [PreparedExample([str(token) for token in archive[f"tokens_{index}"]]) for index in range(count)]
-    extractor = AttentionExtractor(load_encoder(resolve_bert_dir(None), norm_maps=True), tokenizer, map_kind="norm")
+    extractor = AttentionExtractor(load_encoder(embedded_model_dir(), norm_maps=True), tokenizer, map_kind="norm")
     for index, (maps, norms) in enumerate(extractor.model_maps(batch)):
         np.testing.assert_allclose(maps, archive[f"norm_maps_{index}"], rtol=0, atol=TOLERANCE)
         np.testing.assert_allclose(norms, archive[f"value_norms_{index}"], rtol=TOLERANCE, atol=0)
@@ -129,13 +129,13 @@ def outputs(tmp_path_factory) -> dict[str, list[dict]]:
 def float32_maps(outputs, tokenizer) -> dict[str, list[np.ndarray]]:
     """Token-level attention and norm maps in float32 for the WORDS examples, from the model directly."""
     batch = [PreparedExample(example["tokens"]) for example in outputs["attn_token"]]
-    bert_dir = resolve_bert_dir(None)
+    bert_dir = embedded_model_dir()
     attention = AttentionExtractor(load_encoder(bert_dir), tokenizer).attention_maps(batch)
     norm = AttentionExtractor(load_encoder(bert_dir, norm_maps=True), tokenizer, map_kind="norm").attention_maps(batch)
     return {"attn": attention, "norm": norm}
 
 
-def pieces_per_word(tokenizer: FullTokenizer, words: list[str]) -> list[int]:
+def pieces_per_word(tokenizer: ModelTokenizer, words: list[str]) -> list[int]:
     return [len(tokenizer.tokenize(word)) for word in words]
 
 

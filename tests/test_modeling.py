@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from checkpoints import write_google_checkpoint
 
-from bert.checkpoint import load_encoder, resolve_bert_dir
+from bert.checkpoint import embedded_model_dir, load_encoder, open_tokenizer
 from bert.extraction import AttentionExtractor, PreparedExample, segment_ids
-from bert.tokenization import FullTokenizer
+from bert.model_tokenizer import ModelTokenizer
 from utils import InputError
 
 pytestmark = pytest.mark.slow  # runs the model
@@ -38,12 +38,12 @@ def golden() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def model_dir() -> Path:
-    return resolve_bert_dir(None)
+    return embedded_model_dir()
 
 
 @pytest.fixture(scope="module")
-def tokenizer(model_dir) -> FullTokenizer:
-    return FullTokenizer(model_dir / "vocab.txt", do_lower_case=True)
+def tokenizer(model_dir) -> ModelTokenizer:
+    return open_tokenizer(model_dir)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def extractor(model_dir, tokenizer) -> AttentionExtractor:
     return AttentionExtractor(load_encoder(model_dir), tokenizer)
 
 
-def pair_tokens(tokenizer: FullTokenizer, text_a: str, text_b: str) -> list[str]:
+def pair_tokens(tokenizer: ModelTokenizer, text_a: str, text_b: str) -> list[str]:
     """`[CLS] A [SEP]`, or `[CLS] A [SEP] B [SEP]` when there is a second text."""
     tokens = ["[CLS]", *tokenizer.tokenize(text_a), "[SEP]"]
     return tokens + [*tokenizer.tokenize(text_b), "[SEP]"] if text_b else tokens
@@ -78,7 +78,7 @@ def test_tokens_ids_and_segments_match_reference(golden, tokenizer):
         tokens = pair_tokens(tokenizer, example["text_a"], example["text_b"])
         assert tokens == example["tokens"]
         np.testing.assert_array_equal(tokenizer.convert_tokens_to_ids(tokens), example["input_ids"])
-        np.testing.assert_array_equal(segment_ids(tokens, False, 2), example["token_type_ids"])
+        np.testing.assert_array_equal(segment_ids(tokens, False, 2, "[SEP]"), example["token_type_ids"])
 
 
 def test_batched_maps_match_reference(golden, extractor):

@@ -8,8 +8,8 @@ import pytest
 from conftest import ROOT, assert_one_line_error, input_error, run_script
 
 import preprocess_coref
-from bert.checkpoint import resolve_bert_dir
-from bert.tokenization import FullTokenizer
+from bert.checkpoint import embedded_model_dir, open_tokenizer
+from bert.model_tokenizer import ModelTokenizer
 from preprocessing.coref import (
     Document,
     Mention,
@@ -250,7 +250,7 @@ def test_a_mention_crossing_a_window_border_is_dropped():
 
 
 def test_pieces_are_counted_per_word_with_the_models_tokenizer(tiny_bert_dir):
-    count_pieces = piece_counter(FullTokenizer(tiny_bert_dir / "vocab.txt", do_lower_case=True))
+    count_pieces = piece_counter(open_tokenizer(tiny_bert_dir))
     assert [count_pieces(word) for word in ["aaaa", "AAAAAA", "b", "aab.", "zz"]] == [2, 3, 1, 2, 1]
 
 
@@ -385,7 +385,7 @@ def plain_gum_documents(path: Path) -> list[dict]:
     return documents
 
 
-def plain_windows(sentences: list[list[str]], tokenizer: FullTokenizer, max_length: int = 128) -> list[list[str]]:
+def plain_windows(sentences: list[list[str]], tokenizer: ModelTokenizer, max_length: int = 128) -> list[list[str]]:
     """Words of each window: sentences added while [CLS] + pieces + [SEP] fit, written out plainly."""
     windows, current, length = [], [], 2
     for sentence in sentences:
@@ -431,6 +431,6 @@ def test_gum_dev_heads_lie_inside_their_mentions(gum_dev):
 
 
 def test_gum_dev_windows_match_a_plain_packing(gum_dev):
-    tokenizer = FullTokenizer(resolve_bert_dir(None) / "vocab.txt", do_lower_case=True)
+    tokenizer = open_tokenizer(embedded_model_dir())
     expected = [words for document in gum_dev["plain"] for words in plain_windows(document["sentences"], tokenizer)]
     assert [window["words"] for window in gum_dev["windows"]] == expected

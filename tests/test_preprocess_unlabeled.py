@@ -16,8 +16,8 @@ import pytest
 from conftest import ROOT, assert_one_line_error, input_error, run_script
 
 import preprocess_unlabeled
-from bert.checkpoint import resolve_bert_dir
-from bert.tokenization import FullTokenizer
+from bert.checkpoint import open_tokenizer
+from bert.model_tokenizer import ModelTokenizer
 from preprocessing.unlabeled import build_segments, document_segments, read_documents, read_lines, truncated_lengths
 from utils import InputError
 
@@ -279,9 +279,9 @@ def tokenize(line: str) -> tuple[str, ...]:
 
 
 @functools.cache
-def embedded_tokenizer() -> FullTokenizer:
+def embedded_tokenizer() -> ModelTokenizer:
     """The tokenizer the script uses by default: the embedded model's vocabulary, lowercased."""
-    return FullTokenizer(str(resolve_bert_dir(None) / "vocab.txt"), do_lower_case=True)
+    return open_tokenizer(None)
 
 
 def transcribed_document(document: list[list[str]], max_num_tokens: int) -> tuple[list[list[str]], int | None]:

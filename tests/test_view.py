@@ -14,8 +14,8 @@ from test_report_page import STEP, assert_lines_show, decoded, drawn_lines, page
 import view_attention
 from analysis import view, view_maps
 from analysis.report.view import ViewError
-from bert.checkpoint import resolve_bert_dir
-from bert.tokenization import FullTokenizer
+from bert.checkpoint import embedded_model_dir, open_tokenizer
+from bert.model_tokenizer import ModelTokenizer
 from utils import InputError
 
 
@@ -93,9 +93,9 @@ def test_bad_arguments_are_a_value_error_naming_them(call, argument, problem):
 
 
 @pytest.fixture(scope="module")
-def tokenizer() -> FullTokenizer:
+def tokenizer() -> ModelTokenizer:
     """The embedded model's WordPiece tokenizer."""
-    return FullTokenizer(resolve_bert_dir(None) / "vocab.txt", do_lower_case=True)
+    return open_tokenizer(embedded_model_dir())
 
 
 @pytest.mark.slow

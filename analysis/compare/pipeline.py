@@ -17,7 +17,7 @@ import numpy as np
 import provenance
 import utils
 from analysis.coref import scoring as coref_scoring
-from analysis.engines.maps import ExampleError, checked_grid, example_tokens
+from analysis.engines.maps import ExampleError, checked_grid, example_roles, example_tokens
 from analysis.general import behaviour
 from analysis.general.head_distances import HeadDistances
 from analysis.general.statistics import StatisticsAccumulator
@@ -45,13 +45,15 @@ class ComparedModel:
 
 
 def compared_rows(example: dict, path: Path, index: int) -> tuple[str, list[str]]:
-    """What an example's maps have rows for: ("words", the words) at word level, else ("tokens", the tokens)."""
+    """What an example's maps have rows for: ("words", the words) at word level, else ("tokens", the tokens); its
+    record of the special tokens checked (maps.example_roles)."""
     attention_maps = example["attns"]
     n = attention_maps.shape[-1]
     words = example.get("words")
-    if isinstance(words, list) and len(words) + 2 == n:
-        return "words", list(words)
     try:
+        example_roles(example)
+        if isinstance(words, list) and len(words) + 2 == n:
+            return "words", list(words)
         return "tokens", example_tokens(example, n)
     except ExampleError as error:
         raise utils.example_error(path, index, error.field, error.problem) from None
@@ -123,8 +125,8 @@ def start_scores(model: ComparedModel, example: dict) -> None:
 def add_example(model: ComparedModel, index: int, example: dict) -> None:
     """Give one example to the model's accumulators (its trees or mentions checked first)."""
     attention_maps = example["attns"]
-    model.statistics.add(index, example, attention_maps)
     try:
+        model.statistics.add(index, example, attention_maps)
         if model.dependencies is not None:
             check_dependency_example(example, attention_maps)
             model.dependencies.add(index, example, attention_maps)
@@ -215,6 +217,7 @@ def compare_json(models: Sequence[ComparedModel], distances: np.ndarray, n_examp
     return {
         "n_examples": n_examples,
         "models": [{"label": model.label, "source": str(model.path), "grid": list(model.grid), "map": model.map_kind,
+                    "special_tokens": model.statistics.result().special_tokens.record(),
                     "run": provenance.input_record(model.path)} for model in models],
         "heads": labels,
         "nearest": {label: {models[other].label: {"head": models[other].grid.label(flat), "distance": distance}
@@ -286,8 +289,9 @@ def run(paths: Sequence[str | Path], outdir: str | Path, labels: Sequence[str] |
     outdir = Path(outdir)
     utils.write_pickle(outdir / DISTANCES_FILE, distances)
     provenance.write_sidecar(outdir / DISTANCES_FILE, output["run"])
-    figures.save_figure(figures.plot_head_atlas(points, head_model, behaviours, [model.label for model in models]),
-                        outdir, "head_atlas")
+    roles = behaviour.joined_roles([model.statistics.result().special_tokens for model in models])
+    figures.save_figure(figures.plot_head_atlas(points, head_model, behaviours, [model.label for model in models],
+                                                roles), outdir, "head_atlas")
     if write_html:
         source = " vs ".join(model.label for model in models)
         page.write_page(outdir, page.compare_page(output, points, behaviours, nearest_heads(distances, models),

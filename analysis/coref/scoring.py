@@ -44,8 +44,10 @@ def parse_feats(feats: str) -> dict[str, str]:
 
 
 def check_coref_example(example: dict, attention_maps: np.ndarray) -> None:
-    """ExampleError unless the example is a coreference window with a word-level map."""
+    """ExampleError unless the example is a coreference window with a word-level map (and, when it records them,
+    well-formed special tokens: maps.example_roles)."""
     read_window(example, attention_maps)
+    maps.example_roles(example)
 
 
 def read_window(example: dict, attention_maps: np.ndarray) -> CorefWindow:

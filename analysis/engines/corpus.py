@@ -32,16 +32,17 @@ from analysis.heads import HeadGrid
 from analysis.options import AnalysisOptions, CorpusOptions, ModelOptions
 from analysis.syntax.pipeline import SyntaxAnalysis
 from bert.checkpoint import debug_config
-from bert.config import BertConfig
+from bert.config import EncoderConfig
 from bert.extraction import PreparedExample, open_model, prepare_example, report_skipped
-from bert.tokenization import FullTokenizer
+from bert.model_tokenizer import ModelTokenizer
 
 ANALYSES: dict[str, type[CorpusAnalysis]] = {"general": GeneralAnalysis, "syntax": SyntaxAnalysis,
                                              "coref": CorefAnalysis}
 
 
-def read_corpus(data_file: Path, tokenizer: FullTokenizer, max_length: int, corpus: CorpusOptions) -> list[dict]:
-    """The examples: the JSON list of a `.json` file, else the text's `[CLS] A [SEP] B [SEP]` segments."""
+def read_corpus(data_file: Path, tokenizer: ModelTokenizer, max_length: int, corpus: CorpusOptions) -> list[dict]:
+    """The examples: the JSON list of a `.json` file, else the text's `[CLS] A [SEP] B [SEP]` segments (the
+    tokenizer's classifier and separator tokens: `<s> A </s></s> B </s>` for RoBERTa)."""
     if data_file.suffix == ".json":
         examples = utils.read_json(data_file)
         if not isinstance(examples, list) or not examples:
@@ -51,7 +52,8 @@ def read_corpus(data_file: Path, tokenizer: FullTokenizer, max_length: int, corp
 
     with utils.progress_bar(read_documents(data_file), desc="documents", unit="doc") as progress:
         documents = ([tokenizer.tokenize(sentence) for sentence in document] for document in progress)
-        segments, _ = build_segments(documents, max_length, corpus.num_docs or sys.maxsize, corpus.segment_seed)
+        segments, _ = build_segments(documents, max_length, corpus.num_docs or sys.maxsize, corpus.segment_seed,
+                                      tokenizer.template)
     if not segments:
         raise utils.InputError(f"{data_file}: no segment could be made (no document with two or more tokens)")
     return [{"tokens": segment} for segment in segments]
@@ -66,13 +68,13 @@ def guess_analysis(examples: list[dict]) -> str:
     return "syntax" if "heads" in first and "relns" in first else "general"
 
 
-def model_grid(config: BertConfig, debug: bool, map_kind: str) -> HeadGrid:
+def model_grid(config: EncoderConfig, debug: bool, map_kind: str) -> HeadGrid:
     """The grid of the maps the run makes: the model's (or --debug's) layers x heads; one head a layer for rollout."""
     config = debug_config(config) if debug else config
     return HeadGrid(config.num_hidden_layers, 1 if map_kind == "rollout" else config.num_attention_heads)
 
 
-def check_examples(examples: list, tokenizer: FullTokenizer, analysis: CorpusAnalysis, data_file: Path,
+def check_examples(examples: list, tokenizer: ModelTokenizer, analysis: CorpusAnalysis, data_file: Path,
                    max_length: int) -> list[PreparedExample]:
     """Every example prepared for the model (fields and tokens checked, over-long ones marked) and its own fields
     (trees, mentions) checked by the analysis on an empty stand-in of its word-level map, before the long pass."""

@@ -20,7 +20,7 @@ import numpy as np
 
 import utils
 from analysis.heads import HeadGrid
-from bert.tokenization import with_special_tokens
+from bert.special_tokens import SpecialTokens, example_special_tokens
 
 if TYPE_CHECKING:
     from analysis.options import AnalysisOptions, CorpusOptions
@@ -191,12 +191,32 @@ class CorpusAnalysis:
         raise NotImplementedError
 
 
+def example_roles(example: dict) -> SpecialTokens:
+    """The strings an example's tokens use for the classifier and separator roles (its "special_tokens" record;
+    BERT's `[CLS]`/`[SEP]` when it has none): the one place every reader gets them from. A malformed record is an
+    ExampleError."""
+    try:
+        return example_special_tokens(example)
+    except ValueError as error:
+        raise ExampleError("special_tokens", str(error)) from None
+
+
+def agreed_roles(known: SpecialTokens | None, roles: SpecialTokens) -> SpecialTokens:
+    """`roles`, an example's, which must be `known`, the earlier examples' of the same file (None before the first);
+    an ExampleError when they differ."""
+    if known is not None and roles != known:
+        raise ExampleError("special_tokens", f"{roles.record()} differ from the earlier examples' {known.record()} "
+                           "(one file holds the maps of one tokenizer)")
+    return roles
+
+
 def example_tokens(example: dict, n: int) -> list[str]:
-    """The labels of the rows of an example's maps, n strings: `[CLS]`, its "words", `[SEP]` for a word-level map,
-    else its "tokens" (the WordPiece tokens); anything else is an ExampleError."""
+    """The labels of the rows of an example's maps, n strings: the classifier token, its "words", the separator for
+    a word-level map (example_roles: `[CLS]`/`[SEP]`, `<s>`/`</s>`, ...), else its "tokens" (the model's tokens);
+    anything else is an ExampleError."""
     words = example.get("words")
     if isinstance(words, list) and len(words) + 2 == n and all(isinstance(word, str) for word in words):
-        return with_special_tokens(words)
+        return example_roles(example).around(words)
     tokens = example.get("tokens")
     if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
         raise ExampleError("tokens", "expected a list of strings")

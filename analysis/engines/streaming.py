@@ -23,8 +23,8 @@ import utils
 from analysis.engines import maps
 from analysis.engines.maps import CorpusAnalysis
 from bert.backend import import_keras
+from bert.checkpoint import model_tokenizer, read_config
 from bert.extraction import PreparedExample, build_extractor
-from bert.tokenization import FullTokenizer
 
 PARTIALS_DIR = "partials"
 PARTIAL_PATTERN = "part-{:05d}.pkl"
@@ -71,7 +71,7 @@ class ShardAnalyzer:
     def __init__(self, settings: ModelSettings, analysis: CorpusAnalysis, data_file: str | Path) -> None:
         import_keras(settings.verbose)
         bert_dir = Path(settings.bert_dir)
-        tokenizer = FullTokenizer(bert_dir / "vocab.txt", do_lower_case=not settings.cased)
+        tokenizer = model_tokenizer(bert_dir, read_config(bert_dir), settings.cased)
         self.extractor = build_extractor(bert_dir, tokenizer, debug=settings.debug, map_kind=settings.map_kind,
                                          word_level=settings.word_level, single_segment=settings.single_segment,
                                          tokens_per_batch=settings.batch_size * settings.max_sequence_length)

@@ -1,24 +1,40 @@
 """Behaviour labels of heads and their 2-D embedding by head distances (paper section 6, Figure 6)."""
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 import utils
 from analysis.heads import HeadGrid
+from bert.special_tokens import BERT_SPECIAL_TOKENS, SpecialTokens
 
 # Labels in increasing precedence: a head meeting several criteria gets the last one, as in the
-# original notebook's Figure 6 (e.g. a broad head that puts most attention on [SEP] is a [SEP] head).
+# original notebook's Figure 6 (e.g. a broad head that puts most attention on [SEP] is a [SEP] head). `cls` and
+# `sep` are the roles (bert/special_tokens.py): [CLS]/[SEP] for BERT, <s>/</s> for RoBERTa.
 BEHAVIOURS = ("other", "next", "prev", "broad", "cls", "sep", "punct")
-BEHAVIOUR_NAMES = {
-    "other": "other",
-    "next": "attends to next token",
-    "prev": "attends to previous token",
-    "broad": "attends broadly",
-    "cls": "attends to [CLS]",
-    "sep": "attends to [SEP]",
-    "punct": "attends to . and ,",
-}
+
+
+def behaviour_names(special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> dict[str, str]:
+    """Each of BEHAVIOURS in words, the roles named by the data's strings ("attends to [SEP]", "attends to </s>")."""
+    return {
+        "other": "other",
+        "next": "attends to next token",
+        "prev": "attends to previous token",
+        "broad": "attends broadly",
+        "cls": f"attends to {special_tokens.cls}",
+        "sep": f"attends to {special_tokens.sep}",
+        "punct": "attends to . and ,",
+    }
+
+
+BEHAVIOUR_NAMES = behaviour_names()  # BERT's
+
+
+def joined_roles(roles: Sequence[SpecialTokens]) -> SpecialTokens:
+    """The roles of several inputs, for labels: each role's distinct strings joined by " / " (`[CLS] / <s>`), so
+    that inputs of one tokenizer keep its strings as they are."""
+    return SpecialTokens(*(" / ".join(dict.fromkeys(getattr(one, role) for one in roles)) for role in ("cls", "sep")))
 
 # Default thresholds, the original Figure 6's: entropy in nats, the others average attention.
 BROAD_ENTROPY = 3.8
@@ -48,9 +64,10 @@ def behaviour_labels(
     """One of BEHAVIOURS per head, `[layers, heads]` of str.
 
     A head attends to next / previous token when that average attention exceeds `position_threshold`,
-    broadly when its mean entropy (nats) exceeds `broad_entropy`, to [CLS] / [SEP] / punctuation when
-    that average attention exceeds `token_threshold`. The defaults are the original Figure 6's values
-    (0.5, 3.8 nats, 0.6); the entropy threshold suits 128-token segments (uniform entropy log 128 = 4.85).
+    broadly when its mean entropy (nats) exceeds `broad_entropy`, to the classifier / separator token ([CLS] /
+    [SEP], <s> / </s>) / punctuation when that average attention exceeds `token_threshold`. The defaults are the
+    original Figure 6's values (0.5, 3.8 nats, 0.6); the entropy threshold suits 128-token segments (uniform
+    entropy log 128 = 4.85).
     """
     labels = np.full(entropy.shape, "other", dtype=object)
     criteria = {

@@ -15,12 +15,14 @@ from analysis.general import statistics as general_statistics
 from analysis.heads import HeadGrid, pair_label
 from analysis.options import AnalysisOptions, CorpusOptions, GeneralOptions
 from analysis.report import figures, page, paper
+from bert.special_tokens import SpecialTokens
 
-# Figure 1's default heads: the strongest of each of these behaviours (score key, caption).
+# Figure 1's default heads: the strongest of each of these behaviours (score key, caption; {cls} and {sep} stand for
+# the data's strings of the roles).
 FIGURE1_CRITERIA = (
     ("next", "attends to next token"),
     ("prev", "attends to previous token"),
-    ("sep", "attends to [SEP]"),
+    ("sep", "attends to {sep}"),
     ("entropy", "attends broadly"),
 )
 SUMMARY_COLUMNS = ("broad", "next", "prev", "cls", "sep", "punct")
@@ -63,11 +65,12 @@ def strongest_heads(statistics: general_statistics.GeneralStatistics) -> list[tu
     """(flat index, caption) of the head scoring highest on each FIGURE1_CRITERIA, all distinct."""
     chosen: list[tuple[int, str]] = []
     scores = {**statistics.avg_attn, "entropy": statistics.entropy}
+    roles = statistics.special_tokens.record()
     for key, caption in FIGURE1_CRITERIA:
         ranking = np.argsort(-scores[key].ravel(), kind="stable")
         flat_index = int(next(index for index in ranking if index not in {head for head, _ in chosen}))
         unit = "nats" if key == "entropy" else "avg. attention"
-        chosen.append((flat_index, f"{caption}\n({scores[key].ravel()[flat_index]:.2f} {unit})"))
+        chosen.append((flat_index, f"{caption.format(**roles)}\n({scores[key].ravel()[flat_index]:.2f} {unit})"))
     return chosen
 
 
@@ -92,6 +95,8 @@ def summary_markdown(
 ) -> str:
     """general.md: per layer, the mean attention to special tokens and the heads of each behaviour."""
     n_layers, n_heads = statistics.grid
+    cls, sep = markdown_text(statistics.special_tokens.cls), markdown_text(statistics.special_tokens.sep)
+    names = behaviour.behaviour_names(SpecialTokens(cls, sep))  # the roles as Markdown shows them
     lines = [
         "# General attention analysis",
         "",
@@ -100,16 +105,16 @@ def summary_markdown(
         "",
         f"Entropy of uniform attention over these examples: {statistics.uniform_entropy:.2f} nats.",
         f"Behaviours: next / previous token when that average attention > {options.position_threshold}; "
-        f"[CLS] / [SEP] / `.` `,` when > {options.token_threshold}; broadly when the mean entropy > "
+        f"{cls} / {sep} / `.` `,` when > {options.token_threshold}; broadly when the mean entropy > "
         f"{options.broad_entropy} nats.",
         "",
         "## Per layer",
         "",
-        "Attention columns are the layer's mean over heads of the average attention to [CLS], [SEP] and `.` `,`;",
+        f"Attention columns are the layer's mean over heads of the average attention to {cls}, {sep} and `.` `,`;",
         "entropy is the layer's mean entropy (nats); the other columns list the heads with each behaviour.",
         "",
-        "| layer | to [CLS] | to [SEP] | to `.` `,` | entropy | "
-        + " | ".join(behaviour.BEHAVIOUR_NAMES[key] for key in SUMMARY_COLUMNS)
+        f"| layer | to {cls} | to {sep} | to `.` `,` | entropy | "
+        + " | ".join(names[key] for key in SUMMARY_COLUMNS)
         + " |",
         "|" + "---:|" * 5 + "---|" * len(SUMMARY_COLUMNS),
     ]
@@ -124,11 +129,26 @@ def summary_markdown(
     return "\n".join(lines) + "\n"
 
 
+def markdown_text(text: str) -> str:
+    """A token's string as Markdown shows it literally: as it is (`[CLS]`), or as code when it holds characters
+    that Markdown or HTML would read (`<s>` would open a strikethrough)."""
+    if not any(character in text for character in "<>&*_`|\\"):
+        return text
+    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def roles_text(statistics: Sequence[general_statistics.GeneralStatistics], role: str) -> str:
+    """The strings of one role (`cls` or `sep`) of several inputs, for Markdown: each distinct one, joined by "or"."""
+    strings = dict.fromkeys(getattr(one.special_tokens, role) for one in statistics)
+    return " or ".join(markdown_text(string) for string in strings)
+
+
 def by_map_markdown(compared: list[tuple[str | Path, str, general_statistics.GeneralStatistics]]) -> str:
-    """Per layer, the mean over heads of the average attention to [CLS], [SEP] and `. ,`, for each (source, map
-    kind, statistics) side by side."""
+    """Per layer, the mean over heads of the average attention to the classifier and separator tokens and `. ,`,
+    for each (source, map kind, statistics) side by side."""
+    cls, sep = (roles_text([statistics for _, _, statistics in compared], role) for role in ("cls", "sep"))
     lines = ["## Attention to special tokens by kind of map", "",
-             "Layer means over heads of the average attention to [CLS] / [SEP] / `.` `,`; one column per input.", "",
+             f"Layer means over heads of the average attention to {cls} / {sep} / `.` `,`; one column per input.", "",
              "| layer | " + " | ".join(f"{kind} (`{Path(path).name}`)" for path, kind, _ in compared) + " |",
              "|---:|" + "---:|" * len(compared)]
     for layer in range(min(statistics.grid[0] for _, _, statistics in compared)):
@@ -143,8 +163,9 @@ def figure1_heads(statistics: general_statistics.GeneralStatistics, labels: np.n
     """Figure 1's (flat index, caption): the paper's with `use_paper`, else `figure_heads` captioned by their
     behaviour, else the strongest heads."""
     if use_paper:
-        return paper.figure1_heads(statistics.grid)
-    chosen = [(index, behaviour.BEHAVIOUR_NAMES[labels.ravel()[index]]) for index in figure_heads]
+        return paper.figure1_heads(statistics.grid, statistics.special_tokens)
+    names = behaviour.behaviour_names(statistics.special_tokens)
+    chosen = [(index, names[labels.ravel()[index]]) for index in figure_heads]
     return chosen or strongest_heads(statistics)
 
 
@@ -260,14 +281,16 @@ def write_outputs(outdir: str | Path, statistics: general_statistics.GeneralStat
     if len(compared) > 1:
         figures.save_figure(figures.plot_token_attention_by_map(compared), outdir, "figure2_by_map")
         output["compared"] = [{"source": str(path), "map": kind, "n_examples": other.n_examples,
-                               "avg_attn": {key: other.avg_attn[key].tolist() for key in SPECIAL_TOKEN_KEYS}}
+                               "avg_attn": {key: other.avg_attn[key].tolist() for key in SPECIAL_TOKEN_KEYS},
+                               "special_tokens": other.special_tokens.record()}
                               for path, kind, other in compared[1:]]
     points = None
     if checked.distances is not None:
         embed = paper.embed_heads if options.paper else behaviour.embed_heads
         points = embed(checked.distances, options.seed)
         named_heads = checked.named_heads or {index: "(Fig. 1)" for index, _ in figure_heads}
-        figures.save_figure(figures.plot_head_embedding(points, labels, named_heads), outdir, "figure6_head_embedding")
+        figure6 = figures.plot_head_embedding(points, labels, named_heads, statistics.special_tokens)
+        figures.save_figure(figure6, outdir, "figure6_head_embedding")
         output["mds"] = points.tolist()
     output["run"] = run
     if page_examples is not None:

@@ -17,7 +17,7 @@ import utils
 from analysis.engines import maps
 from analysis.heads import HeadGrid
 from analysis.kernels import FASTMATH, as_float64, log64
-from bert.tokenization import CLS, SEP
+from bert.special_tokens import BERT_SPECIAL_TOKENS, SpecialTokens
 
 AVG_ATTN_KEYS = ("cls", "sep", "punct", "self", "next", "prev", "sep_sep", "rest_sep")
 PUNCTUATION = (".", ",")
@@ -26,13 +26,15 @@ SMOOTHING = 0.0001
 
 @dataclass
 class GeneralStatistics:
-    """Means over examples; every array is float64 `[layers, heads]`."""
+    """Means over examples; every array is float64 `[layers, heads]`. `special_tokens`: the strings of the data's
+    classifier and separator roles, which the `cls`, `sep`, `sep_sep` and `rest_sep` statistics measure."""
 
     n_examples: int
     avg_attn: dict[str, np.ndarray]
     entropy: np.ndarray
     entropy_from_cls: np.ndarray
     uniform_entropy: float
+    special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS
 
     @property
     def grid(self) -> HeadGrid:
@@ -50,6 +52,7 @@ class GeneralStatistics:
             "entropy": self.entropy.tolist(),
             "entropy_from_cls": self.entropy_from_cls.tolist(),
             "uniform_entropy": self.uniform_entropy,
+            "special_tokens": self.special_tokens.record(),
         }
 
 
@@ -99,12 +102,14 @@ class ExampleKeeper:
 
 
 class StatisticsAccumulator:
-    """Sums the per-example statistics of docs/definitions.md; the grid is fixed by the first example."""
+    """Sums the per-example statistics of docs/definitions.md; the grid and the strings of the classifier and
+    separator roles (`special_tokens`) are fixed by the first example."""
 
     def __init__(self) -> None:
         self.n_examples = 0
         self.uniform_entropy_sum = 0.0
         self.sums: dict[str, np.ndarray] | None = None
+        self.special_tokens: SpecialTokens | None = None
 
     @property
     def grid(self) -> tuple[int, int] | None:
@@ -112,28 +117,39 @@ class StatisticsAccumulator:
         return None if self.sums is None else self.sums["entropy"].shape
 
     def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
-        """Add one example of attention data (its "tokens" label the maps' rows)."""
-        self.update(maps.example_tokens(example, attention_maps.shape[-1]), attention_maps)
+        """Add one example of attention data (its "tokens" label the maps' rows, its "special_tokens" record names
+        the roles: maps.example_roles)."""
+        tokens = maps.example_tokens(example, attention_maps.shape[-1])
+        self.update(tokens, attention_maps, maps.example_roles(example))
 
-    def update(self, tokens: Sequence[str], attention_maps: np.ndarray) -> None:
-        """Add one example: `tokens` of length n, `attention_maps` `[layers, heads, n, n]` (any float dtype)."""
+    def update(self, tokens: Sequence[str], attention_maps: np.ndarray,
+               special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> None:
+        """Add one example: `tokens` of length n, `attention_maps` `[layers, heads, n, n]` (any float dtype), the
+        roles' strings `special_tokens` (an ExampleError when they are not the earlier examples')."""
         n_layers, n_heads, n = attention_maps.shape[:3]
         if len(tokens) != n:
             raise ValueError(f"{len(tokens)} tokens for maps of length {n}")
+        roles = maps.agreed_roles(self.special_tokens, special_tokens)
         if self.sums is None:
             names = (*AVG_ATTN_KEYS, "entropy", "entropy_from_cls")
             self.sums = {name: np.zeros((n_layers, n_heads)) for name in names}
         elif self.grid != (n_layers, n_heads):
             raise ValueError(f"maps of {n_layers} x {n_heads} heads after maps of {self.grid[0]} x {self.grid[1]}")
-        for name, values in example_statistics(tokens, attention_maps).items():
+        for name, values in example_statistics(tokens, attention_maps, roles).items():
             self.sums[name] += values
+        self.special_tokens = roles
         self.uniform_entropy_sum += math.log(n)
         self.n_examples += 1
 
     def merge(self, later: "StatisticsAccumulator") -> None:
-        """Add the sums and counts of `later` (either side may be empty); ValueError for another grid."""
+        """Add the sums and counts of `later` (either side may be empty); ValueError for another grid or other
+        special tokens."""
         if later.sums is None:
             return
+        if None not in (self.special_tokens, later.special_tokens) and self.special_tokens != later.special_tokens:
+            raise ValueError(f"a partial of special tokens {later.special_tokens.record()} after "
+                             f"{self.special_tokens.record()}")
+        self.special_tokens = self.special_tokens or later.special_tokens
         if self.sums is None:
             self.sums = {name: np.zeros_like(values) for name, values in later.sums.items()}
         elif self.grid != later.grid:
@@ -145,10 +161,12 @@ class StatisticsAccumulator:
         self.n_examples += later.n_examples
 
     def state(self) -> dict:
-        """The partial as plain data: the count, the sum of ln n and the float64 `[layers, heads]` sums (None before
-        the first example)."""
+        """The partial as plain data: the count, the sum of ln n, the float64 `[layers, heads]` sums and the roles'
+        record (both None before the first example)."""
         sums = None if self.sums is None else {name: values.copy() for name, values in self.sums.items()}
-        return {"n_examples": self.n_examples, "uniform_entropy_sum": self.uniform_entropy_sum, "sums": sums}
+        roles = None if self.special_tokens is None else self.special_tokens.record()
+        return {"n_examples": self.n_examples, "uniform_entropy_sum": self.uniform_entropy_sum, "sums": sums,
+                "special_tokens": roles}
 
     @classmethod
     def from_state(cls, state: dict) -> "StatisticsAccumulator":
@@ -158,6 +176,8 @@ class StatisticsAccumulator:
         accumulator.uniform_entropy_sum = float(state["uniform_entropy_sum"])
         if state["sums"] is not None:
             accumulator.sums = {name: np.array(values, np.float64) for name, values in state["sums"].items()}
+        if state.get("special_tokens") is not None:
+            accumulator.special_tokens = SpecialTokens(**state["special_tokens"])
         return accumulator
 
     def result(self) -> GeneralStatistics:
@@ -169,14 +189,15 @@ class StatisticsAccumulator:
             entropy=means["entropy"],
             entropy_from_cls=means["entropy_from_cls"],
             uniform_entropy=self.uniform_entropy_sum / self.n_examples,
+            special_tokens=self.special_tokens or BERT_SPECIAL_TOKENS,
         )
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _row_sums(attention_maps: np.ndarray, key_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One pass over maps `[N heads, n, n]` (float32, float64, or float16 as its bits), in float64: each row's
-    attention to the keys of each mask of `key_masks` `[3, n]` ([CLS], [SEP], punctuation) `[N, n, 3]`, and each
-    row's entropy after smoothing `[N, n]`."""
+    attention to the keys of each mask of `key_masks` `[3, n]` (classifier, separator, punctuation) `[N, n, 3]`, and
+    each row's entropy after smoothing `[N, n]`."""
     n_heads, n, _ = attention_maps.shape
     to_keys = np.empty((n_heads, n, 3))
     row_entropy = np.empty((n_heads, n))
@@ -196,18 +217,21 @@ def _row_sums(attention_maps: np.ndarray, key_masks: np.ndarray) -> tuple[np.nda
     return to_keys, row_entropy
 
 
-def example_statistics(tokens: Sequence[str], attention_maps: np.ndarray) -> dict[str, np.ndarray]:
+def example_statistics(tokens: Sequence[str], attention_maps: np.ndarray,
+                       special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> dict[str, np.ndarray]:
     """One example's values of every statistic, each float64 `[layers, heads]`.
 
-    `attention_maps` is `[layers, heads, n, n]`, rows are queries; `tokens` has length n. Computed in float64, the
-    sums over keys and the entropies in one pass of a numba kernel.
+    `attention_maps` is `[layers, heads, n, n]`, rows are queries; `tokens` has length n. The `cls` statistic is the
+    attention to the tokens equal to `special_tokens.cls`; `sep`, `sep_sep` and `rest_sep` are by the tokens equal
+    to `special_tokens.sep` (`[CLS]`/`[SEP]` by default, `<s>`/`</s>` for RoBERTa-style data). Computed in float64,
+    the sums over keys and the entropies in one pass of a numba kernel.
     """
     n_layers, n_heads, n, _ = attention_maps.shape
     kernel_maps = attention_maps.view(np.uint16) if attention_maps.dtype == np.float16 else attention_maps
     tokens = np.asarray(tokens, dtype=object)
-    is_sep = tokens == SEP
+    is_sep = tokens == special_tokens.sep
     n_sep = int(is_sep.sum())
-    key_masks = np.stack([tokens == CLS, is_sep, np.isin(tokens, PUNCTUATION)]).astype(np.float64)
+    key_masks = np.stack([tokens == special_tokens.cls, is_sep, np.isin(tokens, PUNCTUATION)]).astype(np.float64)
     to_keys, row_entropy = _row_sums(kernel_maps.reshape(n_layers * n_heads, n, n), key_masks)
     to_keys = to_keys.reshape(n_layers, n_heads, n, 3)
     row_entropy = row_entropy.reshape(n_layers, n_heads, n)

@@ -10,13 +10,14 @@ import provenance
 from analysis.options import GradientOptions, ModelOptions
 from bert.extraction import open_model, prepare_example
 from bert.gradients import CATEGORIES, ExampleStatistics, MaskedExample, check_masked_positions, masked_example
-from bert.tokenization import FullTokenizer
+from bert.model_tokenizer import ModelTokenizer
+from bert.special_tokens import RECORD_FIELD
 from utils import InputError, check_input_file, check_output_dir, progress_bar, read_json, write_json
 
 FIGURE = "figure3_gradient_importance"
 
 
-def masked_examples(examples: list, tokenizer: FullTokenizer, input_path: Path, max_length: int,
+def masked_examples(examples: list, tokenizer: ModelTokenizer, input_path: Path, max_length: int,
                     seed: int) -> tuple[list[MaskedExample], int, int]:
     """Every example validated (an InputError names the first bad one) and masked; returns the masked examples
     that fit `max_length`, and how many were too long and how many had nothing to mask."""
@@ -25,7 +26,8 @@ def masked_examples(examples: list, tokenizer: FullTokenizer, input_path: Path, 
         prepared = prepare_example(example, tokenizer, input_path, index, max_length, False)
         if prepared.skipped is not None:
             if "masked_positions" in example:
-                check_masked_positions(example["masked_positions"], prepared.tokens, input_path, index)
+                check_masked_positions(example["masked_positions"], prepared.tokens, input_path, index,
+                                       tokenizer.special_tokens)
             too_long += 1
             continue
         masked = masked_example(example, prepared, tokenizer, input_path, index, seed)
@@ -80,6 +82,7 @@ def run(data_file: str | Path, outdir: str | Path, model: ModelOptions, options:
     from analysis.report.figures import plot_gradient_importance, save_figure
 
     statistics = example_statistics(masked_lm, kept, model.tokens_per_batch)
+    roles = tokenizer.special_tokens  # the model's strings of the classifier and separator roles
     grad_importance = np.mean([example.grad_importance for example in statistics], axis=0)
     avg_attn = np.mean([example.avg_attn for example in statistics], axis=0)
     output = {
@@ -87,11 +90,12 @@ def run(data_file: str | Path, outdir: str | Path, model: ModelOptions, options:
         "n_examples": len(kept), "n_skipped": too_long + nothing,
         "loss": float(np.mean([example.loss for example in statistics])),
         "grad_importance": by_category(grad_importance), "avg_attn": by_category(avg_attn),
+        RECORD_FIELD: roles.record(),
         "run": provenance.run_record({"model": model, "gradients": options},
                                      model=provenance.model_record(source, config, model.debug),
                                      inputs={"preprocessed_data_file": input_path}),
     }
-    save_figure(plot_gradient_importance(grad_importance, avg_attn, len(kept), model.debug), outdir, FIGURE)
+    save_figure(plot_gradient_importance(grad_importance, avg_attn, len(kept), model.debug, roles), outdir, FIGURE)
     write_json(outdir / "gradients.json", output)
     if not options.no_html:
         page.write_page(outdir, page.gradients_page(output, input_path))

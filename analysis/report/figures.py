@@ -19,13 +19,13 @@ from matplotlib.figure import Figure
 
 import utils
 from analysis.coref.scoring import MentionExample
-from analysis.general.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS
+from analysis.general.behaviour import BEHAVIOURS, behaviour_names
 from analysis.general.statistics import GeneralStatistics, ShownExample
 from analysis.heads import HeadGrid, pair_label
 from analysis.report.page import MIN_LINE_WEIGHT
 from analysis.report.paper import LINE_COLOR, WORD_COLOR, RelationPanel, hide_special_columns, last_tokens
 from analysis.syntax.dependency_data import RelationExample
-from bert.tokenization import with_special_tokens
+from bert.special_tokens import BERT_SPECIAL_TOKENS, SpecialTokens
 
 # seaborn's styling, set once for every figure (the original notebooks set "darkgrid" too): grey panels with white
 # grid lines, its "deep" palette as the colour cycle (C0, C1, ...).
@@ -152,12 +152,19 @@ def _layer_axis(ax: Axes, n_layers: int, ylabel: str) -> None:
     ax.set_ylabel(ylabel)
 
 
+def special_token_series(special_tokens: SpecialTokens) -> list[tuple[str, str]]:
+    """Figure 2's first panel's series, (statistic, label), labelled by the data's strings of the roles."""
+    return [("cls", special_tokens.cls), ("sep", special_tokens.sep), ("punct", ". or ,")]
+
+
 def plot_token_attention(statistics: GeneralStatistics) -> Figure:
-    """Figure 2: average attention per layer to special tokens, [SEP] from [SEP] vs others, and positions."""
+    """Figure 2: average attention per layer to special tokens, to the separator from separators vs others, and
+    positions; the roles labelled by the data's strings ([CLS] and [SEP], <s> and </s>)."""
     n_layers = statistics.grid[0]
+    sep = statistics.special_tokens.sep
     panels = [
-        ("Attention to special tokens", [("cls", "[CLS]"), ("sep", "[SEP]"), ("punct", ". or ,")]),
-        ("Attention to [SEP] by kind of query token", [("sep_sep", "[SEP] → [SEP]"), ("rest_sep", "other → [SEP]")]),
+        ("Attention to special tokens", special_token_series(statistics.special_tokens)),
+        (f"Attention to {sep} by kind of query token", [("sep_sep", f"{sep} → {sep}"), ("rest_sep", f"other → {sep}")]),
         (
             "Attention to relative positions",
             [("self", "same token"), ("next", "next token"), ("prev", "previous token")],
@@ -181,13 +188,14 @@ MAP_TITLES = {"attn": "attention weights", "norm": "norm-based maps", "rollout":
 
 
 def plot_token_attention_by_map(compared: Sequence[tuple[str, str, GeneralStatistics]]) -> Figure:
-    """Figure 2's first panel, average attention to [CLS], [SEP] and `. ,` per layer, once per (source, map kind,
-    statistics), side by side on one scale: where attention to special tokens goes with weights, norms, rollout."""
+    """Figure 2's first panel, average attention to the classifier and separator tokens and `. ,` per layer, once per
+    (source, map kind, statistics), side by side on one scale: where attention to special tokens goes with weights,
+    norms, rollout."""
     figure, axes = plt.subplots(1, len(compared), figsize=(5.2 * len(compared), 4.6), sharey=True,
                                 layout="constrained", squeeze=False)
     for ax, (source, map_kind, statistics) in zip(axes[0], compared, strict=True):
-        series = (("cls", "[CLS]", "C0"), ("sep", "[SEP]", "C1"), ("punct", ". or ,", "C2"))
-        for offset, (key, label, color) in zip((-0.2, 0.0, 0.2), series, strict=True):
+        series = special_token_series(statistics.special_tokens)
+        for offset, (key, label), color in zip((-0.2, 0.0, 0.2), series, ("C0", "C1", "C2"), strict=True):
             _plot_by_layer(ax, statistics.avg_attn[key], offset, color, label)
         _layer_axis(ax, statistics.grid[0], "average attention")
         ax.set_ylim(-0.03, 1.03)
@@ -200,11 +208,12 @@ def plot_token_attention_by_map(compared: Sequence[tuple[str, str, GeneralStatis
 
 
 def plot_entropies(statistics: GeneralStatistics) -> Figure:
-    """Figure 4: entropy of each head's attention, over all queries and from [CLS], with the uniform line."""
+    """Figure 4: entropy of each head's attention, over all queries and from the classifier token ([CLS], <s>), with
+    the uniform line."""
     n_layers = statistics.grid[0]
     panels = [
         ("Entropy of attention (mean over queries)", statistics.entropy),
-        ("Entropy of attention from [CLS]", statistics.entropy_from_cls),
+        (f"Entropy of attention from {statistics.special_tokens.cls}", statistics.entropy_from_cls),
     ]
     figure, axes = plt.subplots(2, 1, figsize=(7.5, 7.5), sharex=True, layout="constrained")
     for ax, (title, values) in zip(axes, panels, strict=True):
@@ -219,19 +228,22 @@ def plot_entropies(statistics: GeneralStatistics) -> Figure:
     return figure
 
 
-def plot_head_embedding(points: np.ndarray, labels: np.ndarray, named_heads: Mapping[int, str] | None = None) -> Figure:
+def plot_head_embedding(points: np.ndarray, labels: np.ndarray, named_heads: Mapping[int, str] | None = None,
+                        special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> Figure:
     """Figure 6: heads `[N, 2]` embedded by their distances, coloured by behaviour `[layers, heads]` and by layer.
 
-    `named_heads` maps 0-based flat indices to names, circled and labelled in both panels.
+    `named_heads` maps 0-based flat indices to names, circled and labelled in both panels; the behaviours of the
+    classifier and separator roles are named by the data's `special_tokens`.
     """
     grid = HeadGrid(*labels.shape)
     flat_labels = labels.ravel()
+    names = behaviour_names(special_tokens)
     figure, (behaviour_ax, layer_ax) = plt.subplots(1, 2, figsize=(13.0, 6.2), layout="constrained")
     for behaviour in BEHAVIOURS:
         chosen = flat_labels == behaviour
         if chosen.any():
             color, marker = BEHAVIOUR_STYLES[behaviour]
-            behaviour_ax.scatter(*points[chosen].T, color=color, marker=marker, s=42, label=BEHAVIOUR_NAMES[behaviour])
+            behaviour_ax.scatter(*points[chosen].T, color=color, marker=marker, s=42, label=names[behaviour])
     layers = np.repeat(np.arange(1, grid.n_layers + 1), grid.n_heads)
     norm = matplotlib.colors.BoundaryNorm(np.arange(0.5, grid.n_layers + 1.5), plt.get_cmap("viridis").N)
     scatter = layer_ax.scatter(*points.T, c=layers, cmap="viridis", norm=norm, s=36)
@@ -277,8 +289,8 @@ def plot_relation_heads(table: Sequence[dict], examples: Mapping[str, RelationEx
         queries = dependents if row["direction"] == "dep->head" else [example.heads[i - 1] for i in dependents]
         title = (f"{row['relation']}: head {pair_label(row['layer'], row['head'])}\n"
                  f"{row['direction']}, {100 * row['accuracy']:.1f}% accurate")
-        plot_attention_lines(ax, with_special_tokens(example.words), example.attention_maps[row["layer"], row["head"]],
-                             highlight=queries, title=title)
+        plot_attention_lines(ax, example.tokens, example.attention_maps[row["layer"], row["head"]], highlight=queries,
+                             title=title)
     figure.suptitle("The best head of each relation (1-based layer-head); in red, the relation's dependents "
                     "(dep->head) or heads (head->dep) and their attention")
     figure.tight_layout()
@@ -289,7 +301,7 @@ def plot_paper_relation_heads(panels: Sequence[RelationPanel], examples: Mapping
     """The paper's Figure 5 as the original notebook drew it: each panel's head on its two examples (`examples`:
     file position -> example), side by side and centred on each other, the panel's words in red with their lines
     (out of them on the left, or into them on the right for `color_keys`), the other lines blue; opacity is the
-    weight, `[CLS]`/`[SEP]` columns hidden and rows renormalised for `hide_special`."""
+    weight, the classifier and separator columns hidden and rows renormalised for `hide_special`."""
     longest = max(len(examples[index].words) for panel in panels for index in panel.examples) + 2
     columns = min(3, len(panels))
     rows = -(-len(panels) // columns)
@@ -301,7 +313,7 @@ def plot_paper_relation_heads(panels: Sequence[RelationPanel], examples: Mapping
         cell.suptitle(f"{panel.title}\nhead {panel.head}", fontsize=11)
         for ax, index in zip(cell.subplots(1, 2), panel.examples, strict=True):
             example = examples[index]
-            tokens = with_special_tokens(example.words)
+            tokens = example.tokens
             attention = example.attention_maps[layer, head].astype(np.float64)
             attention = hide_special_columns(attention) if panel.hide_special else attention
             named = [position for position, token in enumerate(tokens) if token in panel.words]
@@ -342,7 +354,7 @@ def plot_mention_heads(examples: Sequence[MentionExample], layer: int, head: int
         mention = example.scored.mention
         start = max(0, min(example.scored.antecedent_heads) - 2)
         stop = min(len(example.window.words), mention.end + 2)
-        words = slice(start + 1, stop + 1)  # map positions: [CLS] is 0
+        words = slice(start + 1, stop + 1)  # map positions: the classifier token is 0
         crop = example.attention_maps[layer, head, words, words]
         title = f"{mention.type}: '{' '.join(example.window.words[mention.start:mention.end])}'"
         plot_attention_lines(ax, example.window.words[start:stop], crop, highlight=[mention.head - start],
@@ -354,9 +366,11 @@ def plot_mention_heads(examples: Sequence[MentionExample], layer: int, head: int
 
 
 def plot_head_atlas(points: np.ndarray, head_model: Sequence[int], behaviours: Sequence[str],
-                    model_labels: Sequence[str]) -> Figure:
+                    model_labels: Sequence[str], special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> Figure:
     """The head atlas: every head of several models `[N, 2]` embedded by their distances, coloured by model and
-    marked by behaviour (Figure 6's markers)."""
+    marked by behaviour (Figure 6's markers); `special_tokens` name the roles in the legend (behaviour.joined_roles
+    for models of several tokenizers)."""
+    names = behaviour_names(special_tokens)
     figure, ax = plt.subplots(figsize=(8.0, 6.6), layout="constrained")
     head_model, behaviours = np.asarray(head_model), np.asarray(behaviours)
     colours = sns.color_palette("deep", len(model_labels))
@@ -368,7 +382,7 @@ def plot_head_atlas(points: np.ndarray, head_model: Sequence[int], behaviours: S
         ax.scatter([], [], color=colour, marker="o", label=label)
     for name in BEHAVIOURS:
         if (behaviours == name).any():
-            ax.scatter([], [], color="grey", marker=BEHAVIOUR_STYLES[name][1], label=BEHAVIOUR_NAMES[name])
+            ax.scatter([], [], color="grey", marker=BEHAVIOUR_STYLES[name][1], label=names[name])
     ax.legend(loc="best", fontsize=8, ncols=2)
     ax.set_aspect("equal", adjustable="datalim")  # distances are read off the plane
     ax.set_xticks([])
@@ -389,11 +403,12 @@ def save_figure(figure: Figure, outdir: str | Path, name: str) -> list[Path]:
 
 
 def plot_gradient_importance(grad_importance: np.ndarray, avg_attn: np.ndarray, n_examples: int,
-                             debug: bool = False) -> Figure:
-    """Figure 3: per layer, the gradient importance of attention to [SEP], to ". ," and to other tokens
-    `[layers, heads, 3]`, beside the average attention to them (Figure 2's panel) from the same forward pass."""
+                             debug: bool = False, special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> Figure:
+    """Figure 3: per layer, the gradient importance of attention to the separator (`special_tokens.sep`), to ". ,"
+    and to other tokens `[layers, heads, 3]`, beside the average attention to them (Figure 2's panel) from the same
+    forward pass."""
     n_layers = grad_importance.shape[0]
-    series = [("[SEP]", "C1"), (". or ,", "C2"), ("other tokens", "C3")]
+    series = [(special_tokens.sep, "C1"), (". or ,", "C2"), ("other tokens", "C3")]
     panels = [("Gradient importance: mean |dL/dα| per key", grad_importance, "mean |dL/dα|"),
               ("Average attention (as in Figure 2)", avg_attn, "average attention")]
     figure, axes = plt.subplots(1, 2, figsize=(13.0, 4.8), layout="constrained")

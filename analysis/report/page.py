@@ -28,11 +28,11 @@ import numpy as np
 import utils
 from analysis.coref.scoring import MentionExample
 from analysis.engines import maps
-from analysis.general.behaviour import BEHAVIOUR_NAMES, BEHAVIOURS
+from analysis.general.behaviour import BEHAVIOURS, behaviour_names, joined_roles
 from analysis.general.statistics import GeneralStatistics
 from analysis.heads import HeadGrid
 from analysis.syntax.dependency_data import FIGURE_MAX_WORDS, RelationExample
-from bert.tokenization import CLS, SEP, with_special_tokens
+from bert.special_tokens import BERT_SPECIAL_TOKENS, RECORD_FIELD, SpecialTokens, example_special_tokens
 
 PAGE_NAME = "report.html"
 ASSETS = Path(__file__).with_name("assets")
@@ -41,7 +41,7 @@ SCRIPTS = {"index": ("common.js", "index.js")}  # a page's scripts when not the 
 WEIGHT_STEPS = 255  # a weight w is stored as round(255 * sqrt(w)), one byte
 MIN_LINE_WEIGHT = 0.002  # lighter lines are not drawn, on the pages as in the figures
 SIGNIFICANT_DIGITS = 4
-DRAWING = {"weight_steps": WEIGHT_STEPS, "min_weight": MIN_LINE_WEIGHT, "special_tokens": [CLS, SEP]}  # for the scripts
+DRAWING = {"weight_steps": WEIGHT_STEPS, "min_weight": MIN_LINE_WEIGHT}  # for the scripts, with the special tokens
 MAX_EXAMPLES = 5  # head view: examples kept
 MAX_TOKENS = 128  # head view: tokens kept of each example (longer ones are cropped)
 MAX_WEIGHTS = 4 * 2**20  # head view: attention weights kept in all (layers x heads x n x n, summed over examples)
@@ -162,11 +162,11 @@ class HeadViewExamples:
         keeper.n_seen = int(state["n_seen"])
         return keeper
 
-    def to_json(self) -> dict:
-        """The examples and the note saying what was left out."""
-        return {"examples": [example.to_json() for example in self.kept], "note": self.note()}
+    def to_json(self, special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> dict:
+        """The examples and the note saying what was left out (the data's `special_tokens` named in it)."""
+        return {"examples": [example.to_json() for example in self.kept], "note": self.note(special_tokens)}
 
-    def note(self) -> str:
+    def note(self, special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> str:
         """What the head view leaves out, in a sentence (empty when nothing)."""
         parts, kept = [], self.kept
         if len(kept) < self.n_seen:
@@ -176,7 +176,7 @@ class HeadViewExamples:
         if cropped:
             listed = ", ".join(f"example {example.index} ({example.n_tokens} tokens)" for example in cropped)
             parts.append(f"cropped to their first {self.max_tokens} tokens: {listed} (rows keep their weights, so "
-                         "they sum to less than 1 unless [CLS]/[SEP] are hidden)")
+                         f"they sum to less than 1 unless {special_tokens.cls}/{special_tokens.sep} are hidden)")
         sentence = "; ".join(parts)
         return sentence[:1].upper() + sentence[1:] + ("." if parts else "")
 
@@ -184,19 +184,37 @@ class HeadViewExamples:
 # ---------------------------------------------------------------------------- each page's data
 
 
+def behaviours_json(special_tokens: SpecialTokens) -> list[list[str]]:
+    """[label, name] of each behaviour, the roles named by the data's strings (behaviour.behaviour_names)."""
+    names = behaviour_names(special_tokens)
+    return [[label, names[label]] for label in BEHAVIOURS]
+
+
+def data_roles(data: Mapping[str, Any]) -> SpecialTokens:
+    """The roles a page's data records under "special_tokens" (BERT's when it records none)."""
+    return example_special_tokens(data)
+
+
+def drawing(roles: Sequence[SpecialTokens]) -> dict:
+    """What the scripts share with the figures (DRAWING) and the strings of every role of `roles` (the tokens the
+    head view hides)."""
+    strings = dict.fromkeys(string for one in roles for string in (one.cls, one.sep))
+    return {**DRAWING, "special_tokens": list(strings)}
+
+
 def general_page(statistics: GeneralStatistics, labels: np.ndarray, points: np.ndarray | None,
                  head_view: HeadViewExamples, figure_heads: Sequence[tuple[int, str]], source: str | Path) -> str:
     """The general analysis page: head view, model view, Figures 2, 4 and 6 (when `points`, the MDS embedding
-    `[N, 2]`, is given). `figure_heads` are Figure 1's (flat index, caption)."""
+    `[N, 2]`, is given). `figure_heads` are Figure 1's (flat index, caption); the roles are the statistics'."""
     data = {
         "source": str(source), "grid": list(statistics.grid), "n_examples": statistics.n_examples,
         "avg_attn": {key: rounded(values) for key, values in statistics.avg_attn.items()},
         "entropy": rounded(statistics.entropy), "entropy_from_cls": rounded(statistics.entropy_from_cls),
         "uniform_entropy": rounded(statistics.uniform_entropy), "behaviour": labels.tolist(),
-        "behaviours": [[label, BEHAVIOUR_NAMES[label]] for label in BEHAVIOURS],
+        "behaviours": behaviours_json(statistics.special_tokens),
         "mds": None if points is None else rounded(points),
         "figure_heads": [[int(index), caption.replace("\n", " ")] for index, caption in figure_heads],
-        "head_view": head_view.to_json(),
+        "head_view": head_view.to_json(statistics.special_tokens), RECORD_FIELD: statistics.special_tokens.record(),
     }
     return page_html("General attention analysis", "general", data)
 
@@ -218,7 +236,7 @@ def relation_examples_json(table: Sequence[dict], examples: Mapping[str, Relatio
             continue
         if id(example) not in by_identity:
             by_identity[id(example)] = len(sentences)
-            sentences.append({"tokens": with_special_tokens(example.words), "heads": list(example.heads),
+            sentences.append({"tokens": list(example.tokens), "heads": list(example.heads),
                               "relations": list(example.relations), "maps": {}})
         sentence = sentences[by_identity[id(example)]]
         flat = HeadGrid.of(example.attention_maps).flat(row["layer"], row["head"])
@@ -232,6 +250,7 @@ def syntax_page(table: Sequence[dict], examples: Mapping[str, RelationExample], 
                 probe_names: Mapping[str, str] | None = None) -> str:
     """The syntax page: Table 1 (sortable; a row opens its head on a sentence with the relation), Table 3."""
     sentences, row_sentences = relation_examples_json(table, examples)
+    roles = [SpecialTokens(sentence["tokens"][0], sentence["tokens"][-1]) for sentence in sentences]  # word-level rows
     rows = [{**{key: row[key] for key in ("relation", "count", "layer", "head", "direction", "baseline_offset")},
              "accuracy": rounded(row["accuracy"]), "baseline_accuracy": rounded(row["baseline_accuracy"]),
              "sentence": sentence} for row, sentence in zip(table, row_sentences, strict=True)]
@@ -241,7 +260,9 @@ def syntax_page(table: Sequence[dict], examples: Mapping[str, RelationExample], 
         "probes": None if probes is None else [[(probe_names or {}).get(name, name), rounded(uas)]
                                                for name, uas in probes.items()],
     }
-    return page_html("Dependency syntax in attention heads", "syntax", data)
+    if roles:
+        data[RECORD_FIELD] = joined_roles(roles).record()
+    return page_html("Dependency syntax in attention heads", "syntax", data, roles or None)
 
 
 def mention_json(example: MentionExample) -> dict:
@@ -249,7 +270,7 @@ def mention_json(example: MentionExample) -> dict:
     after it (as in its figure), with every head's maps on them."""
     mention, antecedents = example.scored.mention, sorted(example.scored.antecedent_heads)
     start, stop = max(0, antecedents[0] - 2), min(len(example.window.words), mention.end + 2)
-    crop = example.attention_maps[:, :, start + 1:stop + 1, start + 1:stop + 1]  # map positions: [CLS] is 0
+    crop = example.attention_maps[:, :, start + 1:stop + 1, start + 1:stop + 1]  # map positions: the classifier is 0
     return {"type": mention.type, "text": " ".join(example.window.words[mention.start:mention.end]),
             "tokens": example.window.words[start:stop], "mention_head": mention.head - start,
             "antecedent_heads": [word - start for word in antecedents], "weights": encode_weights(crop)}
@@ -278,19 +299,21 @@ def compare_page(output: Mapping[str, Any], points: np.ndarray, behaviours: Sequ
     models = output["models"]
     head_model = [index for index, model in enumerate(models) for _ in range(HeadGrid(*model["grid"]).size)]
     head_flat = [flat for model in models for flat in range(HeadGrid(*model["grid"]).size)]
+    roles = [data_roles(model) for model in models]
     kept = HeadViewExamples(max_examples=len(shown), max_weights=sum(maps.size for _, maps in shown))  # one each
     for index, (tokens, attention_maps) in enumerate(shown):
         kept.add(index, {"tokens": tokens}, attention_maps)
     layers = [{key: value if key == "label" else rounded(value) for key, value in model.items()}
               for model in output["layers"]]
-    data = {"source": source, "models": [{key: model[key] for key in ("label", "source", "grid", "map")}
-                                         for model in models],
+    described = [{**{key: model[key] for key in ("label", "source", "grid", "map")}, RECORD_FIELD: one.record()}
+                 for model, one in zip(models, roles, strict=True)]
+    data = {"source": source, "models": described, RECORD_FIELD: joined_roles(roles).record(),
             "heads": output["heads"], "head_model": head_model, "head_flat": head_flat,
-            "behaviour": list(behaviours), "behaviours": [[label, BEHAVIOUR_NAMES[label]] for label in BEHAVIOURS],
+            "behaviour": list(behaviours), "behaviours": behaviours_json(joined_roles(roles)),
             "mds": rounded(points), "nearest": [[[other, flat, rounded(distance)] for other, flat, distance in row]
                                                 for row in nearest], "layers": layers,
-            "table1": output["table1"], "table2": output["table2"], "head_view": kept.to_json()}
-    return page_html("Compare models", "compare", data)
+            "table1": output["table1"], "table2": output["table2"], "head_view": kept.to_json(joined_roles(roles))}
+    return page_html("Compare models", "compare", data, roles)
 
 
 def gradients_page(output: Mapping[str, Any], source: str | Path) -> str:
@@ -301,6 +324,7 @@ def gradients_page(output: Mapping[str, Any], source: str | Path) -> str:
         "n_skipped": output.get("n_skipped", 0), "debug": bool(output["debug"]), "loss": rounded(output.get("loss")),
         "grad_importance": {key: rounded(values) for key, values in output["grad_importance"].items()},
         "avg_attn": {key: rounded(values) for key, values in output["avg_attn"].items()},
+        RECORD_FIELD: data_roles(output).record(),
     }
     title = "Gradient importance of attention (Figure 3)" + (", random --debug model" if data["debug"] else "")
     return page_html(title, "gradients", data)
@@ -320,8 +344,10 @@ def asset(name: str) -> str:
     return (ASSETS / name).read_text(encoding="utf-8")
 
 
-def page_html(title: str, kind: str, data: Any) -> str:
-    """A whole page: styles, data and scripts (the shared ones, then `<kind>.js`) inline."""
+def page_html(title: str, kind: str, data: Any, roles: Sequence[SpecialTokens] | None = None) -> str:
+    """A whole page: styles, data and scripts (the shared ones, then `<kind>.js`) inline. The scripts' "drawing"
+    names the special tokens of `roles`, by default the roles the data records (data_roles)."""
+    roles = roles or [data_roles(data) if isinstance(data, Mapping) else BERT_SPECIAL_TOKENS]
     names = SCRIPTS.get(kind, (*SHARED_SCRIPTS, f"{kind}.js"))
     scripts = "\n".join(f"<script>\n{asset(name)}</script>" for name in names)
     return f"""<!DOCTYPE html>
@@ -338,7 +364,7 @@ def page_html(title: str, kind: str, data: Any) -> str:
 <header><h1>{html.escape(title)}</h1><p class="source"></p><nav></nav></header>
 <main id="report"><noscript>This page draws its views with JavaScript, which is turned off.</noscript></main>
 <div id="tooltip" role="tooltip" hidden></div>
-<script type="application/json" id="report-data">{script_json({**data, "drawing": DRAWING})}</script>
+<script type="application/json" id="report-data">{script_json({**data, "drawing": drawing(roles)})}</script>
 {scripts}
 </body>
 </html>

@@ -15,17 +15,19 @@ import numpy as np
 import utils
 from analysis.general.behaviour import BERT_BASE_GRID, PAPER_BERT_BASE_HEADS
 from analysis.heads import HeadGrid
+from bert.special_tokens import BERT_SPECIAL_TOKENS, SpecialTokens
 
 GRID = BERT_BASE_GRID
 
-# Figure 1: one Wikipedia example, its last tokens only, four heads (label -> caption).
+# Figure 1: one Wikipedia example, its last tokens only, four heads (label -> caption; {sep} stands for the data's
+# separator token, [SEP] on BERT-base).
 FIGURE1_EXAMPLE = 581
 FIGURE1_TOKENS = 15
 FIGURE1_CUT_LABEL = "..."  # the first label shown stands for the tokens cut off before it
 FIGURE1_HEADS = {
     "1-1": "attends broadly",
     "3-1": "attends to next token",
-    "8-7": "attends to [SEP]",
+    "8-7": "attends to {sep}",
     "11-6": "attends to periods",
 }
 
@@ -36,7 +38,8 @@ class RelationPanel:
 
     `color_keys`: the words are coloured on the attended (right) side, with the lines into them (the original's
     `color_from=False`); otherwise on the attending (left) side, with the lines out of them. `hide_special`:
-    the `[CLS]` and `[SEP]` columns are set to 0 and each row renormalised (the original's `hide_sep=True`).
+    the classifier and separator columns (`[CLS]`, `[SEP]`) are set to 0 and each row renormalised (the original's
+    `hide_sep=True`).
     """
 
     title: str
@@ -73,9 +76,11 @@ def check_grid(grid: Sequence[int], path: str | Path) -> None:
                                f"heads; these have {HeadGrid(*grid)}")
 
 
-def figure1_heads(grid: Sequence[int] = GRID) -> list[tuple[int, str]]:
-    """Figure 1's heads as (0-based flat index, caption)."""
-    return [(HeadGrid(*grid).parse(label), caption) for label, caption in FIGURE1_HEADS.items()]
+def figure1_heads(grid: Sequence[int] = GRID,
+                  special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> list[tuple[int, str]]:
+    """Figure 1's heads as (0-based flat index, caption), the roles named by the data's `special_tokens`."""
+    roles = special_tokens.record()
+    return [(HeadGrid(*grid).parse(label), caption.format(**roles)) for label, caption in FIGURE1_HEADS.items()]
 
 
 def named_heads(grid: Sequence[int] = GRID) -> dict[int, str]:
@@ -110,8 +115,8 @@ def last_tokens(tokens: Sequence[str], attention_maps: np.ndarray,
 
 
 def hide_special_columns(attention_maps: np.ndarray) -> np.ndarray:
-    """Maps `[..., n, n]` with the first and last columns (`[CLS]`, `[SEP]`) set to 0 and each row renormalised
-    (float64); a row that had nothing else stays 0."""
+    """Maps `[..., n, n]` with the first and last columns (the classifier and separator tokens of a word-level map)
+    set to 0 and each row renormalised (float64); a row that had nothing else stays 0."""
     hidden = np.array(attention_maps, dtype=np.float64)
     hidden[..., :, [0, -1]] = 0.0
     return renormalised(hidden)

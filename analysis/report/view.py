@@ -187,14 +187,13 @@ def run_model(examples: list[dict], model: str | None, revision: str | None, map
     """The examples with their maps, and a line saying which model made them."""
     from bert.backend import import_keras
     from bert.extraction import build_extractor, open_model, prepare_example
-    from bert.tokenization import CLS, SEP
 
     source, config, tokenizer = open_model(model, max_sequence_length or 1, cased, revision)  # 1: any model's fits
-    length = max_sequence_length or config.max_position_embeddings
+    length = max_sequence_length or config.positions
     for example in examples:
         if "pair" in example:
             first, second = example.pop("pair")
-            example["tokens"] = [CLS, *tokenizer.tokenize(first), SEP, *tokenizer.tokenize(second), SEP]
+            example["tokens"] = tokenizer.pair(tokenizer.tokenize(first), tokenizer.tokenize(second))
     prepared = [prepare_example(example, tokenizer, Path("texts"), index, length, word_level)
                 for index, example in enumerate(examples)]
     too_long = [index for index, ready in enumerate(prepared) if ready.skipped]

@@ -2,7 +2,8 @@
 possessive rule, and the example sentences kept for figures.
 
 An example has "words", gold "heads" (1-based, 0 = root) and "relns", and word-level maps
-`[layers, heads, n_words + 2, n_words + 2]` whose rows and columns are `[CLS]`, the words, `[SEP]`.
+`[layers, heads, n_words + 2, n_words + 2]` whose rows and columns are the classifier token, the words, the separator
+(`[CLS]`, the words, `[SEP]` for BERT; `<s>`, the words, `</s>` for RoBERTa: the example's "special_tokens").
 """
 
 import dataclasses
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import utils
-from analysis.engines.maps import ExampleError
+from analysis.engines.maps import ExampleError, example_roles, example_tokens
 from preprocessing.depparse import word_off_the_tree
 
 PUNCT = "punct"
@@ -23,7 +24,8 @@ FIGURE_MAX_WORDS = 20  # figures show sentences of at most this many words
 
 
 def check_dependency_example(example: dict, attention_maps: np.ndarray) -> None:
-    """ExampleError unless the example has a word-level map and a well-formed gold tree over its words."""
+    """ExampleError unless the example has a word-level map, a well-formed gold tree over its words and, when it
+    records them, well-formed special tokens (maps.example_roles)."""
     words, heads, relns = (example.get(name) for name in ("words", "heads", "relns"))
     for name, value in (("words", words), ("heads", heads), ("relns", relns)):
         if not isinstance(value, list) or not value:
@@ -45,7 +47,9 @@ def check_dependency_example(example: dict, attention_maps: np.ndarray) -> None:
         raise ExampleError("heads", f"word {stuck} does not reach the root by its heads (a cycle)")
     if attention_maps.shape[2] != n_words + 2:
         raise ExampleError("attns", f"maps of size {attention_maps.shape[2]} are not word-level for {n_words} words "
-                           f"(expected {n_words + 2}: [CLS], the words, [SEP]; run extract_attention.py --word_level)")
+                           f"(expected {n_words + 2}: the classifier token, the words, the separator; run "
+                           "extract_attention.py --word_level)")
+    example_roles(example)
 
 
 def relation_labels(relns: Iterable[str], universal: bool) -> list[str]:
@@ -62,12 +66,21 @@ def possessive_rule(words: Sequence[str], relations: Sequence[str]) -> np.ndarra
 
 @dataclass
 class RelationExample:
-    """One sentence shown in a figure: its words, gold heads, relation labels and maps `[L, H, n + 2, n + 2]`."""
+    """One sentence shown in a figure: its words, gold heads, relation labels, maps `[L, H, n + 2, n + 2]` and the
+    labels of the maps' rows, n + 2 strings: the classifier token, the words, the separator (maps.example_tokens)."""
 
     words: list[str]
     heads: list[int]
     relations: list[str]
     attention_maps: np.ndarray
+    tokens: list[str]
+
+
+def relation_example(example: dict, attention_maps: np.ndarray, universal: bool) -> RelationExample:
+    """An example of a word-level attention file (checked: check_dependency_example) as a figure's sentence."""
+    labels = relation_labels(example["relns"], universal)
+    tokens = example_tokens(example, attention_maps.shape[-1])
+    return RelationExample(example["words"], example["heads"], labels, attention_maps, tokens)
 
 
 class RelationExamples:
@@ -82,9 +95,8 @@ class RelationExamples:
         """Keep the example for each of its relations that has none yet."""
         if len(example["words"]) > self.max_words:
             return
-        labels = relation_labels(example["relns"], self.universal)
-        kept = RelationExample(example["words"], example["heads"], labels, attention_maps)
-        for label in labels:
+        kept = relation_example(example, attention_maps, self.universal)
+        for label in kept.relations:
             self.examples.setdefault(label, kept)
 
     def result(self, relations: Iterable[str]) -> dict[str, RelationExample]:
@@ -127,8 +139,7 @@ class IndexedExamples:
     def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
         """Keep the example if its position is one of the indices."""
         if index in self.indices:
-            labels = relation_labels(example["relns"], self.universal)
-            self.examples[index] = RelationExample(example["words"], example["heads"], labels, attention_maps)
+            self.examples[index] = relation_example(example, attention_maps, self.universal)
 
     def result(self, path: str | Path) -> dict[int, RelationExample]:
         """Position -> kept example; InputError naming the file when one of the positions had no example with maps."""

@@ -3,12 +3,13 @@
 Candidates. The candidate heads of word i (1-based) of an n-word sentence are j = 0 (ROOT) and the words
 j = 1..n other than i; p(head of i = j) is a softmax of score(i, j) over them, trained with cross-entropy on
 the gold head. ROOT is candidate 0 in every array, so a word's features, its vector and its candidates' vectors
-all line up (the original put ROOT at [SEP] and misaligned the GloVe vectors by one).
+all line up (the original put ROOT at [SEP], the separator, and misaligned the GloVe vectors by one).
 
 Attention features. For heads k = 1..N, the pair (i, j) has 2N features, M_k[i, j] (i attends to j) then
-M_k[j, i] (j attends to i), where M_k is head k's word-level map with [CLS] and [SEP] merged into ROOT at
-position 0: attention to ROOT is the sum of the [CLS] and [SEP] columns, attention from ROOT the mean of their
-rows (the rule that merges a word's pieces in word-level maps). A sentence keeps them as float16 `[n, n + 1, 2N]`:
+M_k[j, i] (j attends to i), where M_k is head k's word-level map with the classifier and separator tokens ([CLS]
+and [SEP], <s> and </s>: its first and last rows) merged into ROOT at position 0: attention to ROOT is the sum of
+their columns, attention from ROOT the mean of their rows (the rule that merges a word's pieces in word-level
+maps). A sentence keeps them as float16 `[n, n + 1, 2N]`:
 2 * 2N * n * (n + 1) bytes, for UD EWT train (12,544 sentences, 204,577 words, sum of n (n + 1) = 5.47 million)
 and N = 72 heads 1.58 GB.
 

@@ -50,7 +50,8 @@ class DependencyCounts:
 def head_predictions(attention_maps: np.ndarray) -> np.ndarray:
     """Predicted heads `[2, L * H, n_words]` (1-based) of every head, both directions, from a word-level map.
 
-    `attention_maps` is `[L, H, n_words + 2, n_words + 2]`; [CLS], [SEP] and each word itself are never predicted.
+    `attention_maps` is `[L, H, n_words + 2, n_words + 2]`; the classifier and separator tokens (first and last) and
+    each word itself are never predicted.
     """
     n_layers, n_heads, n, _ = attention_maps.shape
     word_maps = attention_maps[:, :, 1:-1, 1:-1].reshape(n_layers * n_heads, n - 2, n - 2)

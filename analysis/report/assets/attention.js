@@ -5,7 +5,8 @@
 
 Report.WEIGHT_STEPS = Report.data.drawing.weight_steps; // a weight w is stored as round(STEPS * sqrt(w))
 Report.MIN_WEIGHT = Report.data.drawing.min_weight; // lighter lines are not drawn, as in the figures
-Report.SPECIAL_TOKENS = new Set(Report.data.drawing.special_tokens);
+Report.SPECIAL_TOKENS = new Set(Report.data.drawing.special_tokens || [Report.ROLES.cls, Report.ROLES.sep]);
+Report.SPECIAL_TEXT = `${Report.ROLES.cls}/${Report.ROLES.sep}`; // "[CLS]/[SEP]", "<s>/</s>"
 Report.LINE_COLOUR = "#1f77b4";
 Report.HIGHLIGHT_COLOUR = "#d62728";
 Report.KEY_HIGHLIGHT_COLOUR = "#2ca02c";
@@ -29,7 +30,7 @@ Report.headWeights = function (bytes, offset, n) {
   return weights;
 };
 
-/** The positions of `tokens` to show: all, or all but [CLS] and [SEP]. */
+/** The positions of `tokens` to show: all, or all but the special tokens (Report.SPECIAL_TOKENS: [CLS], [SEP]). */
 Report.shownPositions = function (tokens, hideSpecial) {
   const positions = [];
   tokens.forEach((token, position) => {
@@ -185,8 +186,8 @@ Report.attentionPanel = function (group, spec, x = 0, y = 0) {
 Report.HEAD_VIEW_WINDOW = 128;
 
 /**
- * The head view: layer, head and example selectors, a switch hiding [CLS]/[SEP] (rows renormalised over the other
- * tokens), and one head's attention drawn as lines. `examples` are the page's head view examples ({index, tokens,
+ * The head view: layer, head and example selectors, a switch hiding the special tokens ([CLS]/[SEP], <s>/</s>; rows
+ * renormalised over the other tokens), and one head's attention drawn as lines. `examples` are the page's head view examples ({index, tokens,
  * weights}); `grid` is [layers, heads]; `describe(flat)`, when given, names a head's behaviour. An example of more
  * than HEAD_VIEW_WINDOW tokens gets a range of queries (1-based token positions, "from" and "to", and buttons
  * moving the range by its width): only their lines are drawn, in a drawing that scrolls. Listeners added with
@@ -210,7 +211,7 @@ Report.HeadView = class {
     this.layerSelect = Report.select(controls, "Layer", range(grid[0]), 0,
       (value) => this.update({layer: Number(value)}));
     this.headSelect = Report.select(controls, "Head", range(grid[1]), 0, (value) => this.update({head: Number(value)}));
-    this.hideBox = Report.checkbox(controls, "hide-special", "hide [CLS]/[SEP] (renormalise rows)",
+    this.hideBox = Report.checkbox(controls, "hide-special", `hide ${Report.SPECIAL_TEXT} (renormalise rows)`,
       (checked) => this.update({hideSpecial: checked}));
     this.rangeControls(controls);
     this.scroller = Report.html("div", {class: "head-view-drawing"}, body);
@@ -356,7 +357,7 @@ Report.HeadView = class {
     const behaviour = this.describe(this.flat);
     const title = `Head ${this.label}${behaviour ? `: ${behaviour}` : ""}\nexample ${this.example.index}` +
       (this.long ? `, ${this.rangeText}` : "") +
-      (this.state.hideSpecial ? ", [CLS]/[SEP] hidden, rows renormalised" : "");
+      (this.state.hideSpecial ? `, ${Report.SPECIAL_TEXT} hidden, rows renormalised` : "");
     const size = Report.attentionPanel(this.svg, {tokens, weights, title, gap: 260, rows: this.drawnRows}, 8, 4);
     Report.resize(this.svg, size.width + 16, size.height + 12);
     this.listeners.forEach((listener) => listener(this));
@@ -396,7 +397,7 @@ Report.ModelView = class {
    * Paint head `flat` of the head view's example, on its tokens shown, into `image` (RGBA, `width` pixels wide) at
    * (x, y): each of the cell's pixels shows the largest weight of the tokens it covers (a short example's tokens
    * cover several pixels). It reads the stored bytes (a long example has a million weights a head): the largest
-   * byte of a row's keys is its largest weight, divided by the row's sum over the keys shown when [CLS]/[SEP] are
+   * byte of a row's keys is its largest weight, divided by the row's sum over the keys shown when the special tokens are
    * hidden, as HeadView.visible renormalises.
    */
   paint(image, width, flat, x, y) {

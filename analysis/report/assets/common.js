@@ -10,6 +10,10 @@ Report.FONT = "DejaVu Sans, Helvetica, Arial, sans-serif";
 /** The page's data: the JSON in <script id="report-data">. */
 Report.data = JSON.parse(document.getElementById("report-data").textContent);
 
+/** The strings of the classifier and separator roles in the data ([CLS] and [SEP] for BERT, <s> and </s> for
+ * RoBERTa: bert/special_tokens.py); BERT's when the data records none. Labels name the roles by them. */
+Report.ROLES = Report.data.special_tokens || {cls: "[CLS]", sep: "[SEP]"};
+
 /** A new element `tag` with `attributes` (a `text` key sets its text), appended to `parent` when given. */
 Report.html = function (tag, attributes = {}, parent = null) {
   const element = document.createElement(tag);

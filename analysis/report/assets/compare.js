@@ -15,8 +15,9 @@
   const behaviourNames = Object.fromEntries(data.behaviours);
   const behaviourShape = Object.fromEntries(data.behaviours.map(([label], index) => [label,
     BEHAVIOUR_SHAPES[label] || Report.MARKER_SHAPES[index % Report.MARKER_SHAPES.length]]));
-  const STATISTICS = [["cls", "attention to [CLS]"], ["sep", "attention to [SEP]"], ["punct", "attention to . or ,"],
-    ["self", "attention to the same token"], ["next", "attention to the next token"],
+  // the roles named by the models' strings ("[CLS]", or "[CLS] / <s>" for models of two tokenizers)
+  const STATISTICS = [["cls", `attention to ${Report.ROLES.cls}`], ["sep", `attention to ${Report.ROLES.sep}`],
+    ["punct", "attention to . or ,"], ["self", "attention to the same token"], ["next", "attention to the next token"],
     ["prev", "attention to the previous token"], ["entropy", "entropy (nats)"]];
 
   /** The index (0..N-1) of head `flat` of model `model`. */

@@ -6,6 +6,7 @@
   const [nLayers, nHeads] = data.grid;
   const behaviourNames = Object.fromEntries(data.behaviours);
   const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c"];
+  const {cls: CLS, sep: SEP} = Report.ROLES; // the data's strings of the roles: [CLS] and [SEP], <s> and </s>
 
   /** The behaviour of head `flat`, in words. */
   const behaviourOf = (flat) => behaviourNames[data.behaviour[Math.floor(flat / nHeads)][flat % nHeads]];
@@ -16,10 +17,10 @@
     const value = (key) => Report.format(data.avg_attn[key][layer][head]);
     return [
       `Head ${Report.headLabel(flat, nHeads)}: ${behaviourOf(flat)}`,
-      `to [CLS] ${value("cls")}, [SEP] ${value("sep")}, . or , ${value("punct")}`,
-      `[SEP] → [SEP] ${value("sep_sep")}, other → [SEP] ${value("rest_sep")}`,
+      `to ${CLS} ${value("cls")}, ${SEP} ${value("sep")}, . or , ${value("punct")}`,
+      `${SEP} → ${SEP} ${value("sep_sep")}, other → ${SEP} ${value("rest_sep")}`,
       `same token ${value("self")}, next ${value("next")}, previous ${value("prev")}`,
-      `entropy ${Report.format(data.entropy[layer][head], 2)} nats, from [CLS] ` +
+      `entropy ${Report.format(data.entropy[layer][head], 2)} nats, from ${CLS} ` +
         `${Report.format(data.entropy_from_cls[layer][head], 2)}`,
       "click: show it in the head view",
     ];
@@ -72,9 +73,9 @@
       values: data.avg_attn[key]}));
     Report.layerPanels(Report.newDrawing(body), [
       {title: "Attention to special tokens", yLabel: "average attention", yMax: 1,
-        series: series([["cls", "[CLS]"], ["sep", "[SEP]"], ["punct", ". or ,"]])},
-      {title: "Attention to [SEP] by kind of query token", yLabel: "average attention", yMax: 1,
-        series: series([["sep_sep", "[SEP] → [SEP]"], ["rest_sep", "other → [SEP]"]])},
+        series: series([["cls", CLS], ["sep", SEP], ["punct", ". or ,"]])},
+      {title: `Attention to ${SEP} by kind of query token`, yLabel: "average attention", yMax: 1,
+        series: series([["sep_sep", `${SEP} → ${SEP}`], ["rest_sep", `other → ${SEP}`]])},
       {title: "Attention to relative positions", yLabel: "average attention", yMax: 1,
         series: series([["self", "same token"], ["next", "next token"], ["prev", "previous token"]])},
     ], {nLayers, nHeads, describe: (flat, shown) => seriesTip(flat, shown), onClick: open});
@@ -89,15 +90,15 @@
 
   function figure4Section(open) {
     const {body} = Report.section("figure-4", "Figure 4: entropies",
-      "Entropy (nats) of each head's attention, averaged over query tokens and from [CLS] only; the dashed line " +
+      `Entropy (nats) of each head's attention, averaged over query tokens and from ${CLS} only; the dashed line ` +
       "is the entropy of uniform attention over these examples.", "figure-4");
     const top = Math.max(data.uniform_entropy, ...data.entropy.flat(), ...data.entropy_from_cls.flat()) * 1.08;
     const reference = {value: data.uniform_entropy, label: "uniform attention"};
     Report.layerPanels(Report.newDrawing(body), [
       {title: "Entropy of attention (mean over queries)", yLabel: "entropy (nats)", yMax: top, reference,
         series: [{label: "entropy", colour: COLOURS[0], values: data.entropy}]},
-      {title: "Entropy of attention from [CLS]", yLabel: "entropy (nats)", yMax: top, reference,
-        series: [{label: "entropy from [CLS]", colour: COLOURS[0], values: data.entropy_from_cls}]},
+      {title: `Entropy of attention from ${CLS}`, yLabel: "entropy (nats)", yMax: top, reference,
+        series: [{label: `entropy from ${CLS}`, colour: COLOURS[0], values: data.entropy_from_cls}]},
     ], {nLayers, nHeads, describe: (flat, shown) => seriesTip(flat, shown), onClick: open});
   }
 

@@ -1,11 +1,12 @@
-// The gradient importance page: Figure 3 (each head's mean |dL/dα| over the keys [SEP], ". ," and the other
+// The gradient importance page: Figure 3 (each head's mean |dL/dα| over the keys [SEP] (or </s>), ". ," and the other
 // tokens, above the average attention to them) and a sortable table of every head.
 "use strict";
 
 (function () {
   const data = Report.data;
   const [nLayers, nHeads] = data.grid;
-  const CATEGORIES = [["sep", "[SEP]"], ["punct", ". or ,"], ["other", "other tokens"]];
+  const {cls: CLS, sep: SEP} = Report.ROLES; // the data's strings of the roles: [CLS] and [SEP], <s> and </s>
+  const CATEGORIES = [["sep", SEP], ["punct", ". or ,"], ["other", "other tokens"]];
   const COLOURS = ["#ff7f0e", "#2ca02c", "#d62728"]; // as Figure 3's PNG (matplotlib's C1, C2, C3)
 
   /** A gradient for people: three significant digits (as 4.91e-5 below 0.001), "-" for null. */
@@ -30,7 +31,7 @@
     const {body} = Report.section("figure-3", "Figure 3: gradient importance of attention",
       `Each point is one head at its layer, over ${data.n_examples} examples; lines join the layer means. Above: ` +
       "how much the masked-LM loss L depends on the head's attention to each kind of key, the mean |dL/dα| over " +
-      "its attention weights α to [SEP], to . or , and to the other tokens but [CLS] (docs/definitions.md, " +
+      `its attention weights α to ${SEP}, to . or , and to the other tokens but ${CLS} (docs/definitions.md, ` +
       "\"Gradient importance\"). Below: the average attention to the same keys, from the same forward pass. " +
       "Hover a point for the head's six numbers; click it to find it in the table.", "figure-3");
     const series = (statistic) => CATEGORIES.map(([key, label], index) => ({label, colour: COLOURS[index],

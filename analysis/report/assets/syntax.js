@@ -8,7 +8,8 @@
   const flatOf = (row) => row.layer * nHeads + row.head;
   const signed = (offset) => (offset > 0 ? `+${offset}` : String(offset));
 
-  /** The map positions (1-based words; [CLS] is 0) of a row's queries and of the keys they should find. */
+  /** The map positions (1-based words; the classifier token is 0) of a row's queries and of the keys they should
+   * find. */
   function relationPositions(row, sentence) {
     const dependents = [];
     sentence.relations.forEach((relation, word) => {
