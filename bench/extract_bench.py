@@ -229,7 +229,8 @@ class Reference:
         from transformers import AutoModel, AutoTokenizer
 
         self.torch = torch
-        self.model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"  # on a GPU machine both sides use the GPU
+        self.model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval().to(self.device)
         # a byte-level BPE tokenizer must be told that pre-split words each follow a space
         options = {"add_prefix_space": True} if self.model.config.model_type == "roberta" else {}
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), **options)
@@ -265,7 +266,8 @@ class Reference:
         maps = []
         for inputs, lengths in self.batches(examples):
             with self.torch.inference_mode():
-                attentions = self.torch.stack(self.model(**inputs, output_attentions=True).attentions, dim=1)
+                outputs = self.model(**inputs.to(self.device), output_attentions=True)
+                attentions = self.torch.stack(outputs.attentions, dim=1).cpu()
             maps.extend(attentions[row, :, :, :n, :n].numpy().astype(np.float16) for row, n in enumerate(lengths))
         return maps
 

@@ -347,3 +347,19 @@ def test_word_level_analyses_run_on_roberta(tmp_path):
                "--outfile", str(tmp_path / f"dev_{kind}.pkl"), *model)
         for example in read_examples(tmp_path / f"dev_{kind}.pkl"):
             np.testing.assert_allclose(example["attns"].astype(np.float32).sum(-1), 1, atol=2e-3)
+
+
+def test_segments_take_the_model_s_pair_template_in_both_modes():
+    from preprocessing.unlabeled import build_segments, original_segments
+
+    template = open_tokenizer(FAMILIES_DIR / "roberta").template
+    documents = [[["Ġa", "Ġb", "Ġc"], ["Ġd", "Ġe"], ["Ġf", "Ġg", "Ġh", "Ġi"]]] * 3
+    ours, _ = build_segments(documents, 9, num_segments=100, template=template)
+    lines = ["a b c", "d e", "f g h i", ""] * 3
+    original = original_segments(lines, str.split, 9, 100, template)
+    assert ours and original
+    for segment in ours + original:
+        assert len(segment) <= 9 and segment[0] == "<s>" and segment[-1] == "</s>"
+        separator = segment.index("</s>")
+        assert segment[separator + 1] == "</s>" and segment.count("</s>") == 3
+        assert separator > 1 and len(segment) - separator > 3  # A and B each hold a token

@@ -47,6 +47,18 @@ def test_view_maps_takes_transformers_attentions_as_they_are():
     assert data["grid"] == [2, 3] and data["selected"] == [1, 2] and data["map"] == "attn"
 
 
+def test_the_page_hides_the_model_s_own_special_tokens():
+    attention_maps = random_maps((1, 2), 5, seed=2)
+    roberta = {"words": ["a", "b", "c"], "tokens": ["<s>", "Ġa", "Ġb", "Ġc", "</s>"], "attns": attention_maps,
+               "special_tokens": {"cls": "<s>", "sep": "</s>"}}
+    from_example = page_data(view_maps(roberta).html)
+    assert from_example["drawing"]["special_tokens"] == ["<s>", "</s>"]
+    assert from_example["head_view"]["examples"][0]["tokens"] == ["<s>", "a", "b", "c", "</s>"]
+    given = page_data(view_maps(attention_maps, ["<s>", "a", "b", "c", "</s>"], special_tokens=("<s>", "</s>")).html)
+    assert given["drawing"]["special_tokens"] == ["<s>", "</s>"]
+    assert page_data(view_maps(attention_maps, list("vwxyz")).html)["drawing"]["special_tokens"] == ["[CLS]", "[SEP]"]
+
+
 def test_view_maps_reads_an_attention_file_example_and_objects_with_numpy():
     class Tensor:  # what a torch or TensorFlow tensor offers, without importing either
         def __init__(self, array: np.ndarray) -> None:

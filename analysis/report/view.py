@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 import utils
-from analysis.engines.maps import check_distributions, example_tokens
+from analysis.engines.maps import check_distributions, example_roles, example_tokens
 from analysis.heads import HeadGrid
 from analysis.report.page import HeadViewExamples, notebook_frame, page_html
+from bert.special_tokens import BERT_SPECIAL_TOKENS, RECORD_FIELD, SpecialTokens
 
 VIEW_MAX_TOKENS = 1024  # tokens kept of each example: the head view scrolls and draws a window of queries
 VIEW_MAX_WEIGHTS = 2**25  # weights kept in all, one byte each: an example is cropped to the tokens that fit (MiniLM's
@@ -97,9 +98,10 @@ def selected_head(grid: HeadGrid, layer: int | None, head: int | None) -> list[i
 
 
 def view_page(examples: Sequence[tuple[list[str], np.ndarray]], source: str, map_kind: str = "attn",
-              layer: int | None = None, head: int | None = None) -> AttentionView:
+              layer: int | None = None, head: int | None = None,
+              special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> AttentionView:
     """The view page of (tokens, maps `[L, H, n, n]`) examples on one grid, the head (`layer`, `head`, 1-based)
-    shown first."""
+    shown first; `special_tokens` are the strings the page hides as the classifier and the separator."""
     grid = HeadGrid.of(examples[0][1])
     fitting = math.isqrt(VIEW_MAX_WEIGHTS // (grid.n_layers * grid.n_heads))  # an example's tokens within the budget
     kept = HeadViewExamples(max_examples=len(examples), max_tokens=min(VIEW_MAX_TOKENS, fitting),
@@ -110,23 +112,26 @@ def view_page(examples: Sequence[tuple[list[str], np.ndarray]], source: str, map
                             f"example 0 {grid}")
         kept.add(index, {"tokens": tokens}, attention_maps)
     data = {"source": source, "grid": list(grid), "map": map_kind, "selected": selected_head(grid, layer, head),
-            "head_view": kept.to_json()}
+            "head_view": kept.to_json(special_tokens), RECORD_FIELD: special_tokens.record()}
     return AttentionView(page_html("Attention view", "view", data))
 
 
 def view_maps(attentions: object, tokens: Sequence[str] | None = None, *, layer: int | None = None,
-              head: int | None = None, map_kind: str = "attn",
-              source: str = "maps given to view_maps") -> AttentionView:
+              head: int | None = None, map_kind: str = "attn", source: str = "maps given to view_maps",
+              special_tokens: tuple[str, str] | None = None) -> AttentionView:
     """The view page of maps you already have: `attentions` is a `[L, H, n, n]` array, transformers'
     `outputs.attentions` (a tuple of per-layer `[1, H, n, n]` tensors: numpy, PyTorch, TensorFlow or JAX), or an
     example of an attention file (a dict with "attns" and its "tokens" or "words"); `tokens` are the n labels
-    (taken from the example when it is one)."""
+    (taken from the example when it is one); `special_tokens` the (classifier, separator) strings, e.g.
+    `("<s>", "</s>")` (an example's own record, else `[CLS]`/`[SEP]`)."""
+    roles = BERT_SPECIAL_TOKENS if special_tokens is None else SpecialTokens(*special_tokens)
     if isinstance(attentions, dict):
         if "attns" not in attentions:
             raise ViewError("attentions", "an example without 'attns' (skipped?)")
         attention_maps = maps_of(attentions["attns"])
         try:
             tokens = example_tokens(attentions, attention_maps.shape[-1]) if tokens is None else tokens
+            roles = example_roles(attentions) if special_tokens is None else roles
         except ValueError as error:
             raise ViewError("attentions", str(error)) from None
         map_kind = str(attentions.get("map", map_kind))
@@ -137,7 +142,7 @@ def view_maps(attentions: object, tokens: Sequence[str] | None = None, *, layer:
     tokens = [str(token) for token in tokens]
     if len(tokens) != attention_maps.shape[-1]:
         raise ViewError("tokens", f"{len(tokens)} tokens for maps of {attention_maps.shape[-1]} positions")
-    return view_page([(tokens, attention_maps)], source, map_kind, layer, head)
+    return view_page([(tokens, attention_maps)], source, map_kind, layer, head, roles)
 
 
 def view(texts: str | tuple[str, str] | Sequence[str | tuple[str, str]], model: str | None = None,
@@ -155,7 +160,7 @@ def view(texts: str | tuple[str, str] | Sequence[str | tuple[str, str]], model: 
     outputs, description = run_model(examples, model, revision, map, word_level, cased, max_sequence_length)
     labelled = [(example_tokens(example, example["attns"].shape[-1]), example["attns"].astype(np.float32))
                 for example in outputs]
-    return view_page(labelled, description, map, layer, head)
+    return view_page(labelled, description, map, layer, head, example_roles(outputs[0]))
 
 
 def listed_texts(texts: object) -> list:
