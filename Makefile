@@ -44,6 +44,13 @@ demo: setup
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/dev.json --word_level
 	$(PY) syntax_analysis.py --attn-data-file $(OUT)/depparse/dev_attn.pkl \
 		--select-attn-data-file $(OUT)/depparse/train_attn.pkl --probes --min-count 5 --outdir $(OUT)/syntax
+	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/dev.json --word_level --map alti \
+		--outfile $(OUT)/depparse/dev_alti.pkl
+	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/dev.json --word_level --map value-zeroing \
+		--outfile $(OUT)/depparse/dev_value_zeroing.pkl
+	$(PY) general_analysis.py --attn-data-file $(OUT)/depparse/dev_attn.pkl $(OUT)/depparse/dev_alti.pkl \
+		$(OUT)/depparse/dev_value_zeroing.pkl --outdir $(OUT)/mixing
+	$(PY) syntax_analysis.py --attn-data-file $(OUT)/depparse/dev_alti.pkl --min-count 5 --outdir $(OUT)/syntax_alti
 	$(PY) extract_attention.py --preprocessed-data-file $(OUT)/depparse/dev.json --word_level --random-init \
 		--outfile $(OUT)/depparse/dev_random_attn.pkl
 	$(PY) compare_models.py --attn-data-file $(OUT)/depparse/dev_attn.pkl $(OUT)/depparse/dev_random_attn.pkl \

@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cli.add_options(parser.add_argument_group("engine"), CorpusOptions,
                     only=("engine", "address", "workers", "cpus_per_worker", "num_gpus_per_worker", "shard_size"))
     cli.add_options(parser.add_argument_group("extraction"), CorpusOptions,
-                    only=("num_docs", "segment_seed", "single_segment", "map"))
+                    only=("num_docs", "segment_seed", "single_segment", "map", "aggregate"))
     general = parser.add_argument_group("general analysis")
     cli.add_options(general, CorpusOptions, only=("distance_examples",))
     cli.add_options(general, GeneralOptions, only=GENERAL_ONLY)

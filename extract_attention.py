@@ -7,7 +7,9 @@ writes data/sample/unlabeled_attn.pkl: the examples in input order, each with fl
 (unlabeled_attn.run.json). With --outdir the same list is written as a directory of shard pickles as it
 goes; rerunning an interrupted command resumes after the last complete shard. --original gives the original
 code's maps (every segment id 0, a split word's attention from its first piece) instead of ours. --map norm
-or --map rollout stores norm-based maps or attention rollout instead of attention weights (docs/definitions.md).
+or --map rollout stores norm-based maps or attention rollout instead of attention weights; --map attn-res-ln,
+alti or value-zeroing one context-mixing map a layer, with --aggregate their product across layers
+(docs/definitions.md).
 """
 
 import argparse
@@ -19,7 +21,8 @@ import cli
 import provenance
 from analysis.options import ModelOptions
 from bert.backend import import_keras
-from bert.extraction import MAP_KINDS, build_extractor, open_model, prepare_example, report_skipped
+from bert.extraction import build_extractor, open_model, prepare_example, report_skipped
+from bert.map_kinds import MAP_KINDS, stored_map_kind
 from bpe_utils import WORD_LEVEL_MODES
 from utils import (
     InputError,
@@ -57,8 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                       "(default: mean; first with --original)")
     cli.add_flag(parser, "single-segment", action="store_true", help="all token type ids 0, as the original code did")
     cli.add_flag(parser, "map", choices=MAP_KINDS, default="attn",
-                 help="attention weights, norm-based maps (Kobayashi et al. 2020) or attention rollout "
-                      "(Abnar and Zuidema 2020), see docs/definitions.md (default: %(default)s)")
+                 help="attention weights, norm-based maps (Kobayashi et al. 2020), attention rollout (Abnar and "
+                      "Zuidema 2020), or context mixing: attention with residual and LayerNorm (Kobayashi et al. "
+                      "2021), ALTI (Ferrando et al. 2022), value zeroing (Mohebbi et al. 2023); one map a layer "
+                      "for the last four. See docs/definitions.md (default: %(default)s)")
+    cli.add_flag(parser, "aggregate", action="store_true",
+                 help="with a context-mixing --map: its product across layers, stored as <kind>-aggregated")
     cli.add_flag(parser, "original", action="store_true",
                  help="the original code's maps: --single-segment and --word-level-mode first")
     cli.add_flag(parser, "random-init", action="store_true",
@@ -93,7 +100,7 @@ def run_fingerprint(input_path: Path, bert_dir: Path, args: argparse.Namespace) 
     digest = hashlib.sha256(read_bytes(input_path))
     options = {name: getattr(args, option) for name, option in OPTIONS_THAT_CHANGE_OUTPUT.items()}
     if args.map != "attn":
-        options["map"] = args.map
+        options["map"] = stored_map_kind(args.map, args.aggregate)
     if args.random_init:
         options["random_init"] = args.seed
     digest.update(json.dumps([str(bert_dir.resolve()), options], sort_keys=True).encode())
@@ -105,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     model_options = cli.options_from(args, ModelOptions)
     input_path = check_input_file(args.preprocessed_data_file)
+    map_kind = stored_map_kind(args.map, args.aggregate)
     source, config, tokenizer = open_model(args.model, args.max_sequence_length, args.cased, args.revision)
     outfile = Path(args.outfile) if args.outfile else default_outfile(input_path)
     if not args.outdir:
@@ -127,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     start = shard_writer.n_examples_written if shard_writer else 0
 
     import_keras(args.verbose)
-    extractor = build_extractor(source.directory, tokenizer, debug=args.debug, map_kind=args.map,
+    extractor = build_extractor(source.directory, tokenizer, debug=args.debug, map_kind=map_kind,
                                 word_level=args.word_level, single_segment=args.single_segment,
                                 tokens_per_batch=model_options.tokens_per_batch,
                                 random_init=args.seed if args.random_init else None)

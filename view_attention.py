@@ -14,7 +14,7 @@ from pathlib import Path
 import cli
 import utils
 from analysis.options import ModelOptions
-from bert.extraction import MAP_KINDS
+from bert.map_kinds import MAP_KINDS
 
 FLAGS = {"texts": "--text", "layer": "--layer", "head": "--head", "map": "--map"}  # view()'s arguments as flags
 
@@ -28,7 +28,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cli.add_flag(parser, "max-sequence-length", type=cli.bounded(int, 3),
                  help="longest text in tokens (default: the model's positions)")
     cli.add_flag(parser, "map", choices=MAP_KINDS, default="attn",
-                 help="attention weights, norm-based maps or attention rollout (default: %(default)s)")
+                 help="attention weights, norm-based maps, attention rollout or a context-mixing measure "
+                      "(docs/definitions.md) (default: %(default)s)")
     cli.add_flag(parser, "word_level", action="store_true",
                  help="word-level maps of the text's words (split at spaces)")
     cli.add_flag(parser, "layer", type=int, help="the layer shown first, 1-based (default: 1)")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.general import behaviour
-from bert.extraction import MAP_KINDS
+from bert.map_kinds import MAP_KINDS
 from bpe_utils import WORD_LEVEL_MODES
 from utils import OptionError, out_of_bounds
 
@@ -190,7 +190,9 @@ class CorpusOptions(CheckedOptions):
     segment_seed: int = option(0, "raw text: random seed of the A/B splits, as preprocess_unlabeled.py's --seed",
                                minimum=0)
     single_segment: bool = option(False, "all token type ids 0, as the original code did")
-    map: str = option("attn", "attention weights, norm-based maps or attention rollout", choices=MAP_KINDS)
+    map: str = option("attn", "attention weights, norm-based maps, attention rollout, or context mixing: attention "
+                      "with residual and LayerNorm, ALTI, value zeroing (docs/definitions.md)", choices=MAP_KINDS)
+    aggregate: bool = option(False, "with a context-mixing --map: its product across layers")
     word_level_mode: str = option("mean", "syntax and coreference: attention from a split word",
                                   choices=WORD_LEVEL_MODES)
     distance_examples: int = option(1000, "general analysis: the head distances (Figure 6) over the first N "

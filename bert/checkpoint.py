@@ -304,13 +304,13 @@ def read_checkpoint(model_dir: Path) -> tuple[EncoderConfig, dict[str, np.ndarra
     return config, weights
 
 
-def load_encoder(bert_dir: Path, maps_dtype: str = "float32", norm_maps: bool = False) -> "Encoder":
-    """An Encoder with the weights of the checkpoint in `bert_dir` (Google or Hugging Face); `norm_maps`: it
-    returns norm-based maps and value norms (bert.modeling.Encoder)."""
+def load_encoder(bert_dir: Path, maps_dtype: str = "float32", map_kind: str = "attn") -> "Encoder":
+    """An Encoder with the weights of the checkpoint in `bert_dir` (Google or Hugging Face) that returns `map_kind`
+    maps (bert.modeling.Encoder)."""
     from bert.modeling import build_encoder
 
     config, weights = read_checkpoint(bert_dir)
-    encoder = build_encoder(config, maps_dtype, norm_maps)
+    encoder = build_encoder(config, maps_dtype, map_kind)
     assign_weights(encoder, weights, bert_dir)
     return encoder
 
@@ -352,24 +352,24 @@ def debug_config(config: EncoderConfig) -> EncoderConfig:
 
 
 def random_encoder(
-    config: EncoderConfig, maps_dtype: str = "float32", seed: int = 0, norm_maps: bool = False
+    config: EncoderConfig, maps_dtype: str = "float32", seed: int = 0, map_kind: str = "attn"
 ) -> "Encoder":
     """The architecture of `config` with seeded random weights, initialised as BERT's pre-training initialises them
     (truncated normal of `initializer_range` for every matrix and embedding, LayerNorm 1 and 0, biases 0): the
-    control that probing studies compare a trained model with; `norm_maps` as in load_encoder."""
+    control that probing studies compare a trained model with; `map_kind` as in load_encoder."""
     import keras
 
     from bert.modeling import build_encoder
 
     keras.utils.set_random_seed(seed)
-    return build_encoder(config, maps_dtype, norm_maps)
+    return build_encoder(config, maps_dtype, map_kind)
 
 
 def debug_encoder(
-    config: EncoderConfig, maps_dtype: str = "float32", seed: int = 0, norm_maps: bool = False
+    config: EncoderConfig, maps_dtype: str = "float32", seed: int = 0, map_kind: str = "attn"
 ) -> "Encoder":
-    """A tiny randomly initialised encoder (`debug_config` of `config`), seeded; `norm_maps` as in load_encoder."""
-    return random_encoder(debug_config(config), maps_dtype, seed, norm_maps)
+    """A tiny randomly initialised encoder (`debug_config` of `config`), seeded; `map_kind` as in load_encoder."""
+    return random_encoder(debug_config(config), maps_dtype, seed, map_kind)
 
 
 def debug_masked_lm(config: EncoderConfig, seed: int = 0) -> "MaskedLanguageModel":

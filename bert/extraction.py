@@ -14,13 +14,15 @@ from tqdm import tqdm
 
 from bert.checkpoint import ModelSource, checkpoint_format, model_tokenizer, read_config, resolve_model
 from bert.config import EncoderConfig
+from bert.map_kinds import AGGREGATED, MAP_KINDS, encoder_map_kind
 from bert.model_tokenizer import ModelTokenizer
 from bert.special_tokens import RECORD_FIELD, SpecialTokens
 from bpe_utils import word_level_attention
 from utils import OptionError, example_error
 
 INPUT_FIELDS = ("text", "words", "tokens")
-MAP_KINDS = ("attn", "norm", "rollout")  # docs/definitions.md, "Beyond attention weights"
+QUADRATIC_PAIRS_PER_BATCH = 4 * 128**2  # alti and value-zeroing make [batch, n, n, hidden] tensors: batches of at
+# most this many query-key pairs (4 examples of 128 tokens)
 
 
 @dataclasses.dataclass
@@ -105,17 +107,28 @@ def padded_inputs(token_ids: list, tokens: list[list[str]], single_segment: bool
     return inputs
 
 
-def length_batches(lengths: list[int], tokens_per_batch: int) -> list[list[int]]:
-    """Indices sorted by length and grouped into batches of at most `tokens_per_batch` tokens once padded.
+def length_batches(lengths: list[int], tokens_per_batch: int, pairs_per_batch: int | None = None) -> list[list[int]]:
+    """Indices sorted by length and grouped into batches of at most `tokens_per_batch` tokens once padded (and, when
+    given, at most `pairs_per_batch` query-key pairs: examples x length^2).
 
     Short examples thus go in larger batches; every batch holds at least one example.
     """
     batches: list[list[int]] = []
     for index in np.argsort(lengths, kind="stable").tolist():
-        if not batches or (len(batches[-1]) + 1) * lengths[index] > tokens_per_batch:
+        count, length = (len(batches[-1]) + 1 if batches else 0), lengths[index]
+        if not batches or count * length > tokens_per_batch or count * length**2 > (pairs_per_batch or np.inf):
             batches.append([])
         batches[-1].append(index)
     return batches
+
+
+def layer_products(layer_maps: np.ndarray) -> np.ndarray:
+    """The products across layers of float64 maps [layers, n, n]: M_1, M_2 M_1, M_3 M_2 M_1, ... [layers, n, n]."""
+    products = np.empty_like(layer_maps)
+    products[0] = layer_maps[0]
+    for layer in range(1, len(layer_maps)):
+        products[layer] = layer_maps[layer] @ products[layer - 1]
+    return products
 
 
 def attention_rollout(attention_maps: np.ndarray) -> np.ndarray:
@@ -125,18 +138,22 @@ def attention_rollout(attention_maps: np.ndarray) -> np.ndarray:
     Rows of every R_l sum to 1 when the maps' rows do.
     """
     mixed = 0.5 * attention_maps.astype(np.float64).mean(axis=1) + 0.5 * np.eye(attention_maps.shape[-1])
-    rollout = np.empty_like(mixed)
-    rollout[0] = mixed[0]
-    for layer in range(1, len(mixed)):
-        rollout[layer] = mixed[layer] @ rollout[layer - 1]
-    return rollout[:, None].astype(np.float32)
+    return layer_products(mixed)[:, None].astype(np.float32)
+
+
+def aggregated_mixing(mixing_maps: np.ndarray) -> np.ndarray:
+    """A context-mixing kind's product across layers (--aggregate) of its maps [layers, 1, n, n]: [layers, 1, n, n],
+    float32, computed in float64 (no identity is added: the residual is already inside each layer's map)."""
+    return layer_products(mixing_maps[:, 0].astype(np.float64))[:, None].astype(np.float32)
 
 
 class AttentionExtractor:
     """Runs an Encoder on prepared examples and returns its maps [layers, heads, n, n].
 
-    Batches hold at most `tokens_per_batch` tokens, padding included (by default 16 examples of 128 tokens).
-    `map_kind` (MAP_KINDS) is what the output examples hold; `norm` needs an encoder built with `norm_maps`.
+    Batches hold at most `tokens_per_batch` tokens, padding included (by default 16 examples of 128 tokens), and, for
+    the kinds that make [batch, n, n, hidden] tensors (alti, value-zeroing), at most QUADRATIC_PAIRS_PER_BATCH
+    query-key pairs. `map_kind` is what the output examples hold (a MAP_KINDS kind or a mixing kind's aggregate);
+    the encoder must compute its `encoder_map_kind`.
     """
 
     def __init__(
@@ -147,14 +164,15 @@ class AttentionExtractor:
         tokens_per_batch: int = 16 * 128,
         map_kind: str = "attn",
     ):
-        if map_kind not in MAP_KINDS:
-            raise ValueError(f"map kind must be one of {MAP_KINDS}, got {map_kind!r}")
-        if (map_kind == "norm") != bool(getattr(encoder, "norm_maps", False)):
-            raise ValueError(f"--map {map_kind} needs an encoder built with norm_maps={map_kind == 'norm'}")
+        if encoder_map_kind(map_kind) not in MAP_KINDS:
+            raise ValueError(f"map kind must be one of {MAP_KINDS} or a mixing kind's aggregate, got {map_kind!r}")
+        if encoder.map_kind != encoder_map_kind(map_kind):
+            raise ValueError(f"--map {map_kind} needs an encoder built with map_kind={encoder_map_kind(map_kind)!r}")
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.single_segment = single_segment
         self.tokens_per_batch = tokens_per_batch
+        self.pairs_per_batch = QUADRATIC_PAIRS_PER_BATCH if encoder.map_kind in ("alti", "value-zeroing") else None
         self.map_kind = map_kind
         self._trace_for_any_shape()
 
@@ -174,9 +192,9 @@ class AttentionExtractor:
                              self.encoder.config.type_vocab_size, self.tokenizer.special_tokens.sep)
 
     def model_maps(self, batch: list[PreparedExample]) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        """Each example's token-level maps [layers, heads, n, n] as the encoder gives them (attention weights, or
-        norm-based maps with `norm_maps`) and its value norms [layers, heads, n] (None without `norm_maps`);
-        views into the batch's arrays."""
+        """Each example's token-level maps [layers, heads, n, n] as the encoder gives them (attention weights,
+        norm-based maps, or one context-mixing map a layer) and its value norms [layers, heads, n] (None but for
+        `norm`); views into the batch's arrays."""
         outputs = self.encoder.predict_on_batch(self.batch_inputs(batch))
         maps, norms = (outputs if isinstance(outputs, (tuple, list)) else (outputs, None))
         maps = np.asarray(maps)
@@ -195,7 +213,8 @@ class AttentionExtractor:
         """(position in chunk, maps, value norms or None) for every example of a chunk that is not skipped,
         batched by length."""
         kept = [position for position, example in enumerate(chunk) if example.skipped is None]
-        for batch in length_batches([len(chunk[position].tokens) for position in kept], self.tokens_per_batch):
+        lengths = [len(chunk[position].tokens) for position in kept]
+        for batch in length_batches(lengths, self.tokens_per_batch, self.pairs_per_batch):
             positions = [kept[i] for i in batch]
             for position, (maps, norms) in zip(
                 positions, self.model_maps([chunk[position] for position in positions]), strict=True
@@ -233,17 +252,17 @@ def build_extractor(bert_dir: Path, tokenizer: ModelTokenizer, *, debug: bool = 
                     random_init: int | None = None) -> AttentionExtractor:
     """The extractor of `map_kind` maps with the model in `bert_dir` (or, `debug`, a tiny random one; or, with
     `random_init` a seed, its architecture with random weights): maps leave the model as float16, or as float32
-    where they are pooled into words or multiplied into rollouts."""
+    where they are pooled into words or multiplied across layers (rollout, aggregates)."""
     from bert.checkpoint import debug_encoder, load_encoder, random_encoder, read_config
 
-    maps_dtype = "float32" if word_level or map_kind == "rollout" else "float16"
-    norm_maps = map_kind == "norm"
+    computed = encoder_map_kind(map_kind)
+    maps_dtype = "float16" if map_kind == computed and not word_level and map_kind != "rollout" else "float32"
     if debug:
-        encoder = debug_encoder(read_config(bert_dir), maps_dtype, norm_maps=norm_maps)
+        encoder = debug_encoder(read_config(bert_dir), maps_dtype, map_kind=computed)
     elif random_init is not None:
-        encoder = random_encoder(read_config(bert_dir), maps_dtype, random_init, norm_maps)
+        encoder = random_encoder(read_config(bert_dir), maps_dtype, random_init, computed)
     else:
-        encoder = load_encoder(bert_dir, maps_dtype, norm_maps)
+        encoder = load_encoder(bert_dir, maps_dtype, computed)
     return AttentionExtractor(encoder, tokenizer, single_segment, tokens_per_batch, map_kind)
 
 
@@ -260,9 +279,10 @@ def output_example(
     maps, whose rows are `[CLS]`, the words, `[SEP]`), the strings that play `[CLS]`/`[SEP]` (`special_tokens`), and
     float16 `attns` or `skipped`.
 
-    `maps` are the model's token-level maps: attention weights, or norm-based maps for `map_kind` `norm`; for
-    `rollout` they are rolled out here. Other kinds than `attn` are recorded as `map`; a `norm` example keeps
-    its float16 `value_norms` [layers, heads, n] at token level only (a word has no single value vector).
+    `maps` are the model's token-level maps: attention weights, norm-based maps for `map_kind` `norm`, one
+    context-mixing map a layer for a mixing kind; for `rollout` and an aggregate they are multiplied across layers
+    here. Other kinds than `attn` are recorded as `map`; a `norm` example keeps its float16 `value_norms`
+    [layers, heads, n] at token level only (a word has no single value vector).
     """
     output = dict(example)
     output.setdefault("tokens", prepared.tokens)
@@ -274,6 +294,8 @@ def output_example(
         output["map"] = map_kind
     if map_kind == "rollout":
         maps = attention_rollout(maps)
+    elif map_kind.endswith(AGGREGATED):
+        maps = aggregated_mixing(maps)
     if prepared.pieces_per_word is not None:
         maps = word_level_attention(maps, prepared.pieces_per_word, word_level_mode)
     elif value_norms is not None:

@@ -12,6 +12,8 @@ import keras
 from keras import ops
 
 from bert.config import EncoderConfig
+from bert.context_mixing import layer_mixing
+from bert.map_kinds import MIXING_KINDS
 
 ACTIVATIONS = {
     "gelu": lambda x: ops.gelu(x, approximate=False),
@@ -19,6 +21,7 @@ ACTIVATIONS = {
     "gelu_pytorch_tanh": lambda x: ops.gelu(x, approximate=True),
     "relu": ops.relu,
 }
+ENCODER_MAPS = ("attn", "norm", *MIXING_KINDS)  # what Encoder.call can return (see Encoder)
 MASKED_SCORE = -1e9  # added to the attention scores of padding keys; exp() of it is exactly 0 in float32
 
 
@@ -82,39 +85,54 @@ class TransformerLayer(keras.layers.Layer):
         seq, head_size]: f_h(x_j) = v W_O^h, W_O^h the rows of the attention output kernel that head h feeds (its
         bias is shared by all tokens and left out). Computed as sqrt(v G_h v^T) with the head's Gram matrix
         G_h = W_O^h W_O^h^T [head_size, head_size], so no [.., seq, hidden] array per head is made."""
-        heads, head_size = self.config.num_attention_heads, self.config.head_size
-        output_rows = ops.reshape(self.attention_output.kernel, (heads, head_size, self.config.hidden_size))
+        output_rows = self.output_rows()
         gram = ops.matmul(output_rows, ops.transpose(output_rows, (0, 2, 1)))
         squared = ops.sum(ops.matmul(values, gram) * values, axis=-1)
         return ops.sqrt(ops.maximum(squared, 0.0))
 
+    def output_rows(self):
+        """The attention output kernel [hidden, hidden] as the rows W_O^h that each head feeds: [heads, head_size,
+        hidden]."""
+        heads, head_size = self.config.num_attention_heads, self.config.head_size
+        return ops.reshape(self.attention_output.kernel, (heads, head_size, self.config.hidden_size))
+
+    def residual_sum(self, hidden, attention_probs, values):
+        """r = x + attention output [batch, seq, hidden]: what the attention LayerNorm normalises."""
+        batch, length = ops.shape(hidden)[0], ops.shape(hidden)[1]
+        context = ops.matmul(attention_probs, values)
+        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, length, self.config.hidden_size))
+        return hidden + self.attention_output(context)
+
+    def feed_forward(self, attended):
+        """The layer's output LN(y + FFN(y)) of the attention block's output y [..., hidden]."""
+        intermediate = ACTIVATIONS[self.config.hidden_act](self.intermediate(attended))
+        return self.output_layer_norm(attended + self.output_dense(intermediate))
+
     def call(self, hidden, attention_probs, values=None):
         """The layer's output [batch, seq, hidden], given its input, its attention probabilities and, when already
         computed, its value vectors [batch, heads, seq, head_size]."""
-        batch, length = ops.shape(hidden)[0], ops.shape(hidden)[1]
         values = self.values(hidden) if values is None else values
-        context = ops.matmul(attention_probs, values)
-        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, length, self.config.hidden_size))
-        hidden = self.attention_layer_norm(hidden + self.attention_output(context))
-        intermediate = ACTIVATIONS[self.config.hidden_act](self.intermediate(hidden))
-        return self.output_layer_norm(hidden + self.output_dense(intermediate))
+        return self.feed_forward(self.attention_layer_norm(self.residual_sum(hidden, attention_probs, values)))
 
 
 class Encoder(keras.Model):
     """The embeddings and encoder of any family of bert/config.py; `call` returns every layer's attention,
     [batch, layers, heads, query, key].
 
-    The maps are computed in float32 and returned as `maps_dtype` (float16 halves what leaves the model). With
-    `norm_maps`, `call` returns instead the norm-based maps (Kobayashi et al. 2020, docs/definitions.md),
-    alpha[i, j] * ||f_h(x_j)|| with each row normalised to sum to 1, and the norms ||f_h(x_j)||
-    [batch, layers, heads, key] (float32), both from the same forward pass.
+    The maps are computed in float32 and returned as `maps_dtype` (float16 halves what leaves the model).
+    `map_kind` (ENCODER_MAPS, docs/definitions.md) chooses what `call` returns instead of the weights:
+    - `norm`: the norm-based maps (Kobayashi et al. 2020), alpha[i, j] * ||f_h(x_j)|| with each row normalised to
+      sum to 1, and the norms ||f_h(x_j)|| [batch, layers, heads, key] (float32), from the same forward pass;
+    - a kind of bert/context_mixing.py: its maps [batch, layers, 1, query, key], rows normalised to sum to 1.
     """
 
-    def __init__(self, config: EncoderConfig, maps_dtype: str = "float32", norm_maps: bool = False, **kwargs):
+    def __init__(self, config: EncoderConfig, maps_dtype: str = "float32", map_kind: str = "attn", **kwargs):
         super().__init__(**kwargs)
+        if map_kind not in ENCODER_MAPS:
+            raise ValueError(f"map_kind must be one of {ENCODER_MAPS}, got {map_kind!r}")
         self.config = config
         self.maps_dtype = maps_dtype
-        self.norm_maps = norm_maps
+        self.map_kind = map_kind
         initializer = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
         width = config.embedding_width
         self.word_embeddings = keras.layers.Embedding(
@@ -172,16 +190,19 @@ class Encoder(keras.Model):
 
         `inputs` holds `token_ids`, `segment_ids` and `input_mask` (1 for real tokens, 0 for padding);
         padding keys get exactly zero attention. The last layer's feed-forward block does not affect
-        any attention map, so it is not run. With `norm_maps`: (norm-based maps, value norms), see the class.
+        any attention map, so it is not run. Other `map_kind`s: see the class.
         """
+        if self.map_kind in MIXING_KINDS:
+            return self.mixing_maps(inputs)
+        norm_maps = self.map_kind == "norm"
         hidden, attention_bias = self.embed(inputs)
         attention_maps, value_norms = [], []
         layers = self.layers_in_order()
         for index, layer in enumerate(layers):
             is_last = index == len(layers) - 1
             probs = layer.attention_probs(hidden, attention_bias)
-            values = layer.values(hidden) if self.norm_maps or not is_last else None
-            if self.norm_maps:
+            values = layer.values(hidden) if norm_maps or not is_last else None
+            if norm_maps:
                 norms = layer.value_norms(values)
                 weighted = probs * norms[:, :, None, :]
                 attention_maps.append(weighted / ops.sum(weighted, axis=-1, keepdims=True))
@@ -191,7 +212,22 @@ class Encoder(keras.Model):
             if not is_last:
                 hidden = layer(hidden, probs, values)
         maps = ops.cast(ops.stack(attention_maps, axis=1), self.maps_dtype)
-        return (maps, ops.stack(value_norms, axis=1)) if self.norm_maps else maps
+        return (maps, ops.stack(value_norms, axis=1)) if norm_maps else maps
+
+    def mixing_maps(self, inputs):
+        """The `map_kind` context-mixing maps [batch, layers, 1, query, key] (bert/context_mixing.py), each row over
+        the real keys normalised to sum to 1."""
+        hidden, attention_bias = self.embed(inputs)
+        real_keys = ops.cast(inputs["input_mask"], "float32")[:, None, :]
+        mixing_maps = []
+        layers = self.layers_in_order()
+        for index, layer in enumerate(layers):
+            probs = layer.attention_probs(hidden, attention_bias)
+            mixing, hidden = layer_mixing(self.map_kind, layer, hidden, probs, layer.values(hidden),
+                                          is_last=index == len(layers) - 1)
+            mixing = mixing * real_keys
+            mixing_maps.append(mixing / ops.maximum(ops.sum(mixing, axis=-1, keepdims=True), 1e-30))
+        return ops.cast(ops.stack(mixing_maps, axis=1)[:, :, None], self.maps_dtype)
 
     def sequence_output(self, inputs, attention_offsets):
         """The last layer's full output [batch, seq, hidden] and every layer's attention [batch, layers, heads,
@@ -239,9 +275,9 @@ class Encoder(keras.Model):
         return names
 
 
-def build_encoder(config: EncoderConfig, maps_dtype: str = "float32", norm_maps: bool = False) -> Encoder:
-    """A Encoder with all its weights created (randomly initialised); `norm_maps`: see Encoder."""
-    encoder = Encoder(config, maps_dtype, norm_maps)
+def build_encoder(config: EncoderConfig, maps_dtype: str = "float32", map_kind: str = "attn") -> Encoder:
+    """An Encoder with all its weights created (randomly initialised); `map_kind`: see Encoder."""
+    encoder = Encoder(config, maps_dtype, map_kind)
     encoder.build()
     return encoder
 

@@ -89,7 +89,8 @@ def test_older_names_stay_aliases(script, argv, expected):
     (lambda: SyntaxOptions(select_on="dev"), "select_on", "'dev' is not one of same, train"),
     (lambda: ProbeSettings(lr_decay=1.5), "lr_decay", "1.5 is not in [1e-12, 1.0]"),
     (lambda: ModelOptions(batch_size=0), "batch_size", "0 is not in [1, inf]"),
-    (lambda: CorpusOptions(map="attention"), "map", "'attention' is not one of attn, norm, rollout"),
+    (lambda: CorpusOptions(map="attention"), "map",
+     "'attention' is not one of attn, norm, rollout, attn-res-ln, alti, value-zeroing"),
     (lambda: CorpusOptions(cpus_per_worker=0.0), "cpus_per_worker", "0.0 is not in [0.01, inf]"),
 ])
 def test_options_check_their_own_bounds_and_choices(make, parameter, problem):

@@ -101,7 +101,7 @@ def test_norm_maps_equal_the_reference(tokenizer):
     archive = np.load(NORM_GOLDEN)
     count = len([name for name in archive.files if name.startswith("tokens_")])
     batch = [PreparedExample([str(token) for token in archive[f"tokens_{index}"]]) for index in range(count)]
-    extractor = AttentionExtractor(load_encoder(embedded_model_dir(), norm_maps=True), tokenizer, map_kind="norm")
+    extractor = AttentionExtractor(load_encoder(embedded_model_dir(), map_kind="norm"), tokenizer, map_kind="norm")
     for index, (maps, norms) in enumerate(extractor.model_maps(batch)):
         np.testing.assert_allclose(maps, archive[f"norm_maps_{index}"], rtol=0, atol=TOLERANCE)
         np.testing.assert_allclose(norms, archive[f"value_norms_{index}"], rtol=TOLERANCE, atol=0)
@@ -131,7 +131,7 @@ def float32_maps(outputs, tokenizer) -> dict[str, list[np.ndarray]]:
     batch = [PreparedExample(example["tokens"]) for example in outputs["attn_token"]]
     bert_dir = embedded_model_dir()
     attention = AttentionExtractor(load_encoder(bert_dir), tokenizer).attention_maps(batch)
-    norm = AttentionExtractor(load_encoder(bert_dir, norm_maps=True), tokenizer, map_kind="norm").attention_maps(batch)
+    norm = AttentionExtractor(load_encoder(bert_dir, map_kind="norm"), tokenizer, map_kind="norm").attention_maps(batch)
     return {"attn": attention, "norm": norm}
 
 

@@ -34,6 +34,7 @@ from analysis.syntax.pipeline import SyntaxAnalysis
 from bert.checkpoint import debug_config
 from bert.config import EncoderConfig
 from bert.extraction import PreparedExample, open_model, prepare_example, report_skipped
+from bert.map_kinds import maps_per_layer, stored_map_kind
 from bert.model_tokenizer import ModelTokenizer
 
 ANALYSES: dict[str, type[CorpusAnalysis]] = {"general": GeneralAnalysis, "syntax": SyntaxAnalysis,
@@ -69,9 +70,10 @@ def guess_analysis(examples: list[dict]) -> str:
 
 
 def model_grid(config: EncoderConfig, debug: bool, map_kind: str) -> HeadGrid:
-    """The grid of the maps the run makes: the model's (or --debug's) layers x heads; one head a layer for rollout."""
+    """The grid of the maps the run makes: the model's (or --debug's) layers x heads; one "head" a layer for rollout
+    and context mixing."""
     config = debug_config(config) if debug else config
-    return HeadGrid(config.num_hidden_layers, 1 if map_kind == "rollout" else config.num_attention_heads)
+    return HeadGrid(config.num_hidden_layers, maps_per_layer(map_kind) or config.num_attention_heads)
 
 
 def check_examples(examples: list, tokenizer: ModelTokenizer, analysis: CorpusAnalysis, data_file: Path,
@@ -129,6 +131,7 @@ def run(data_file: str | Path, outdir: str | Path | None, model: ModelOptions, c
 
         check_reachable(corpus.address)
     data_file = utils.check_input_file(data_file)
+    map_kind = stored_map_kind(corpus.map, corpus.aggregate)
     source, config, tokenizer = open_model(model.model, model.max_sequence_length, model.cased, model.revision)
     examples = read_corpus(data_file, tokenizer, model.max_sequence_length, corpus)
     kind = corpus.analysis or guess_analysis(examples)
@@ -136,13 +139,13 @@ def run(data_file: str | Path, outdir: str | Path | None, model: ModelOptions, c
         check_analysis(kind)
     outdir = Path(outdir) if outdir else default_outdir(data_file)
     utils.check_output_dir(outdir)
-    analysis = ANALYSES[kind].for_corpus(analyses, corpus, model_grid(config, model.debug, corpus.map), data_file)
+    analysis = ANALYSES[kind].for_corpus(analyses, corpus, model_grid(config, model.debug, map_kind), data_file)
     prepared = check_examples(examples, tokenizer, analysis, data_file, model.max_sequence_length)
     analysis.plan([index for index, ready in enumerate(prepared) if ready.skipped is None])
 
     settings = ModelSettings(str(source.directory), model.debug, model.cased, model.max_sequence_length,
                              model.batch_size, analysis.word_level, corpus.word_level_mode, corpus.single_segment,
-                             corpus.map, verbose)
+                             map_kind, verbose)
     shards = list(cut_shards(examples, prepared, corpus.shard_size))
     store = PartialStore(outdir, run_fingerprint(data_file, settings, analysis.settings(), corpus.shard_size),
                          len(shards))
@@ -151,7 +154,7 @@ def run(data_file: str | Path, outdir: str | Path | None, model: ModelOptions, c
                 "analysis": analysis.settings()}
     record = provenance.run_record(recorded, model=provenance.model_record(source, config, model.debug),
                                    inputs={"data_file": data_file})
-    analysis.write(merge_partials(analysis, store), outdir, corpus.map, record)
+    analysis.write(merge_partials(analysis, store), outdir, map_kind, record)
     store.close()
     skipped = report_skipped(prepared, model.max_sequence_length)
     return analysis, outdir, len(examples) - skipped

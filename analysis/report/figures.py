@@ -184,7 +184,14 @@ def plot_token_attention(statistics: GeneralStatistics) -> Figure:
     return figure
 
 
-MAP_TITLES = {"attn": "attention weights", "norm": "norm-based maps", "rollout": "attention rollout"}
+MAP_TITLES = {"attn": "attention weights", "norm": "norm-based maps", "rollout": "attention rollout",
+              "attn-res-ln": "attention + residual + LayerNorm", "alti": "ALTI", "value-zeroing": "value zeroing"}
+
+
+def map_title(map_kind: str) -> str:
+    """A map kind as a figure names it: `alti-aggregated` is "ALTI, aggregated"."""
+    kind, aggregated, _ = map_kind.partition("-aggregated")
+    return MAP_TITLES.get(kind, kind) + (", aggregated" if aggregated else "")
 
 
 def plot_token_attention_by_map(compared: Sequence[tuple[str, str, GeneralStatistics]]) -> Figure:
@@ -199,7 +206,7 @@ def plot_token_attention_by_map(compared: Sequence[tuple[str, str, GeneralStatis
             _plot_by_layer(ax, statistics.avg_attn[key], offset, color, label)
         _layer_axis(ax, statistics.grid[0], "average attention")
         ax.set_ylim(-0.03, 1.03)
-        ax.set_title(f"{MAP_TITLES.get(map_kind, map_kind)}\n{Path(source).name}, {statistics.n_examples} examples",
+        ax.set_title(f"{map_title(map_kind)}\n{Path(source).name}, {statistics.n_examples} examples",
                      fontsize=10)
         ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
         ax.label_outer()

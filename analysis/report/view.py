@@ -152,7 +152,7 @@ def view(texts: str | tuple[str, str] | Sequence[str | tuple[str, str]], model: 
     on one text, a pair `(a, b)` or a list of either, and view its maps of kind `map` (token level, or with
     `word_level` the words of each text split at spaces); `layer`/`head` (1-based) preselect the head.
     `max_sequence_length` defaults to the model's positions."""
-    from bert.extraction import MAP_KINDS
+    from bert.map_kinds import MAP_KINDS
 
     if map not in MAP_KINDS:
         raise ViewError("map", f"{map!r} is not one of {', '.join(MAP_KINDS)}")

@@ -12,11 +12,13 @@ CI never runs this script; it only reads what it writes:
   id 0, attention from a split word = its first piece's row), from the same BertModel;
 - tests/golden/minilm_norm.npz: norm-based maps (Kobayashi et al. 2020) and value norms, written plainly in float64
   from the same BertModel's hidden states and weights;
+- tests/golden/minilm_mixing.npz: context-mixing maps (attn-res-ln, alti, value-zeroing, each also aggregated over
+  layers), written plainly in float64 from the same BertModel run in float64 and its weights;
 - tests/golden/masked_lm_gradients.npz: masked-LM losses and |dL/d alpha| by torch autograd in float64, of a small
   random BertForMaskedLM and of the MiniLM encoder with a seeded random masked-LM head, with their weights.
 
-`--only NAME ...` writes only the named fixtures (`tokenizer`, `attention`, `original`, `norm`, `grad`), leaving the
-others as they are.
+`--only NAME ...` writes only the named fixtures (`tokenizer`, `attention`, `original`, `norm`, `mixing`, `grad`),
+leaving the others as they are.
 """
 
 import argparse
@@ -25,6 +27,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import scipy.special
 import tokenizers
 import torch
 import transformers
@@ -317,6 +320,22 @@ def plain_norm_maps(model: BertModel, hidden_states: tuple, attentions: tuple) -
     return np.stack(maps), np.stack(norms)
 
 
+def run_segment(model: BertModel, tokenizer: BertTokenizerLegacy, text_a: str, text_b: str) -> tuple:
+    """Run BertModel on one segment alone: its tokens, its token type ids (0 up to and including the first [SEP])
+    and the outputs with every layer's attention and hidden states."""
+    tokens = segment_tokens(tokenizer, text_a, text_b)
+    first_sep = tokens.index("[SEP]")
+    token_type_ids = [0] * (first_sep + 1) + [1] * (len(tokens) - first_sep - 1)
+    with torch.no_grad():
+        outputs = model(
+            input_ids=torch.tensor([tokenizer.convert_tokens_to_ids(tokens)]),
+            token_type_ids=torch.tensor([token_type_ids]),
+            output_attentions=True,
+            output_hidden_states=True,
+        )
+    return tokens, token_type_ids, outputs
+
+
 def write_norm(directory: Path) -> None:
     """Run BertModel on each norm example alone and store its tokens, ids, token types, norm-based maps and norms."""
     config = json.loads((directory / "tokenizer_config.json").read_text(encoding="utf-8"))
@@ -324,22 +343,180 @@ def write_norm(directory: Path) -> None:
     model = BertModel.from_pretrained(str(directory), attn_implementation="eager", dtype=torch.float32).eval()
     arrays = {}
     for index, (text_a, text_b) in enumerate(NORM_EXAMPLES):
-        tokens = segment_tokens(tokenizer, text_a, text_b)
-        first_sep = tokens.index("[SEP]")
-        token_type_ids = [0] * (first_sep + 1) + [1] * (len(tokens) - first_sep - 1)
-        with torch.no_grad():
-            outputs = model(
-                input_ids=torch.tensor([tokenizer.convert_tokens_to_ids(tokens)]),
-                token_type_ids=torch.tensor([token_type_ids]),
-                output_attentions=True,
-                output_hidden_states=True,
-            )
+        tokens, _, outputs = run_segment(model, tokenizer, text_a, text_b)
         maps, norms = plain_norm_maps(model, outputs.hidden_states, outputs.attentions)
         arrays[f"tokens_{index}"] = np.array(tokens)
         arrays[f"norm_maps_{index}"] = maps.astype(np.float32)
         arrays[f"value_norms_{index}"] = norms.astype(np.float32)
         print(f"norm example {index}: {len(tokens)} tokens")
     np.savez_compressed(GOLDEN_DIR / "minilm_norm.npz", **arrays)
+
+
+MIXING_EXAMPLES = [  # (text_a, text_b) as in ATTENTION_EXAMPLES
+    *NORM_EXAMPLES,
+    ("Researchers published their findings on Tuesday, arguing that urban gardens lower summer heat.", ""),
+]
+MIXING_KINDS = ("attn_res_ln", "alti", "value_zeroing")
+SELF_CHECK_TOLERANCE = 1e-9  # the float64 recomputations against the float64 model's own tensors
+VALUE_ZEROING_RESOLVED = 1e-3  # rows whose total change sum_j (1 - cos) float32 resolves (the tests check only them)
+
+
+def layer_weights(layer: torch.nn.Module) -> dict[str, np.ndarray]:
+    """One BertLayer's parameters in float64, kernels as [in, out]: value, attention output, its LayerNorm,
+    intermediate, output and its LayerNorm."""
+
+    def kernel(linear: torch.nn.Linear) -> np.ndarray:
+        return linear.weight.detach().double().numpy().T
+
+    def vector(parameter: torch.nn.Parameter) -> np.ndarray:
+        return parameter.detach().double().numpy()
+
+    attention_output, output = layer.attention.output, layer.output
+    return {
+        "value_kernel": kernel(layer.attention.self.value), "value_bias": vector(layer.attention.self.value.bias),
+        "output_kernel": kernel(attention_output.dense), "output_bias": vector(attention_output.dense.bias),
+        "ln1_gain": vector(attention_output.LayerNorm.weight), "ln1_bias": vector(attention_output.LayerNorm.bias),
+        "ln1_eps": np.float64(attention_output.LayerNorm.eps),
+        "intermediate_kernel": kernel(layer.intermediate.dense),
+        "intermediate_bias": vector(layer.intermediate.dense.bias),
+        "ffn_kernel": kernel(output.dense), "ffn_bias": vector(output.dense.bias),
+        "ln2_gain": vector(output.LayerNorm.weight), "ln2_bias": vector(output.LayerNorm.bias),
+        "ln2_eps": np.float64(output.LayerNorm.eps),
+    }
+
+
+def plain_layer_norm(rows: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    """LayerNorm of rows [n, d] over the hidden units, population variance."""
+    centred = rows - rows.mean(axis=-1, keepdims=True)
+    return gain * centred / np.sqrt((centred**2).mean(axis=-1, keepdims=True) + eps) + bias
+
+
+def plain_layer_output(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray],
+                       zeroed: int | None = None) -> np.ndarray:
+    """A whole BertLayer's output [n, d] from its input x [n, d] and attention alpha [H, n, n], the value vectors
+    of token `zeroed` (when given) set to 0 in every head, the attention weights unchanged."""
+    heads, n = alpha.shape[0], x.shape[0]
+    head_size = x.shape[1] // heads
+    values = x @ weights["value_kernel"] + weights["value_bias"]  # [n, d], head h in columns h * head_size...
+    if zeroed is not None:
+        values[zeroed] = 0.0
+    context = np.zeros_like(values)
+    for head in range(heads):
+        columns = slice(head * head_size, (head + 1) * head_size)
+        for i in range(n):
+            for j in range(n):
+                context[i, columns] += alpha[head, i, j] * values[j, columns]
+    block = plain_layer_norm(context @ weights["output_kernel"] + weights["output_bias"] + x,
+                             weights["ln1_gain"], weights["ln1_bias"], weights["ln1_eps"])
+    pre_activation = block @ weights["intermediate_kernel"] + weights["intermediate_bias"]
+    intermediate = 0.5 * pre_activation * (1.0 + scipy.special.erf(pre_activation / np.sqrt(2.0)))  # exact GELU
+    return plain_layer_norm(intermediate @ weights["ffn_kernel"] + weights["ffn_bias"] + block,
+                            weights["ln2_gain"], weights["ln2_bias"], weights["ln2_eps"])
+
+
+def layer_mixing(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray],
+                 block_output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One layer's unnormalised attn-res-ln and alti maps [n, n] from its input x [n, d] and attention
+    alpha [H, n, n], one query and one key at a time; checks that the pieces add up to `block_output` [n, d], the
+    attention output module's result."""
+    heads, n = alpha.shape[0], x.shape[0]
+    head_size = x.shape[1] // heads
+    transformed = np.zeros((heads, n, x.shape[1]))  # f_h(x_j)
+    for head in range(heads):
+        columns = slice(head * head_size, (head + 1) * head_size)
+        for j in range(n):
+            values = x[j] @ weights["value_kernel"][:, columns] + weights["value_bias"][columns]
+            transformed[head, j] = values @ weights["output_kernel"][columns]
+    gain, beta, eps = weights["ln1_gain"], weights["ln1_bias"], weights["ln1_eps"]
+    attn_res_ln, alti = np.zeros((n, n)), np.zeros((n, n))
+    for i in range(n):
+        pieces = np.zeros((n, x.shape[1]))  # T_ij
+        for j in range(n):
+            pieces[j] = sum(alpha[head, i, j] * transformed[head, j] for head in range(heads)) + (i == j) * x[i]
+        residual_sum = pieces.sum(axis=0) + weights["output_bias"]  # r_i
+        scale = np.sqrt(residual_sum.var() + eps)
+        y = gain * (residual_sum - residual_sum.mean()) / scale + beta
+        assert np.abs(y - block_output[i]).max() < SELF_CHECK_TOLERANCE, "y_i is not the attention output"
+        normed = gain * (pieces - pieces.mean(axis=-1, keepdims=True)) / scale  # L_ij
+        bias_part = gain * (weights["output_bias"] - weights["output_bias"].mean()) / scale + beta
+        assert np.abs(normed.sum(axis=0) + bias_part - y).max() < SELF_CHECK_TOLERANCE, "L_ij do not add up to y_i"
+        for j in range(n):
+            attn_res_ln[i, j] = np.linalg.norm(normed[j], ord=2)
+            alti[i, j] = max(0.0, np.abs(y).sum() - np.abs(y - normed[j]).sum())
+    return attn_res_ln, alti
+
+
+def layer_value_zeroing(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray],
+                        layer_output: np.ndarray) -> np.ndarray:
+    """One layer's unnormalised value-zeroing map [n, n]: 1 - cos(z_i, z_i^(j)), the layer recomputed once per
+    zeroed token j; checks that the unperturbed recomputation is `layer_output` [n, d] (the next hidden state)."""
+    z = plain_layer_output(x, alpha, weights)
+    assert np.abs(z - layer_output).max() < SELF_CHECK_TOLERANCE, "the recomputed layer is not hidden_states[l + 1]"
+    n = x.shape[0]
+    change = np.zeros((n, n))
+    for j in range(n):
+        z_zeroed = plain_layer_output(x, alpha, weights, zeroed=j)
+        for i in range(n):
+            cosine = z[i] @ z_zeroed[i] / (np.linalg.norm(z[i]) * np.linalg.norm(z_zeroed[i]))
+            change[i, j] = 1.0 - cosine
+    return change
+
+
+def plain_aggregate(maps: np.ndarray) -> np.ndarray:
+    """Products [L, n, n] of row-normalised layer maps [L, n, n]: A_1 = M_1, A_l = M_l A_(l-1), no identity added."""
+    aggregated = np.zeros_like(maps)
+    aggregated[0] = maps[0]
+    for layer in range(1, maps.shape[0]):
+        aggregated[layer] = maps[layer] @ aggregated[layer - 1]
+    return aggregated
+
+
+def plain_mixing_maps(model: BertModel, hidden_states: tuple, attentions: tuple,
+                      block_outputs: list[torch.Tensor]) -> dict[str, np.ndarray]:
+    """Context-mixing maps of one example from the float64 model's hidden states, attentions and attention output
+    modules' results: per kind [L, n, n] row-normalised, `<kind>_aggregated` [L, n, n], and
+    `value_zeroing_totals` [L, n] (sum_j (1 - cos) before normalisation)."""
+    maps: dict[str, list[np.ndarray]] = {kind: [] for kind in MIXING_KINDS}
+    totals = []
+    for index, (layer, attention) in enumerate(zip(model.encoder.layer, attentions, strict=True)):
+        x = hidden_states[index][0].numpy()  # [n, d], this layer's input
+        alpha = attention[0].numpy()  # [H, n, n]
+        weights = layer_weights(layer)
+        attn_res_ln, alti = layer_mixing(x, alpha, weights, block_outputs[index][0].numpy())
+        value_zeroing = layer_value_zeroing(x, alpha, weights, hidden_states[index + 1][0].numpy())
+        totals.append(value_zeroing.sum(axis=-1))
+        for kind, layer_map in zip(MIXING_KINDS, (attn_res_ln, alti, value_zeroing), strict=True):
+            maps[kind].append(layer_map / layer_map.sum(axis=-1, keepdims=True))
+    arrays = {kind: np.stack(layer_maps) for kind, layer_maps in maps.items()}
+    arrays |= {f"{kind}_aggregated": plain_aggregate(arrays[kind]) for kind in MIXING_KINDS}
+    return arrays | {"value_zeroing_totals": np.stack(totals)}
+
+
+def write_mixing(directory: Path) -> None:
+    """Run the float64 BertModel on each mixing example alone and store its tokens, token types and context-mixing
+    maps; reports how many value-zeroing rows change by at least VALUE_ZEROING_RESOLVED."""
+    config = json.loads((directory / "tokenizer_config.json").read_text(encoding="utf-8"))
+    tokenizer = BertTokenizerLegacy(str(directory / "vocab.txt"), do_lower_case=config["do_lower_case"])
+    model = BertModel.from_pretrained(str(directory), attn_implementation="eager", dtype=torch.float32).double().eval()
+    block_outputs: list[torch.Tensor] = []
+    for layer in model.encoder.layer:
+        layer.attention.output.register_forward_hook(lambda module, inputs, output: block_outputs.append(output))
+    arrays, resolved, unresolved = {}, 0, 0
+    for index, (text_a, text_b) in enumerate(MIXING_EXAMPLES):
+        block_outputs.clear()
+        tokens, token_type_ids, outputs = run_segment(model, tokenizer, text_a, text_b)
+        assert outputs.hidden_states[0].dtype == torch.float64 and len(block_outputs) == len(model.encoder.layer)
+        mixing = plain_mixing_maps(model, outputs.hidden_states, outputs.attentions, block_outputs)
+        arrays[f"tokens_{index}"] = np.array(tokens)
+        arrays[f"token_type_ids_{index}"] = np.array(token_type_ids, dtype=np.int32)
+        arrays |= {f"{name}_{index}": values.astype(np.float32) for name, values in mixing.items()}
+        example_resolved = int((mixing["value_zeroing_totals"] >= VALUE_ZEROING_RESOLVED).sum())
+        resolved += example_resolved
+        unresolved += mixing["value_zeroing_totals"].size - example_resolved
+        print(f"mixing example {index}: {len(tokens)} tokens, value-zeroing rows with total >= "
+              f"{VALUE_ZEROING_RESOLVED}: {example_resolved} of {mixing['value_zeroing_totals'].size}")
+    print(f"value-zeroing rows: {resolved} with total >= {VALUE_ZEROING_RESOLVED}, {unresolved} below")
+    np.savez_compressed(GOLDEN_DIR / "minilm_mixing.npz", **arrays)
 
 
 TINY_VOCAB_LINES = 2100  # the first lines of the MiniLM vocabulary: special tokens, ". ,", common words
@@ -454,6 +631,7 @@ FIXTURES = {
     "attention": "minilm_attention.npz",
     "original": "minilm_original_word_level.npz",
     "norm": "minilm_norm.npz",
+    "mixing": "minilm_mixing.npz",
     "grad": "masked_lm_gradients.npz",
 }
 
@@ -474,6 +652,8 @@ def main() -> None:
         write_original_word_level(directory)
     if "norm" in wanted:
         write_norm(directory)
+    if "mixing" in wanted:
+        write_mixing(directory)
     if "grad" in wanted:
         write_gradients(directory)
     for name in wanted:

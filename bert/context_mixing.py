@@ -1,0 +1,122 @@
+"""Context mixing of one encoder layer, with attention, residual and LayerNorm together (docs/definitions.md).
+
+For a layer with input x [batch, n, hidden], attention alpha [batch, heads, n, n] and per-head outputs
+f_h(x_j) = (x_j W_V^h + b_V^h) W_O^h, the block's sum for query i is r_i = sum_j T_ij + b_O with
+T_ij = sum_h alpha[h, i, j] f_h(x_j) + [i = j] x_i. Its LayerNorm (gamma g) is split with the statistics of r_i:
+L_ij = g * (T_ij - mean(T_ij)) / s_i, s_i = sqrt(var(r_i) + eps), and y_i = LN(r_i).
+
+- `attn-res-ln` (Kobayashi et al. 2021): ||L_ij||_2, from a per-token Gram matrix of the heads' centred outputs, so
+  no [batch, n, n, hidden] tensor is made;
+- `alti` (Ferrando et al. 2022): max(0, ||y_i||_1 - ||y_i - L_ij||_1);
+- `value-zeroing` (Mohebbi et al. 2023): 1 - cos(z_i, z_i^(j)), the layer's output z with and without token j's
+  value vectors: zeroing them removes sum_h alpha[h, i, j] f_h(x_j) from r_i and leaves the attention as it is, so
+  only the LayerNorms and the feed-forward block run again, on [batch, n, n, hidden] rows.
+
+Each function returns the map [batch, query, key] before its rows are normalised to sum to 1 (so a factor shared by a
+row may be left out); keras.ops only, so every backend runs it.
+"""
+
+from keras import ops
+
+
+def centred(vectors):
+    """Vectors [..., hidden] minus their mean over the hidden units."""
+    return vectors - ops.mean(vectors, axis=-1, keepdims=True)
+
+
+def by_key(probs):
+    """Attention [batch, heads, query, key] laid out by key: [batch, key, query, heads]."""
+    return ops.transpose(probs, (0, 3, 2, 1))
+
+
+def head_outputs_by_token(values, output_rows):
+    """v_j^h W^h [batch, n, heads, hidden] of value vectors v [batch, heads, n, head_size] and per-head output rows
+    W [heads, head_size, hidden]."""
+    return ops.einsum("bhje,hed->bjhd", values, output_rows)
+
+
+def scaled_output_rows(layer):
+    """W~^h = g * (W_O^h - its mean over the hidden units) [heads, head_size, hidden]: the LayerNorm's centring and
+    gain folded into each head's output rows, so that v W~^h = g * centred(f_h(x)) (v includes the value bias)."""
+    return layer.attention_layer_norm.gamma * centred(layer.output_rows())
+
+
+def layer_norm_scale(layer, residual_sum):
+    """s_i = sqrt(var(r_i) + eps) [batch, n, 1], the LayerNorm's divisor of each query's sum."""
+    return ops.sqrt(ops.var(residual_sum, axis=-1, keepdims=True) + layer.attention_layer_norm.epsilon)
+
+
+def own_terms(layer, hidden, probs, values, scaled_rows):
+    """g * centred(T_ii) [batch, n, hidden]: the query's own value terms sum_h alpha[h, i, i] v_i^h W~^h (one matmul
+    of the values weighted by each head's attention to itself) plus its residual g * centred(x_i)."""
+    own_attention = ops.diagonal(probs, axis1=2, axis2=3)  # [batch, heads, n]: alpha[h, i, i]
+    weighted = ops.transpose(own_attention[:, :, :, None] * values, (0, 2, 1, 3))  # [batch, n, heads, head_size]
+    flat = ops.reshape(weighted, (*ops.shape(hidden)[:2], -1))
+    own_values = ops.matmul(flat, ops.reshape(scaled_rows, (-1, ops.shape(scaled_rows)[-1])))
+    return own_values + layer.attention_layer_norm.gamma * centred(hidden)
+
+
+def on_diagonal(own, others):
+    """`others` [batch, n, n] with its diagonal replaced by `own` [batch, n]."""
+    return ops.where(ops.eye(ops.shape(others)[-1], dtype="bool")[None], own[:, :, None], others)
+
+
+def attn_res_ln(layer, hidden, probs, values):
+    """s_i ||L_ij||_2 [batch, n, n]: the divisor s_i is the same along a row, so it cancels when the row is normalised
+    and is left out. Off the diagonal (s_i ||L_ij||)^2 = a^T G_j a with a = alpha[:, i, j] and the Gram matrix G_j
+    [heads, heads] of token j's scaled, centred head outputs; on it, the norm of g * centred(T_ii)."""
+    scaled_rows = scaled_output_rows(layer)
+    scaled_outputs = head_outputs_by_token(values, scaled_rows)  # [batch, n, heads, hidden]
+    gram = ops.matmul(scaled_outputs, ops.transpose(scaled_outputs, (0, 1, 3, 2)))  # [batch, n, heads, heads]
+    alpha = by_key(probs)  # [batch, key, query, heads]
+    squared = ops.sum(ops.matmul(alpha, gram) * alpha, axis=-1)  # [batch, key, query]
+    own = own_terms(layer, hidden, probs, values, scaled_rows)
+    squared = on_diagonal(ops.sum(own * own, axis=-1), ops.transpose(squared, (0, 2, 1)))
+    return ops.sqrt(ops.maximum(squared, 0.0))
+
+
+def alti(layer, hidden, probs, values, residual_sum):
+    """max(0, ||y_i||_1 - ||y_i - L_ij||_1) [batch, n, n], with y = LN(r) the block's output; the [batch, key, query,
+    hidden] terms are laid out by key so that they come straight out of one batched matmul."""
+    scaled_rows = scaled_output_rows(layer)
+    scaled_outputs = head_outputs_by_token(values, scaled_rows)
+    scale = layer_norm_scale(layer, residual_sum)
+    outputs = layer.attention_layer_norm(residual_sum)  # y [batch, n, hidden]
+    terms = ops.matmul(by_key(probs), scaled_outputs)  # s_i L_ij for j != i: [batch, key, query, hidden]
+    distances = ops.sum(ops.abs((scale * outputs)[:, None] - terms), axis=-1)  # s_i ||y_i - L_ij||_1, by key
+    own = own_terms(layer, hidden, probs, values, scaled_rows)
+    distances = on_diagonal(ops.sum(ops.abs(scale * outputs - own), axis=-1), ops.transpose(distances, (0, 2, 1)))
+    return ops.relu(ops.sum(ops.abs(outputs), axis=-1)[:, :, None] - distances / scale)
+
+
+def unit(vectors):
+    """Vectors [..., hidden] divided by their Euclidean norm."""
+    return vectors / ops.sqrt(ops.sum(vectors * vectors, axis=-1, keepdims=True))
+
+
+def value_zeroing(layer, probs, values, residual_sum, layer_output):
+    """1 - cos(z_i, z_i^(j)) [batch, n, n], computed as ||z_i/|z_i| - z_i^(j)/|z_i^(j)| ||^2 / 2, which keeps its
+    precision where the two outputs nearly agree (1 - dot product would lose it to float32 rounding)."""
+    head_outputs = head_outputs_by_token(values, layer.output_rows())  # f_h(x_j) [batch, n, heads, hidden]
+    value_terms = ops.matmul(by_key(probs), head_outputs)  # sum_h alpha[h, i, j] f_h(x_j) [batch, key, query, hidden]
+    zeroed_outputs = layer.feed_forward(layer.attention_layer_norm(residual_sum[:, None] - value_terms))
+    difference = unit(layer_output)[:, None] - unit(zeroed_outputs)
+    return ops.transpose(0.5 * ops.sum(difference * difference, axis=-1), (0, 2, 1))
+
+
+def layer_mixing(kind: str, layer, hidden, probs, values, is_last: bool):
+    """The `kind` map of a layer [batch, n, n] before its rows are normalised, and the layer's output [batch, n,
+    hidden] (None for the last layer where the map does not need it), from its input, attention and value vectors
+    [batch, heads, n, head_size]."""
+    if kind == "attn-res-ln" and is_last:
+        return attn_res_ln(layer, hidden, probs, values), None
+    residual_sum = layer.residual_sum(hidden, probs, values)
+    needs_output = kind == "value-zeroing" or not is_last
+    layer_output = layer.feed_forward(layer.attention_layer_norm(residual_sum)) if needs_output else None
+    if kind == "attn-res-ln":
+        mixing = attn_res_ln(layer, hidden, probs, values)
+    elif kind == "alti":
+        mixing = alti(layer, hidden, probs, values, residual_sum)
+    else:
+        mixing = value_zeroing(layer, probs, values, residual_sum, layer_output)
+    return mixing, layer_output
