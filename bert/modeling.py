@@ -103,9 +103,13 @@ class TransformerLayer(keras.layers.Layer):
         context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, length, self.config.hidden_size))
         return hidden + self.attention_output(context)
 
+    def activation(self, pre_activation):
+        """The feed-forward block's activation (the config's `hidden_act`)."""
+        return ACTIVATIONS[self.config.hidden_act](pre_activation)
+
     def feed_forward(self, attended):
         """The layer's output LN(y + FFN(y)) of the attention block's output y [..., hidden]."""
-        intermediate = ACTIVATIONS[self.config.hidden_act](self.intermediate(attended))
+        intermediate = self.activation(self.intermediate(attended))
         return self.output_layer_norm(attended + self.output_dense(intermediate))
 
     def call(self, hidden, attention_probs, values=None):
