@@ -19,12 +19,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from extract_bench import ROOT, SHARED_DATA  # bench/ is the script's directory
 from scipy.stats import rankdata
 
 from utils import read_examples
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
 MEASURES = {"attn": "weights", "norm": "norms", "attn-res-ln": "attn-res-ln", "alti": "ALTI",
             "value-zeroing": "value zeroing"}
 

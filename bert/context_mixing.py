@@ -13,7 +13,8 @@ L_ij = g * (T_ij - mean(T_ij)) / s_i, s_i = sqrt(var(r_i) + eps), and y_i = LN(r
   only the LayerNorms and the feed-forward block run again, on [batch, n, n, hidden] rows.
 
 Each function returns the map [batch, query, key] before its rows are normalised to sum to 1 (so a factor shared by a
-row may be left out); keras.ops only, so every backend runs it.
+row may be left out). They are written with keras.ops, so every backend runs them; `feed_forward_rows` adds a
+TensorFlow fast path.
 """
 
 import keras
@@ -83,10 +84,11 @@ def alti(layer, hidden, probs, values, residual_sum):
     scaled_outputs = head_outputs_by_token(values, scaled_rows)
     scale = layer_norm_scale(layer, residual_sum)
     outputs = layer.attention_layer_norm(residual_sum)  # y [batch, n, hidden]
+    scaled_y = scale * outputs  # s_i y_i
     terms = ops.matmul(by_key(probs), scaled_outputs)  # s_i L_ij for j != i: [batch, key, query, hidden]
-    distances = ops.sum(ops.abs((scale * outputs)[:, None] - terms), axis=-1)  # s_i ||y_i - L_ij||_1, by key
+    distances = ops.sum(ops.abs(scaled_y[:, None] - terms), axis=-1)  # s_i ||y_i - L_ij||_1, by key
     own = own_terms(layer, hidden, probs, values, scaled_rows)
-    distances = on_diagonal(ops.sum(ops.abs(scale * outputs - own), axis=-1), ops.transpose(distances, (0, 2, 1)))
+    distances = on_diagonal(ops.sum(ops.abs(scaled_y - own), axis=-1), ops.transpose(distances, (0, 2, 1)))
     return ops.relu(ops.sum(ops.abs(outputs), axis=-1)[:, :, None] - distances / scale)
 
 
@@ -126,9 +128,8 @@ def layer_mixing(kind: str, layer, hidden, probs, values, is_last: bool):
     """The `kind` map of a layer [batch, n, n] before its rows are normalised, and the layer's output [batch, n,
     hidden] (None for the last layer where the map does not need it), from its input, attention and value vectors
     [batch, heads, n, head_size]."""
-    if kind == "attn-res-ln" and is_last:
-        return attn_res_ln(layer, hidden, probs, values), None
-    residual_sum = layer.residual_sum(hidden, probs, values)
+    needs_sum = kind != "attn-res-ln" or not is_last  # attn-res-ln reads the sum only to pass the layer on
+    residual_sum = layer.residual_sum(hidden, probs, values) if needs_sum else None
     layer_output = None if is_last else layer.feed_forward(layer.attention_layer_norm(residual_sum))
     if kind == "attn-res-ln":
         mixing = attn_res_ln(layer, hidden, probs, values)
