@@ -4,8 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT := out/demo
 SAMPLE := data/sample
-# Another family in the demo: a tiny random-weight RoBERTa (tests/golden), with its own tokenizer, <s> and </s>.
+# Other families in the demo, tiny with random weights (tests/golden): RoBERTa, with its own tokenizer, <s> and </s>;
+# DeBERTa-v3's layout; a 6-layer ModernBERT with 8,192 positions, which reads the whole sample as one document.
 FAMILY_MODEL := tests/golden/families/roberta
+DEBERTA_MODEL := tests/golden/families/deberta-v2
+LONG_MODEL := tests/golden/families/modernbert-long
 
 .PHONY: setup chromium demo test test-fast bench notebook
 
@@ -62,6 +65,12 @@ demo: setup
 	$(PY) analyze_corpus.py --data-file $(OUT)/unlabeled.txt --outdir $(OUT)/corpus/general
 	$(PY) analyze_corpus.py --data-file $(OUT)/unlabeled.txt --model $(FAMILY_MODEL) --max-sequence-length 64 \
 		--outdir $(OUT)/corpus/roberta
+	$(PY) analyze_corpus.py --data-file $(OUT)/unlabeled.txt --model $(DEBERTA_MODEL) --max-sequence-length 64 \
+		--outdir $(OUT)/corpus/deberta
+	$(PY) -c 'import json, sys; print(json.dumps([{"text": " ".join(open(sys.argv[1]).read().split())}]))' \
+		$(OUT)/unlabeled.txt > $(OUT)/long_document.json
+	$(PY) analyze_corpus.py --data-file $(OUT)/long_document.json --model $(LONG_MODEL) --max-sequence-length 8192 \
+		--outdir $(OUT)/corpus/long
 	$(PY) analyze_corpus.py --data-file $(OUT)/depparse/dev.json --engine ray --workers 2 --min-count 5 \
 		--outdir $(OUT)/corpus/syntax_ray
 	$(PY) view_attention.py --text "The cat sat on the mat because it was warm." --layer 2 --head 5 \
@@ -91,6 +100,7 @@ test-fast: setup
 bench: setup chromium
 	$(PY) bench/head_distances_bench.py
 	$(PY) bench/extract_bench.py
+	$(PY) bench/long_bench.py
 	$(PY) bench/map_bench.py
 	$(PY) bench/coref_bench.py
 	$(PY) bench/compare_bench.py

@@ -17,7 +17,8 @@ segments (`--skip-memory` skips it).
 
 `--families`: each family of bert/config.py (`--only` picks some) at base size with random weights, drawn by
 transformers into a temporary directory (bench/families.py), on `--ewt` UD EWT dev sentences (`words` examples;
-transformers gets the words with `is_split_into_words=True`, RoBERTa's tokenizer `add_prefix_space=True`) and
+transformers gets the words with `is_split_into_words=True`, the byte-level BPE tokenizers of RoBERTa and ModernBERT
+`add_prefix_space=True`) and
 `--wikipedia` 128-token Wikipedia segments cut by preprocess_unlabeled.py in each model's own pair template
 (transformers gets the same token ids, padded, with the template's token types where the model has token types: 0
 through the first separator, 1 after), best of `--rounds`. The table gives examples/s of each, their ratio and the
@@ -234,6 +235,10 @@ class Reference:
         # a byte-level BPE tokenizer must be told that pre-split words each follow a space
         options = {"add_prefix_space": True} if self.model.config.model_type == "roberta" else {}
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), **options)
+        if self.model.config.model_type == "modernbert":  # its generic fast tokenizer ignores add_prefix_space
+            from tokenizers import pre_tokenizers
+
+            self.tokenizer.backend_tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
         self.token_types = getattr(self.model.config, "type_vocab_size", 0) > 1
 
     def inputs(self, batch: list[dict]) -> dict:

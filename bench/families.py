@@ -1,9 +1,11 @@
-"""Base-size checkpoints of the six encoder families with random weights, written by transformers itself, for
-bench/extract_bench.py --families.
+"""Base-size checkpoints of the encoder families with random weights, written by transformers itself, for
+bench/extract_bench.py --families and bench/long_bench.py.
 
 Each is its family's base architecture: hidden 768, 12 heads, feed-forward 3,072, 512 positions and 12 layers
 (DistilBERT-base 6; RoBERTa and XLM-R 514 position embeddings, numbered from pad + 1 = 2; ELECTRA-base's embeddings
-as wide as its hidden layers; ALBERT-base's 128-wide embeddings and one layer shared by all 12, gelu_new). Its base
+as wide as its hidden layers; ALBERT-base's 128-wide embeddings and one layer shared by all 12, gelu_new;
+DeBERTa-v3-base's relative attention, 256 log buckets, shared keys and normalised relative embeddings;
+ModernBERT-base's 22 layers, GeGLU of 1,152, 8,192 positions, a global layer every third, 128-token windows). Its base
 model class (AutoModel) draws the weights after torch.manual_seed(0) and save_pretrained writes them, beside a copy
 of the tokenizer of tests/golden/families/<family>/; the model's vocab_size is that tokenizer's size (a few hundred
 tokens: the time goes into the encoder, not the embeddings). Needs bench/requirements.txt (torch, transformers).
@@ -14,7 +16,7 @@ import shutil
 from pathlib import Path
 
 FAMILIES_DIR = Path(__file__).resolve().parents[1] / "tests" / "golden" / "families"
-FAMILIES = ("bert", "roberta", "xlm-roberta", "electra", "distilbert", "albert")
+FAMILIES = ("bert", "roberta", "xlm-roberta", "electra", "distilbert", "albert", "deberta-v2", "modernbert")
 MAX_LENGTH = 512  # tokens every base model reads
 BASE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
         "max_position_embeddings": MAX_LENGTH}
@@ -30,6 +32,13 @@ BASE_CONFIGS = {  # family: (transformers config class, its base-size fields bes
     "albert": ("AlbertConfig", {**BASE, "embedding_size": 128, "num_hidden_groups": 1, "inner_group_num": 1,
                                 "hidden_act": "gelu_new", "type_vocab_size": 2, "bos_token_id": 2,
                                 "eos_token_id": 3}),
+    "deberta-v2": ("DebertaV2Config", {**BASE, "relative_attention": True, "position_buckets": 256,
+                                       "max_relative_positions": -1, "pos_att_type": ["p2c", "c2p"],
+                                       "share_att_key": True, "norm_rel_ebd": "layer_norm",
+                                       "position_biased_input": False, "type_vocab_size": 0, "layer_norm_eps": 1e-7}),
+    "modernbert": ("ModernBertConfig", {"hidden_size": 768, "num_hidden_layers": 22, "num_attention_heads": 12,
+                                        "intermediate_size": 1152, "max_position_embeddings": 8192,
+                                        "local_attention": 128, "global_attn_every_n_layers": 3}),
 }
 WEIGHT_FILES = ("config.json", "model.safetensors")  # the golden model's own, not copied
 

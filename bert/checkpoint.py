@@ -35,7 +35,8 @@ HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 HUB_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]  # what a model needs from its Hub repository
 DECODER_WEIGHT = "cls/predictions/decoder/weight"  # Hugging Face only: the tied decoder, [vocab, width]
 DECODER_BIAS = "cls/predictions/decoder/bias"  # Hugging Face only: the same values as the output bias
-MODEL_PREFIXES = ("bert.", "roberta.", "electra.", "distilbert.", "albert.")  # each family's base-model prefix
+MODEL_PREFIXES = ("bert.", "roberta.", "electra.", "distilbert.", "albert.", "deberta.", "model.")  # base-model
+# prefixes: each family's (ModernBERT's is `model.`)
 
 
 def embedded_model_dir() -> Path:
@@ -179,6 +180,7 @@ def strip_scope(name: str) -> str:
 LAYER = r"encoder\.layer\.(\d+)\."
 DISTIL_LAYER = r"transformer\.layer\.(\d+)\."
 ALBERT_LAYER = r"encoder\.albert_layer_groups\.(\d+)\.albert_layers\.0\."
+MODERNBERT_LAYER = r"layers\.(\d+)\."
 TO_LAYER = r"encoder/layer_\1/"
 HEAD = "cls/predictions/transform/"
 # Hugging Face module names (after the model prefix) -> the scope in Encoder.weights_by_name, for every family.
@@ -200,9 +202,20 @@ HUGGING_FACE_SCOPES = [
     (ALBERT_LAYER + r"ffn", TO_LAYER + "intermediate/dense"),
     (ALBERT_LAYER + r"ffn_output", TO_LAYER + "output/dense"),
     (ALBERT_LAYER + r"full_layer_layer_norm", TO_LAYER + "output/LayerNorm"),
+    (LAYER + r"attention\.self\.(query|key|value)_proj", TO_LAYER + r"attention/self/\2"),
+    (LAYER + r"attention\.self\.pos_(query|key)_proj", TO_LAYER + r"attention/self/pos_\2"),
+    (MODERNBERT_LAYER + r"attn\.Wqkv", TO_LAYER + "attention/self/qkv"),
+    (MODERNBERT_LAYER + r"attn\.Wo", TO_LAYER + "attention/output/dense"),
+    (MODERNBERT_LAYER + r"attn_norm", TO_LAYER + "attention/input/LayerNorm"),
+    (MODERNBERT_LAYER + r"mlp_norm", TO_LAYER + "mlp/input/LayerNorm"),
+    (MODERNBERT_LAYER + r"mlp\.Wi", TO_LAYER + "intermediate/dense"),
+    (MODERNBERT_LAYER + r"mlp\.Wo", TO_LAYER + "output/dense"),
     (r"embeddings\.(word|position|token_type)_embeddings", r"embeddings/\1_embeddings"),
-    (r"embeddings\.LayerNorm", "embeddings/LayerNorm"),
-    (r"(embeddings_project|encoder\.embedding_hidden_mapping_in)", "embeddings_project"),
+    (r"embeddings\.tok_embeddings", "embeddings/word_embeddings"),
+    (r"embeddings\.(LayerNorm|norm)", "embeddings/LayerNorm"),
+    (r"(embeddings_project|encoder\.embedding_hidden_mapping_in|embeddings\.embed_proj)", "embeddings_project"),
+    (r"encoder\.rel_embeddings", "encoder/rel_embeddings"),
+    (r"encoder\.LayerNorm", "encoder/rel_embeddings/LayerNorm"),
     (r"(cls\.predictions\.transform\.dense|lm_head\.dense|vocab_transform|predictions\.dense)", HEAD + "dense"),
     (r"(cls\.predictions\.transform\.LayerNorm|lm_head\.layer_norm|vocab_layer_norm|predictions\.LayerNorm)",
      HEAD + "LayerNorm"),
@@ -346,9 +359,10 @@ def load_masked_lm(bert_dir: Path) -> "MaskedLanguageModel":
 
 
 def debug_config(config: EncoderConfig) -> EncoderConfig:
-    """The tiny model of --debug: 3 layers (each its own), hidden size 144, the rest of `config`."""
+    """The tiny model of --debug: 3 layers (each its own; ModernBERT's first three types), hidden size 144, the
+    rest of `config`."""
     return dataclasses.replace(config, hidden_size=144, num_hidden_layers=3, intermediate_size=4 * 144,
-                               num_hidden_groups=None)
+                               num_hidden_groups=None, layer_types=config.layer_types[:3])
 
 
 def random_encoder(

@@ -6,7 +6,7 @@ and batched, each batch padded only to its longest example, and the maps come ba
 
 import dataclasses
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,9 @@ from utils import OptionError, example_error
 INPUT_FIELDS = ("text", "words", "tokens")
 QUADRATIC_PAIRS_PER_BATCH = 4 * 128**2  # alti and value-zeroing make [batch, n, n, hidden] tensors: batches of at
 # most this many query-key pairs (4 examples of 128 tokens)
+STREAMED_TOKENS = 512  # attention weights of longer inputs are computed by blocks of query rows, one input at a time
+BLOCK_WEIGHTS = 2**24  # attention weights in a block of query rows: heads x rows x n (64 MiB in float32)
+BLOCK_ROWS = (64, 256)  # query rows in a block, at least and at most (a local layer scores only their window)
 
 
 @dataclasses.dataclass
@@ -209,10 +212,37 @@ class AttentionExtractor:
         """Each example's token-level maps [layers, heads, n, n] (views into the batch's maps)."""
         return [maps for maps, _ in self.model_maps(batch)]
 
+    def streams(self, example: PreparedExample) -> bool:
+        """Whether the example's attention weights are computed by blocks of query rows (a long input, `attn`)."""
+        return example.skipped is None and self.map_kind == "attn" and len(example.tokens) > STREAMED_TOKENS
+
+    def stream_maps(self, example: PreparedExample, consume: Callable[[int, int, np.ndarray], None]) -> None:
+        """Hand `consume(layer, first row, block [1, heads, rows, n] float32)` every block of the example's attention
+        weights, layer by layer, blocks of about BLOCK_WEIGHTS weights (Encoder.streamed_maps)."""
+        n, heads = len(example.tokens), self.encoder.config.num_attention_heads
+        rows = min(max(BLOCK_ROWS[0], BLOCK_WEIGHTS // (heads * n)), BLOCK_ROWS[1])
+        self.encoder.streamed_maps(self.batch_inputs([example]), consume, rows)
+
+    def streamed_token_maps(self, example: PreparedExample) -> np.ndarray:
+        """A long input's token maps [layers, heads, n, n] as the encoder's `maps_dtype`, filled block by block, so
+        that only they and one block exist at once."""
+        config, n = self.encoder.config, len(example.tokens)
+        maps = np.empty((config.num_hidden_layers, config.num_attention_heads, n, n), self.encoder.maps_dtype)
+
+        def keep(layer: int, start: int, block: np.ndarray) -> None:
+            maps[layer, :, start:start + block.shape[2]] = block[0]
+
+        self.stream_maps(example, keep)
+        return maps
+
     def chunk_maps(self, chunk: list[PreparedExample]) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
         """(position in chunk, maps, value norms or None) for every example of a chunk that is not skipped,
-        batched by length."""
-        kept = [position for position, example in enumerate(chunk) if example.skipped is None]
+        batched by length (long inputs one at a time, by blocks: `streams`)."""
+        for position, example in enumerate(chunk):
+            if self.streams(example):
+                yield position, self.streamed_token_maps(example), None
+        kept = [position for position, example in enumerate(chunk)
+                if example.skipped is None and not self.streams(example)]
         lengths = [len(chunk[position].tokens) for position in kept]
         for batch in length_batches(lengths, self.tokens_per_batch, self.pairs_per_batch):
             positions = [kept[i] for i in batch]
@@ -302,6 +332,15 @@ def output_example(
         output["value_norms"] = value_norms.astype(np.float16)
     output["attns"] = maps.astype(np.float16)
     return output
+
+
+def check_positions(prepared: list[PreparedExample], positions: int, path: Path) -> None:
+    """InputError naming the first example longer than the model's positions: no --max_sequence_length can give it
+    maps (shorter ones over the length are skipped and counted)."""
+    for index, example in enumerate(prepared):
+        if len(example.tokens) > positions:
+            raise example_error(path, index, "tokens", f"{len(example.tokens)} tokens, more than the model's "
+                                f"{positions} positions; cut it into segments (preprocess_unlabeled.py)")
 
 
 def report_skipped(prepared: list[PreparedExample], max_length: int) -> int:

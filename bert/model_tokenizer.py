@@ -4,7 +4,7 @@ What reads the files depends on what the model directory holds, in this order:
 - `tokenizer.json`: Hugging Face `tokenizers` (WordPiece, byte-level BPE, SentencePiece-style Unigram or BPE), with
   its own normalizer, so casing comes from the tokenizer;
 - a SentencePiece model (`spiece.model`, `sentencepiece.bpe.model`, `spm.model`): `sentencepiece`, with ALBERT's
-  text preprocessing or XLM-R's fairseq ids;
+  text preprocessing, DeBERTa-v2's `[MASK]` after the pieces, or XLM-R's fairseq ids;
 - `vocab.txt` alone (Google checkpoints): the vendored WordPiece of bert/tokenization.py, lowercasing unless
   `cased`, as the original.
 A word is tokenized as it reads after a space (`Ġword`, `▁word`; WordPiece has no prefix), as transformers does
@@ -22,6 +22,7 @@ from bert.tokenization import FullTokenizer
 from utils import InputError, read_json
 
 SENTENCEPIECE_FILES = ("spiece.model", "sentencepiece.bpe.model", "spm.model")
+SENTENCEPIECE_FAMILIES = ("albert", "deberta-v2", "xlm-roberta")  # the layouts SentencePiecePieces knows
 FAIRSEQ_SPECIAL_IDS = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}  # XLM-R's ids before the SentencePiece ones
 ROLE_DEFAULTS = {"bert": ("[CLS]", "[SEP]", "[MASK]"), "roberta": ("<s>", "</s>", "<mask>")}
 
@@ -81,12 +82,14 @@ class TokenizersPieces:
 
 
 class SentencePiecePieces:
-    """A SentencePiece model read by `sentencepiece`: ALBERT's (its ids, its text preprocessing) or XLM-R's (fairseq
-    ids: `<s>`, `<pad>`, `</s>`, `<unk>`, then the pieces shifted by one, `<mask>` last)."""
+    """A SentencePiece model read by `sentencepiece`, in its family's layout: ALBERT's (its ids, its text
+    preprocessing), DeBERTa-v2's (its ids, `[MASK]` after the pieces, the text as it is, lowercased only with
+    `do_lower_case`) or XLM-R's (fairseq ids: `<s>`, `<pad>`, `</s>`, `<unk>`, then the pieces shifted by one,
+    `<mask>` last)."""
 
     decides_casing = True
 
-    def __init__(self, path: Path, model_type: str, settings: dict, special: list[str]):
+    def __init__(self, path: Path, model_type: str, settings: dict, special: list[str], mask: str):
         import sentencepiece
 
         self.processor = sentencepiece.SentencePieceProcessor()
@@ -95,23 +98,26 @@ class SentencePiecePieces:
         except (OSError, RuntimeError) as error:
             raise InputError(f"{path}: not a readable SentencePiece model ({error})") from None
         self.fairseq = model_type in ROBERTA_LIKE
-        self.lowercase = not self.fairseq and settings.get("do_lower_case", True) is True
-        self.keep_accents = self.fairseq or settings.get("keep_accents", False) is True
+        self.albert = model_type == "albert"
+        self.lowercase = not self.fairseq and settings.get("do_lower_case", self.albert) is True
+        self.keep_accents = not self.albert or settings.get("keep_accents", False) is True
         pieces = [self.processor.IdToPiece(i) for i in range(self.processor.GetPieceSize())]
+        self.unknown = "<unk>" if self.fairseq else self.processor.IdToPiece(self.processor.unk_id())
         if self.fairseq:
             self.vocab = {**{piece: i + 1 for i, piece in enumerate(pieces)}, **FAIRSEQ_SPECIAL_IDS}
-            self.vocab["<mask>"] = len(pieces) + 1
+            self.vocab[mask] = len(pieces) + 1
         else:
             self.vocab = {piece: i for i, piece in enumerate(pieces)}
+            if model_type == "deberta-v2":
+                self.vocab.setdefault(mask, len(pieces))
         self.special = [token for token in special if token in self.vocab]
         self.special_pattern = re.compile("(" + "|".join(map(re.escape, self.special)) + ")") if self.special else None
 
     def preprocess(self, text: str) -> str:
-        """ALBERT's text preprocessing before SentencePiece (XLM-R has none): spaces collapsed, `` and '' as ",
-        accents stripped unless kept, lowercase."""
-        if self.fairseq:
-            return text
-        text = " ".join(text.strip().split()).replace("``", '"').replace("''", '"')
+        """ALBERT's text preprocessing before SentencePiece (spaces collapsed, `` and '' as ", accents stripped
+        unless kept, lowercase); for the others the text as it is, lowercased with `do_lower_case`."""
+        if self.albert:
+            text = " ".join(text.strip().split()).replace("``", '"').replace("''", '"')
         if not self.keep_accents:
             text = "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
         return text.lower() if self.lowercase else text
@@ -124,7 +130,7 @@ class SentencePiecePieces:
                 tokens.append(part)
             elif part.strip():
                 tokens.extend(self.processor.EncodeAsPieces(self.preprocess(part)))
-        return [token if token in self.vocab else "<unk>" for token in tokens]
+        return [token if token in self.vocab else self.unknown for token in tokens]
 
     def tokenize_word(self, word: str) -> list[str]:
         return self.tokenize(word)
@@ -203,13 +209,14 @@ def open_model_tokenizer(directory: Path, model_type: str, cased: bool = False) 
         template = pieces.template()
         if template is not None:
             cls, sep, pair_separator = template_roles(template, directory)
-    elif sentencepiece_files and model_type in ("albert", "xlm-roberta"):
-        pieces = SentencePiecePieces(sentencepiece_files[0], model_type, settings, [cls, sep, mask, "<pad>", "<unk>"])
+    elif sentencepiece_files and model_type in SENTENCEPIECE_FAMILIES:
+        pieces = SentencePiecePieces(sentencepiece_files[0], model_type, settings,
+                                     [cls, sep, mask, "<pad>", "<unk>", "[PAD]", "[UNK]"], mask)
     elif (directory / "vocab.txt").is_file():
         pieces = WordPiecePieces(directory / "vocab.txt", cased)
     else:
-        raise InputError(f"{directory}: no tokenizer: expected tokenizer.json, vocab.txt, or for ALBERT and XLM-R "
-                         f"a SentencePiece model ({', '.join(SENTENCEPIECE_FILES)})")
+        raise InputError(f"{directory}: no tokenizer: expected tokenizer.json, vocab.txt, or for ALBERT, DeBERTa-v2 "
+                         f"and XLM-R a SentencePiece model ({', '.join(SENTENCEPIECE_FILES)})")
     if cased and pieces.decides_casing:
         print(f"--cased does not apply: the tokenizer of {directory} decides casing itself", file=sys.stderr)
     missing = [token for token in (cls, sep) if token not in pieces.vocab]

@@ -6,117 +6,38 @@ backends. Parameter names follow Google's BERT checkpoints without their model s
 them from either format and every family.
 """
 
-import math
+from collections.abc import Callable
 
 import keras
+import numpy as np
 from keras import ops
 
 from bert.config import EncoderConfig
 from bert.context_mixing import layer_mixing
+from bert.deberta import DebertaLayer
+from bert.layers import (
+    ACTIVATIONS,
+    MASKED_SCORE,
+    AttentionInputs,
+    EncoderLayer,
+    TransformerLayer,
+    dense_layer,
+    dense_weights,
+    norm_layer,
+    norm_weights,
+)
 from bert.map_kinds import MIXING_KINDS
+from bert.modernbert import ModernBertLayer
 
-ACTIVATIONS = {
-    "gelu": lambda x: ops.gelu(x, approximate=False),
-    "gelu_new": lambda x: ops.gelu(x, approximate=True),
-    "gelu_pytorch_tanh": lambda x: ops.gelu(x, approximate=True),
-    "relu": ops.relu,
-}
 ENCODER_MAPS = ("attn", "norm", *MIXING_KINDS)  # what Encoder.call can return (see Encoder)
-MASKED_SCORE = -1e9  # added to the attention scores of padding keys; exp() of it is exactly 0 in float32
 
 
-def _dense(units: int, config: EncoderConfig, name: str) -> keras.layers.Dense:
-    """A fully connected layer initialised as in BERT (truncated normal)."""
-    initializer = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
-    return keras.layers.Dense(units, kernel_initializer=initializer, name=name)
-
-
-def _layer_norm(config: EncoderConfig, name: str) -> keras.layers.LayerNormalization:
-    """Layer normalisation over the hidden axis with the config's epsilon."""
-    return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name=name)
-
-
-class TransformerLayer(keras.layers.Layer):
-    """One encoder layer: multi-head self-attention, then the feed-forward block, each with residual + LayerNorm."""
-
-    def __init__(self, config: EncoderConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        hidden = config.hidden_size
-        self.query = _dense(hidden, config, "query")
-        self.key = _dense(hidden, config, "key")
-        self.value = _dense(hidden, config, "value")
-        self.attention_output = _dense(hidden, config, "attention_output")
-        self.attention_layer_norm = _layer_norm(config, "attention_layer_norm")
-        self.intermediate = _dense(config.intermediate_size, config, "intermediate")
-        self.output_dense = _dense(hidden, config, "output")
-        self.output_layer_norm = _layer_norm(config, "output_layer_norm")
-
-    def build(self, input_shape):
-        hidden_shape = (None, None, self.config.hidden_size)
-        for dense in (self.query, self.key, self.value, self.attention_output, self.intermediate):
-            dense.build(hidden_shape)
-        self.output_dense.build((None, None, self.config.intermediate_size))
-        self.attention_layer_norm.build(hidden_shape)
-        self.output_layer_norm.build(hidden_shape)
-
-    def _split_heads(self, projected):
-        """[batch, seq, hidden] -> [batch, heads, seq, head_size]."""
-        batch, length = ops.shape(projected)[0], ops.shape(projected)[1]
-        split = ops.reshape(projected, (batch, length, self.config.num_attention_heads, self.config.head_size))
-        return ops.transpose(split, (0, 2, 1, 3))
-
-    def attention_probs(self, hidden, attention_bias):
-        """Softmax attention of every head: hidden [batch, seq, hidden] -> [batch, heads, query, key].
-
-        `attention_bias` [batch, 1, 1, key] is 0 for real keys and MASKED_SCORE for padding.
-        """
-        queries = self._split_heads(self.query(hidden) / math.sqrt(self.config.head_size))
-        keys = self._split_heads(self.key(hidden))
-        scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2)))
-        return ops.softmax(scores + attention_bias, axis=-1)
-
-    def values(self, hidden):
-        """Every head's value vectors: hidden [batch, seq, hidden] -> [batch, heads, seq, head_size]."""
-        return self._split_heads(self.value(hidden))
-
-    def value_norms(self, values):
-        """||f_h(x_j)|| [batch, heads, seq] (Kobayashi et al. 2020) from each head's value vectors v [batch, heads,
-        seq, head_size]: f_h(x_j) = v W_O^h, W_O^h the rows of the attention output kernel that head h feeds (its
-        bias is shared by all tokens and left out). Computed as sqrt(v G_h v^T) with the head's Gram matrix
-        G_h = W_O^h W_O^h^T [head_size, head_size], so no [.., seq, hidden] array per head is made."""
-        output_rows = self.output_rows()
-        gram = ops.matmul(output_rows, ops.transpose(output_rows, (0, 2, 1)))
-        squared = ops.sum(ops.matmul(values, gram) * values, axis=-1)
-        return ops.sqrt(ops.maximum(squared, 0.0))
-
-    def output_rows(self):
-        """The attention output kernel [hidden, hidden] as the rows W_O^h that each head feeds: [heads, head_size,
-        hidden]."""
-        heads, head_size = self.config.num_attention_heads, self.config.head_size
-        return ops.reshape(self.attention_output.kernel, (heads, head_size, self.config.hidden_size))
-
-    def residual_sum(self, hidden, attention_probs, values):
-        """r = x + attention output [batch, seq, hidden]: what the attention LayerNorm normalises."""
-        batch, length = ops.shape(hidden)[0], ops.shape(hidden)[1]
-        context = ops.matmul(attention_probs, values)
-        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, length, self.config.hidden_size))
-        return hidden + self.attention_output(context)
-
-    def activation(self, pre_activation):
-        """The feed-forward block's activation (the config's `hidden_act`)."""
-        return ACTIVATIONS[self.config.hidden_act](pre_activation)
-
-    def feed_forward(self, attended):
-        """The layer's output LN(y + FFN(y)) of the attention block's output y [..., hidden]."""
-        intermediate = self.activation(self.intermediate(attended))
-        return self.output_layer_norm(attended + self.output_dense(intermediate))
-
-    def call(self, hidden, attention_probs, values=None):
-        """The layer's output [batch, seq, hidden], given its input, its attention probabilities and, when already
-        computed, its value vectors [batch, heads, seq, head_size]."""
-        values = self.values(hidden) if values is None else values
-        return self.feed_forward(self.attention_layer_norm(self.residual_sum(hidden, attention_probs, values)))
+def family_layer(config: EncoderConfig, index: int) -> EncoderLayer:
+    """The distinct layer `index` of the config's family."""
+    if config.model_type == "modernbert":
+        return ModernBertLayer(config, index, name=f"layer_{index}")
+    layer_class = DebertaLayer if config.model_type == "deberta-v2" else TransformerLayer
+    return layer_class(config, name=f"layer_{index}")
 
 
 class Encoder(keras.Model):
@@ -137,34 +58,41 @@ class Encoder(keras.Model):
         self.config = config
         self.maps_dtype = maps_dtype
         self.map_kind = map_kind
-        initializer = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
         width = config.embedding_width
-        self.word_embeddings = keras.layers.Embedding(
-            config.vocab_size, width, embeddings_initializer=initializer, name="word_embeddings"
-        )
-        self.position_embeddings = keras.layers.Embedding(
-            config.max_position_embeddings, width, embeddings_initializer=initializer, name="position_embeddings"
-        )
-        self.token_type_embeddings = keras.layers.Embedding(
-            config.type_vocab_size, width, embeddings_initializer=initializer, name="token_type_embeddings"
-        ) if config.type_vocab_size else None
-        self.embedding_layer_norm = _layer_norm(config, "embedding_layer_norm")
-        self.embeddings_project = (_dense(config.hidden_size, config, "embeddings_project")
+        deberta = config.model_type == "deberta-v2"
+        self.word_embeddings = _embedding(config.vocab_size, width, config, "word_embeddings")
+        absolute = config.model_type != "modernbert" and (not deberta or config.position_biased_input)
+        self.position_embeddings = (_embedding(config.max_position_embeddings, width, config, "position_embeddings")
+                                    if absolute else None)
+        self.token_type_embeddings = (_embedding(config.type_vocab_size, width, config, "token_type_embeddings")
+                                      if config.type_vocab_size else None)
+        self.projects_before_norm = deberta  # DeBERTa projects the embeddings, then normalises; ELECTRA the reverse
+        self.embedding_layer_norm = norm_layer(config, "embedding_layer_norm", center=not config.pre_norm)
+        self.embeddings_project = (dense_layer(config.hidden_size, config, "embeddings_project", use_bias=not deberta)
                                    if config.projects_embeddings else None)
-        self.transformer_layers = [TransformerLayer(config, name=f"layer_{i}") for i in range(config.layer_groups)]
+        relative = deberta and config.relative_attention
+        self.relative_embeddings = (_embedding(2 * config.relative_span, config.hidden_size, config,
+                                               "relative_embeddings") if relative else None)
+        self.relative_layer_norm = (norm_layer(config, "relative_layer_norm")
+                                    if relative and config.norm_rel_ebd == "layer_norm" else None)
+        self.transformer_layers = [family_layer(config, index) for index in range(config.layer_groups)]
 
     def build(self, input_shape=None):
-        for embedding in (self.word_embeddings, self.position_embeddings, self.token_type_embeddings):
+        for embedding in (self.word_embeddings, self.position_embeddings, self.token_type_embeddings,
+                          self.relative_embeddings):
             if embedding is not None:
                 embedding.build((None, None))
-        self.embedding_layer_norm.build((None, None, self.config.embedding_width))
+        normalised_width = self.config.hidden_size if self.projects_before_norm else self.config.embedding_width
+        self.embedding_layer_norm.build((None, None, normalised_width))
         if self.embeddings_project is not None:
             self.embeddings_project.build((None, None, self.config.embedding_width))
+        if self.relative_layer_norm is not None:
+            self.relative_layer_norm.build((None, self.config.hidden_size))
         for layer in self.transformer_layers:
             layer.build((None, None, self.config.hidden_size))
         self.built = True
 
-    def layers_in_order(self) -> list[TransformerLayer]:
+    def layers_in_order(self) -> list[EncoderLayer]:
         """The layer that computes each of the config's layers, in order (ALBERT repeats its shared ones)."""
         return [self.transformer_layers[self.config.layer_group(i)] for i in range(self.config.num_hidden_layers)]
 
@@ -176,18 +104,33 @@ class Encoder(keras.Model):
         real = ops.cast(ops.not_equal(token_ids, self.config.pad_token_id), "int32")
         return ops.cumsum(real, axis=1) * real + self.config.pad_token_id
 
-    def embed(self, inputs):
-        """The first layer's input [batch, seq, hidden] and the attention bias [batch, 1, 1, key] (0 for real
-        keys, MASKED_SCORE for padding) of a dict of int arrays [batch, seq] (see `call`)."""
+    def embed(self, inputs) -> tuple[object, AttentionInputs]:
+        """The first layer's input [batch, seq, hidden] and what the layers' attention reads besides it (the padding
+        bias, DeBERTa's relative embeddings) of a dict of int arrays [batch, seq] (see `call`)."""
         token_ids, input_mask = inputs["token_ids"], inputs["input_mask"]
-        hidden = self.word_embeddings(token_ids) + self.position_embeddings(self.position_ids(token_ids))
+        hidden = self.word_embeddings(token_ids)
+        if self.position_embeddings is not None:
+            hidden = hidden + self.position_embeddings(self.position_ids(token_ids))
         if self.token_type_embeddings is not None:
             hidden = hidden + self.token_type_embeddings(inputs["segment_ids"])
-        hidden = self.embedding_layer_norm(hidden)
-        if self.embeddings_project is not None:
-            hidden = self.embeddings_project(hidden)
+        if self.projects_before_norm:
+            if self.embeddings_project is not None:
+                hidden = self.embeddings_project(hidden)
+            hidden = self.embedding_layer_norm(hidden) * ops.cast(input_mask, hidden.dtype)[:, :, None]
+        else:
+            hidden = self.embedding_layer_norm(hidden)
+            if self.embeddings_project is not None:
+                hidden = self.embeddings_project(hidden)
         attention_bias = (1.0 - ops.cast(input_mask, hidden.dtype))[:, None, None, :] * MASKED_SCORE
-        return hidden, attention_bias
+        return hidden, AttentionInputs(attention_bias, self.normalised_relative_embeddings())
+
+    def normalised_relative_embeddings(self):
+        """DeBERTa's relative position embeddings [2 span, hidden], LayerNorm'd when `norm_rel_ebd` says so; None
+        for the other families."""
+        if self.relative_embeddings is None:
+            return None
+        embeddings = self.relative_embeddings.embeddings
+        return embeddings if self.relative_layer_norm is None else self.relative_layer_norm(embeddings)
 
     def call(self, inputs):
         """Attention maps [batch, layers, heads, query, key] for a dict of int arrays [batch, seq].
@@ -199,12 +142,12 @@ class Encoder(keras.Model):
         if self.map_kind in MIXING_KINDS:
             return self.mixing_maps(inputs)
         norm_maps = self.map_kind == "norm"
-        hidden, attention_bias = self.embed(inputs)
+        hidden, attention_inputs = self.embed(inputs)
         attention_maps, value_norms = [], []
         layers = self.layers_in_order()
         for index, layer in enumerate(layers):
             is_last = index == len(layers) - 1
-            probs = layer.attention_probs(hidden, attention_bias)
+            probs = layer.attention_probs(hidden, attention_inputs)
             values = layer.values(hidden) if norm_maps or not is_last else None
             if norm_maps:
                 norms = layer.value_norms(values)
@@ -221,12 +164,12 @@ class Encoder(keras.Model):
     def mixing_maps(self, inputs):
         """The `map_kind` context-mixing maps [batch, layers, 1, query, key] (bert/context_mixing.py), each row over
         the real keys normalised to sum to 1."""
-        hidden, attention_bias = self.embed(inputs)
+        hidden, attention_inputs = self.embed(inputs)
         real_keys = ops.cast(inputs["input_mask"], "float32")[:, None, :]
         mixing_maps = []
         layers = self.layers_in_order()
         for index, layer in enumerate(layers):
-            probs = layer.attention_probs(hidden, attention_bias)
+            probs = layer.attention_probs(hidden, attention_inputs)
             mixing, hidden = layer_mixing(self.map_kind, layer, hidden, probs, layer.values(hidden),
                                           is_last=index == len(layers) - 1)
             mixing = mixing * real_keys
@@ -237,46 +180,57 @@ class Encoder(keras.Model):
         """The last layer's full output [batch, seq, hidden] and every layer's attention [batch, layers, heads,
         query, key], with `attention_offsets` [batch, layers, heads, query, key] added to the attention that
         multiplies the values: offsets of zero change nothing, and d(output)/d(offsets) = d(output)/d(attention)."""
-        hidden, attention_bias = self.embed(inputs)
+        hidden, attention_inputs = self.embed(inputs)
         attention_maps = []
         for index, layer in enumerate(self.layers_in_order()):
-            probs = layer.attention_probs(hidden, attention_bias)
+            probs = layer.attention_probs(hidden, attention_inputs)
             attention_maps.append(probs)
             hidden = layer(hidden, probs + attention_offsets[:, index])
         return hidden, ops.stack(attention_maps, axis=1)
 
+    def streamed_maps(self, inputs, consume: Callable[[int, int, np.ndarray], None], rows_per_block: int) -> None:
+        """Run a batch (one long example) layer by layer and, in each layer, block of query rows by block, handing
+        each block's attention weights [batch, heads, rows, key] (float32) to `consume(layer, first row, block)`:
+        the [layers, heads, n, n] maps never exist, and memory grows with n times a block. Runs eagerly; the last
+        layer's output is not computed."""
+        hidden, attention_inputs = self.embed(inputs)
+        length = int(ops.shape(hidden)[1])
+        layers = self.layers_in_order()
+        for index, layer in enumerate(layers):
+            keys, values = layer.attention_keys(hidden), layer.values(hidden)
+            contexts = []
+            for start in range(0, length, rows_per_block):
+                rows = (start, min(start + rows_per_block, length))
+                probs, context = layer.block_attention(hidden, keys, values, attention_inputs, rows)
+                consume(index, start, ops.convert_to_numpy(probs))
+                contexts.append(context)
+            if index < len(layers) - 1:
+                hidden = layer.output(hidden, ops.concatenate(contexts, axis=2))
+
     def weights_by_name(self) -> dict[str, keras.Variable]:
         """Every parameter, keyed by its name in a Google BERT checkpoint without the model scope (kernels are
-        [in, out]); the shared layers of ALBERT are `encoder/layer_<group>`."""
-        names = {
-            "embeddings/word_embeddings": self.word_embeddings.embeddings,
-            "embeddings/position_embeddings": self.position_embeddings.embeddings,
-            "embeddings/LayerNorm/gamma": self.embedding_layer_norm.gamma,
-            "embeddings/LayerNorm/beta": self.embedding_layer_norm.beta,
-        }
-        if self.token_type_embeddings is not None:
-            names["embeddings/token_type_embeddings"] = self.token_type_embeddings.embeddings
+        [in, out]); the shared layers of ALBERT are `encoder/layer_<group>`; DeBERTa's relative embeddings are
+        `encoder/rel_embeddings` (and `encoder/rel_embeddings/LayerNorm`)."""
+        names = {"embeddings/word_embeddings": self.word_embeddings.embeddings}
+        names |= norm_weights("embeddings/LayerNorm", self.embedding_layer_norm)
+        for name, embedding in (("position", self.position_embeddings), ("token_type", self.token_type_embeddings)):
+            if embedding is not None:
+                names[f"embeddings/{name}_embeddings"] = embedding.embeddings
         if self.embeddings_project is not None:
-            names["embeddings_project/kernel"] = self.embeddings_project.kernel
-            names["embeddings_project/bias"] = self.embeddings_project.bias
+            names |= dense_weights("", {"embeddings_project": self.embeddings_project})
+        if self.relative_embeddings is not None:
+            names["encoder/rel_embeddings"] = self.relative_embeddings.embeddings
+        if self.relative_layer_norm is not None:
+            names |= norm_weights("encoder/rel_embeddings/LayerNorm", self.relative_layer_norm)
         for index, layer in enumerate(self.transformer_layers):
-            prefix = f"encoder/layer_{index}/"
-            dense_layers = {
-                "attention/self/query": layer.query,
-                "attention/self/key": layer.key,
-                "attention/self/value": layer.value,
-                "attention/output/dense": layer.attention_output,
-                "intermediate/dense": layer.intermediate,
-                "output/dense": layer.output_dense,
-            }
-            for scope, dense in dense_layers.items():
-                names[prefix + scope + "/kernel"] = dense.kernel
-                names[prefix + scope + "/bias"] = dense.bias
-            for scope, norm in (("attention/output/LayerNorm", layer.attention_layer_norm),
-                                ("output/LayerNorm", layer.output_layer_norm)):
-                names[prefix + scope + "/gamma"] = norm.gamma
-                names[prefix + scope + "/beta"] = norm.beta
+            names |= layer.weights_by_name(f"encoder/layer_{index}/")
         return names
+
+
+def _embedding(rows: int, width: int, config: EncoderConfig, name: str) -> keras.layers.Embedding:
+    """An embedding table initialised as in BERT (truncated normal)."""
+    initializer = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
+    return keras.layers.Embedding(rows, width, embeddings_initializer=initializer, name=name)
 
 
 def build_encoder(config: EncoderConfig, maps_dtype: str = "float32", map_kind: str = "attn") -> Encoder:
@@ -308,8 +262,8 @@ class MaskedLanguageModel(keras.Model):
         super().__init__(**kwargs)
         self.config = config
         self.encoder = Encoder(config, name="encoder")
-        self.transform = _dense(config.embedding_width, config, "transform")
-        self.transform_layer_norm = _layer_norm(config, "transform_layer_norm")
+        self.transform = dense_layer(config.embedding_width, config, "transform")
+        self.transform_layer_norm = norm_layer(config, "transform_layer_norm")
         self.output_bias = self.add_weight(shape=(config.vocab_size,), initializer="zeros", name="output_bias")
 
     def build(self, input_shape=None):

@@ -12,8 +12,8 @@ from conftest import assert_one_line_error, run_script
 from test_maps_beyond_attention import WORDS, pieces_per_word, plain_word_level
 
 import extract_attention
-from bert.checkpoint import embedded_model_dir, open_tokenizer, read_config
-from bert.extraction import padded_inputs
+from bert.checkpoint import embedded_model_dir, load_encoder, open_tokenizer, read_config
+from bert.extraction import AttentionExtractor, PreparedExample, aggregated_mixing, padded_inputs
 from bert.model_tokenizer import ModelTokenizer
 from utils import read_examples
 
@@ -176,3 +176,29 @@ def test_aggregate_is_refused_for_other_maps(tmp_path, map_args):
     result = run_script("extract_attention.py", "--preprocessed-data-file", str(path), *map_args, "--aggregate")
     assert_one_line_error(result, "--aggregate")
     assert [entry.name for entry in tmp_path.iterdir()] == ["examples.json"]  # nothing written
+
+
+FAMILY_MIXING = ("deberta-v2", "modernbert")  # post-norm with disentangled attention; pre-norm with local windows
+
+
+@pytest.mark.parametrize("family", FAMILY_MIXING)
+@pytest.mark.parametrize("kind", KINDS)
+def test_family_maps_equal_the_reference(family, kind):
+    """DeBERTa's (post-norm) and ModernBERT's (pre-norm: L_ij = T_ij, y_i = r_i) maps of the golden examples, in one
+    padded batch, against a float64 reference written plainly from transformers' model (golden files:
+    tests/golden/make_golden.py --only family-mixing), every layer and row; their aggregates as products. The random
+    weights change the residual stream so little that every value-zeroing row is unresolved (totals 2e-6 to 1.4e-5):
+    computed as ||z/|z| - z'/|z'| ||^2 / 2, its normalised rows still keep about 1e-5 in float32."""
+    directory = Path(__file__).parent / "golden" / "families"
+    with np.load(directory / f"{family}_mixing.npz") as archive:
+        reference = {name: archive[name] for name in archive.files}
+    tokens = [[str(token) for token in reference[f"tokens_{index}"]] for index in range(int(reference["n_examples"]))]
+    extractor = AttentionExtractor(load_encoder(directory / family, "float32", kind),
+                                   open_tokenizer(directory / family), map_kind=kind)
+    maps = extractor.attention_maps([PreparedExample(example) for example in tokens])
+    tolerance = 5e-5 if kind == "value-zeroing" else 1e-5
+    for index, example_maps in enumerate(maps):
+        np.testing.assert_allclose(example_maps[:, 0], reference[golden_name(kind, False, index)], rtol=0,
+                                   atol=tolerance, err_msg=f"example {index}")
+        np.testing.assert_allclose(aggregated_mixing(example_maps)[:, 0], reference[golden_name(kind, True, index)],
+                                   rtol=0, atol=tolerance, err_msg=f"example {index}, aggregated")

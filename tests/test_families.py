@@ -23,13 +23,15 @@ from bert.special_tokens import SpecialTokens
 from utils import read_examples, read_json
 
 FAMILIES_DIR = Path(__file__).parent / "golden" / "families"
-FAMILIES = ("bert", "roberta", "xlm-roberta", "electra", "distilbert", "albert")
+FAMILIES = ("bert", "roberta", "xlm-roberta", "electra", "distilbert", "albert", "deberta-v2", "deberta-v2-separate",
+            "modernbert")
 WITH_MASKED_LM = ("bert", "roberta", "xlm-roberta", "distilbert", "albert")
-SENTENCEPIECE = {"xlm-roberta": "sentencepiece.bpe.model", "albert": "spiece.model"}
+SENTENCEPIECE = {"xlm-roberta": "sentencepiece.bpe.model", "albert": "spiece.model", "deberta-v2": "spm.model"}
 FLOAT16 = 6e-4  # issue 21: maps equal transformers' eager attention to float16 rounding
 RELATIVE = 1e-4  # gradients: our float32 against the float64 golden
 ROLES = {"bert": ("[CLS]", "[SEP]"), "roberta": ("<s>", "</s>"), "xlm-roberta": ("<s>", "</s>"),
-         "electra": ("[CLS]", "[SEP]"), "distilbert": ("[CLS]", "[SEP]"), "albert": ("[CLS]", "[SEP]")}
+         "electra": ("[CLS]", "[SEP]"), "distilbert": ("[CLS]", "[SEP]"), "albert": ("[CLS]", "[SEP]"),
+         "deberta-v2": ("[CLS]", "[SEP]"), "deberta-v2-separate": ("[CLS]", "[SEP]"), "modernbert": ("[CLS]", "[SEP]")}
 
 
 def golden(family: str) -> dict[str, np.ndarray]:
@@ -131,7 +133,7 @@ def test_hard_texts_tokenize_as_transformers(family):
 @pytest.mark.parametrize("family", sorted(SENTENCEPIECE))
 def test_sentencepiece_model_alone_tokenizes_as_sentencepiece(family, tmp_path):
     """Without tokenizer.json the pieces are the sentencepiece library's (ALBERT's text preprocessing first, special
-    tokens written in the text kept whole), with the model's ids: XLM-R's fairseq layout, ALBERT's own."""
+    tokens written in the text kept whole), with the model's ids: XLM-R's fairseq layout, ALBERT's and DeBERTa's own."""
     directory = shutil.copytree(FAMILIES_DIR / family, tmp_path / family)
     (directory / "tokenizer.json").unlink()
     assert (directory / SENTENCEPIECE[family]).is_file()
@@ -144,7 +146,9 @@ def test_sentencepiece_model_alone_tokenizes_as_sentencepiece(family, tmp_path):
         if any(special in text for special in specials):
             continue
         pieces = strings(arrays[f"case_spm_tokens_{k}"])  # a piece outside the vocabulary is its unknown token
-        assert tokenizer.tokenize(text) == [piece if piece in tokenizer.vocab else "<unk>" for piece in pieces], text
+        unknown = tokenizer.pieces.unknown
+        assert tokenizer.tokenize(text) == [piece if piece in tokenizer.vocab else unknown for piece in pieces], text
+        tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text))  # every token has an id
     for index, example in enumerate(token_examples(arrays)):
         tokens = our_tokens(tokenizer, example["text_a"], example["text_b"])
         assert tokens[0] == ROLES[family][0] and tokens[-1] == ROLES[family][1]
@@ -238,6 +242,14 @@ REFUSED_CONFIGS = [
     ("albert", {"num_hidden_groups": 3}, "cannot be shared by 3 groups"),
     ("distilbert", {"sinusoidal_pos_embds": True}, "sinusoidal_pos_embds True is not supported"),
     ("electra", {"hidden_act": "swish"}, "hidden_act 'swish' is not one of"),
+    ("deberta-v2", {"conv_kernel_size": 3}, "conv_kernel_size 3 is not supported"),
+    ("deberta-v2", {"pos_att_type": ["c2p", "p2p"]}, "pos_att_type ['c2p', 'p2p'] is not supported"),
+    ("deberta-v2", {"attention_head_size": 4}, "attention_head_size 4 is not hidden_size / num_attention_heads"),
+    ("modernbert", {"mlp_bias": True}, "mlp_bias True is not supported"),
+    ("modernbert", {"rope_parameters": {"full_attention": {"rope_type": "linear", "rope_theta": 1e4, "factor": 2}}},
+     "rope_type 'linear' is not supported"),
+    ("modernbert", {"layer_types": ["full_attention", "chunked_attention", "full_attention", "full_attention"]},
+     "layer_types must name one of"),
 ]
 
 
@@ -272,6 +284,20 @@ def refused_vocab(directory: Path) -> None:
     """Shrink the config's vocab_size below the tokenizer's ids."""
     config = json.loads((directory / "config.json").read_text())
     (directory / "config.json").write_text(json.dumps({**config, "vocab_size": config["vocab_size"] - 5}))
+
+
+@pytest.mark.parametrize(("key", "limit", "bucket_size", "max_position"),
+                         [("log_buckets_256_512", 8191, 256, 512), ("log_buckets_8_64", 100, 8, 64)])
+def test_log_buckets_equal_transformers(key, limit, bucket_size, max_position):
+    """DeBERTa's relative position buckets, in float32 as transformers, at every distance up to 8,191 (DeBERTa-v3's
+    256 buckets and 512 positions, and the golden model's)."""
+    from keras import ops
+
+    from bert.deberta import log_buckets
+
+    relative = ops.arange(-limit, limit + 1, dtype="int32")
+    buckets = ops.convert_to_numpy(log_buckets(relative, bucket_size, max_position))
+    np.testing.assert_array_equal(buckets, golden("deberta-v2")[key])
 
 
 def test_roles_come_from_the_tokenizer():

@@ -271,7 +271,8 @@ def test_pages_load_from_disk_offline_without_errors(opened, demo, capsys):
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     links = page.locator("ul.pages a").evaluate_all("(links) => links.map((link) => link.getAttribute('href'))")
     assert links == [  # the paper's order (general, gradients, syntax, coreference), then the others; by path within
-        "corpus/general/report.html", "corpus/roberta/report.html", PAGES["general"], "general_norm/report.html",
+        "corpus/deberta/report.html", "corpus/general/report.html", "corpus/long/report.html",
+        "corpus/roberta/report.html", PAGES["general"], "general_norm/report.html",
         "mixing/report.html", PAGES["gradients"],
         "corpus/syntax_ray/report.html", PAGES["syntax"], "syntax_alti/report.html", PAGES["coref"], PAGES["compare"],
         PAGES["view"]]

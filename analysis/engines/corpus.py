@@ -33,7 +33,14 @@ from analysis.options import AnalysisOptions, CorpusOptions, ModelOptions
 from analysis.syntax.pipeline import SyntaxAnalysis
 from bert.checkpoint import debug_config
 from bert.config import EncoderConfig
-from bert.extraction import PreparedExample, open_model, prepare_example, report_skipped
+from bert.extraction import (
+    STREAMED_TOKENS,
+    PreparedExample,
+    check_positions,
+    open_model,
+    prepare_example,
+    report_skipped,
+)
 from bert.map_kinds import maps_per_layer, stored_map_kind
 from bert.model_tokenizer import ModelTokenizer
 
@@ -94,6 +101,23 @@ def check_examples(examples: list, tokenizer: ModelTokenizer, analysis: CorpusAn
     return prepared
 
 
+def check_long_inputs(prepared: list[PreparedExample], with_maps: list[int], analysis: CorpusAnalysis,
+                      map_kind: str, data_file: Path) -> list[int]:
+    """The examples longer than STREAMED_TOKENS, which are read by blocks of query rows; an InputError before any
+    work when the analysis or the kind of map cannot be computed that way."""
+    long_inputs = [index for index in with_maps if len(prepared[index].tokens) > STREAMED_TOKENS]
+    if not long_inputs:
+        return []
+    first, length = long_inputs[0], len(prepared[long_inputs[0]].tokens)
+    if not analysis.reads_long_inputs:
+        raise utils.InputError(f"{data_file}: example {first} has {length} tokens; the {analysis.name} analysis reads "
+                               f"inputs of up to {STREAMED_TOKENS} tokens (longer ones: the general analysis)")
+    if map_kind != "attn":
+        raise utils.InputError(f"{data_file}: example {first} has {length} tokens; inputs over {STREAMED_TOKENS} "
+                               f"tokens are read by blocks of attention weights, not --map {map_kind}")
+    return long_inputs
+
+
 def run_shards(settings: ModelSettings, analysis: CorpusAnalysis, shards: list[Shard], store: PartialStore,
                corpus: CorpusOptions, data_file: Path) -> None:
     """Analyse the shards whose partials are not in `store` yet, in this process or on Ray, with a progress bar."""
@@ -141,7 +165,12 @@ def run(data_file: str | Path, outdir: str | Path | None, model: ModelOptions, c
     utils.check_output_dir(outdir)
     analysis = ANALYSES[kind].for_corpus(analyses, corpus, model_grid(config, model.debug, map_kind), data_file)
     prepared = check_examples(examples, tokenizer, analysis, data_file, model.max_sequence_length)
-    analysis.plan([index for index, ready in enumerate(prepared) if ready.skipped is None])
+    check_positions(prepared, config.positions, data_file)
+    with_maps = [index for index, ready in enumerate(prepared) if ready.skipped is None]
+    if not with_maps:
+        raise utils.InputError(f"{data_file}: every example is longer than --max-sequence-length "
+                               f"{model.max_sequence_length}, so none can be analysed")
+    analysis.plan(with_maps, check_long_inputs(prepared, with_maps, analysis, map_kind, data_file))
 
     settings = ModelSettings(str(source.directory), model.debug, model.cased, model.max_sequence_length,
                              model.batch_size, analysis.word_level, corpus.word_level_mode, corpus.single_segment,

@@ -149,10 +149,12 @@ class CorpusAnalysis:
     """An analysis as accumulators and outputs, the same whichever way the examples come (attention files,
     streaming, Ray): what the engines call. Subclasses (general, syntax, coref) set `name`, `word_level` (whether
     it reads word-level maps), `check` (run on each example first, or None) and `options`, and write
-    `for_corpus`, `accumulators` and `write`; `plan`, `feeds` and `settings` have defaults here."""
+    `for_corpus`, `accumulators` and `write`; `plan`, `feeds` and `settings` have defaults here. An analysis that
+    reads long inputs block by block (`reads_long_inputs`) writes `streamed_reader` and `add_streamed`."""
 
     name: str
     word_level: bool
+    reads_long_inputs: bool = False
     check: Callable[[dict, np.ndarray], None] | None = None
     options: object
 
@@ -162,8 +164,19 @@ class CorpusAnalysis:
         """The analysis as analyze_corpus.py runs it, from every analysis's options and the corpus run's."""
         raise NotImplementedError
 
-    def plan(self, indices_with_maps: Sequence[int]) -> None:
-        """Told, before any work, which examples will have maps (nothing to do by default)."""
+    def plan(self, indices_with_maps: Sequence[int], streamed: Sequence[int] = ()) -> None:
+        """Told, before any work, which examples will have maps, and which of them are long inputs read block by
+        block (`add_streamed`; nothing to do by default)."""
+
+    def streamed_reader(self, example: dict, grid: HeadGrid):
+        """For a long input (analyze_corpus.py reads it by blocks of query rows), an object whose
+        `add(layer, start, block [1, heads, rows, n])` takes every block of its maps, then goes to `add_streamed`;
+        only the general analysis reads long inputs."""
+        raise NotImplementedError(f"the {self.name} analysis does not read long inputs by blocks")
+
+    def add_streamed(self, accumulators: dict[str, Accumulator], index: int, example: dict, reader) -> None:
+        """Give the accumulators a long input once `reader` (streamed_reader) has taken all its blocks."""
+        raise NotImplementedError(f"the {self.name} analysis does not read long inputs by blocks")
 
     def feeds(self, name: str, index: int) -> bool:
         """Whether accumulator `name` is to see example `index` (every one sees every example by default)."""

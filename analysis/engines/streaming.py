@@ -22,6 +22,7 @@ from tqdm import tqdm
 import utils
 from analysis.engines import maps
 from analysis.engines.maps import CorpusAnalysis
+from analysis.heads import HeadGrid
 from bert.backend import import_keras
 from bert.checkpoint import model_tokenizer, read_config
 from bert.extraction import PreparedExample, build_extractor
@@ -79,19 +80,32 @@ class ShardAnalyzer:
 
     def __call__(self, shard: Shard) -> dict[str, dict]:
         """The partial states of the shard's examples; an example the analysis refuses is an InputError naming the
-        data file, the example's index and the field."""
+        data file, the example's index and the field. Long inputs (AttentionExtractor.streams) are read by blocks of
+        query rows, so their maps never exist whole."""
         accumulators = self.analysis.accumulators()
-        outputs = self.extractor.output_chunks(shard.examples, shard.prepared, 0, len(shard.examples),
+        streamed = {position for position, ready in enumerate(shard.prepared) if self.extractor.streams(ready)}
+        batched = [dataclasses.replace(ready, skipped="read by blocks") if position in streamed else ready
+                   for position, ready in enumerate(shard.prepared)]
+        outputs = self.extractor.output_chunks(shard.examples, batched, 0, len(shard.examples),
                                                self.settings.word_level_mode, tqdm(disable=True))
         for position, example in enumerate(next(outputs, [])):
-            if "attns" not in example:
-                continue
             index = shard.start + position
             try:
-                self.analysis.add(accumulators, index, example, example["attns"])
+                if position in streamed:
+                    self.add_streamed(accumulators, index, example, shard.prepared[position])
+                elif "attns" in example:
+                    self.analysis.add(accumulators, index, example, example["attns"])
             except maps.ExampleError as error:
                 raise utils.example_error(self.data_file, index, error.field, error.problem) from None
         return {name: accumulator.state() for name, accumulator in accumulators.items()}
+
+    def add_streamed(self, accumulators: dict[str, maps.Accumulator], index: int, example: dict,
+                     prepared: PreparedExample) -> None:
+        """Read a long input block by block into the analysis's reader, then give it to the accumulators."""
+        config = self.extractor.encoder.config
+        reader = self.analysis.streamed_reader(example, HeadGrid(config.num_hidden_layers, config.num_attention_heads))
+        self.extractor.stream_maps(prepared, reader.add)
+        self.analysis.add_streamed(accumulators, index, example, reader)
 
 
 class PartialStore:

@@ -1,6 +1,7 @@
 """The general analysis end to end: statistics, behaviours, embedding, figures, general.json and general.md."""
 
 import dataclasses
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ from analysis.general import statistics as general_statistics
 from analysis.heads import HeadGrid, pair_label
 from analysis.options import AnalysisOptions, CorpusOptions, GeneralOptions
 from analysis.report import figures, page, paper
-from bert.special_tokens import SpecialTokens
+from bert.extraction import STREAMED_TOKENS
+from bert.special_tokens import RECORD_FIELD, SpecialTokens
 
 # Figure 1's default heads: the strongest of each of these behaviours (score key, caption; {cls} and {sep} stand for
 # the data's strings of the roles).
@@ -174,6 +176,7 @@ class GeneralAnalysis(maps.CorpusAnalysis):
 
     name = "general"
     word_level = False
+    reads_long_inputs = True
 
     def __init__(self, options: GeneralOptions, grid: HeadGrid, source: str | Path,
                  distances_path: str | Path | None = None, distance_examples: int | None = None) -> None:
@@ -201,18 +204,42 @@ class GeneralAnalysis(maps.CorpusAnalysis):
         """Whether the head distances are computed in this pass."""
         return bool(self.distance_examples)
 
-    def plan(self, indices_with_maps: Sequence[int]) -> None:
+    def plan(self, indices_with_maps: Sequence[int], streamed: Sequence[int] = ()) -> None:
         """Knowing which examples will have maps, let the example keepers (Figure 1, the head view) keep only those
         that can be shown, so that partials of later shards do not carry examples (megabytes each) never shown, and
-        feed the head distances only their first `distance_examples`; InputError, before any work, when Figure 1's
+        feed the head distances only their first `distance_examples` that are not `streamed` (long inputs, read by
+        blocks: the head distances compare whole maps, docs/scale.md); InputError, before any work, when Figure 1's
         example will have no maps."""
         if self.example_index is not None and self.example_index not in set(indices_with_maps):
             raise utils.InputError(f"{self.source}: example {self.example_index} (Figure 1's) does not exist or is "
                                    "too long to have maps")
         last_shown = max([*indices_with_maps[: page.MAX_EXAMPLES], self.example_index or 0])
         self.last_fed = {"shown": last_shown}
-        if self.with_distances and self.distance_examples < len(indices_with_maps):
-            self.last_fed["distances"] = indices_with_maps[self.distance_examples - 1]
+        long_inputs = set(streamed)
+        whole = [index for index in indices_with_maps if index not in long_inputs]
+        if self.with_distances and not whole:
+            print(f"head distances: not computed, as every example is a long input (over {STREAMED_TOKENS} tokens, "
+                  "read by blocks); no Figure 6", file=sys.stderr)
+            self.distance_examples = 0
+        elif self.with_distances and self.distance_examples < len(whole):
+            self.last_fed["distances"] = whole[self.distance_examples - 1]
+
+    def streamed_reader(self, example: dict, grid: HeadGrid) -> general_statistics.StreamedExample:
+        """The statistics' row sums and the shown maps of a long input, read block by block."""
+        tokens = maps.example_tokens(example, len(example["tokens"]))
+        return general_statistics.StreamedExample(tokens, tuple(grid), maps.example_roles(example))
+
+    def add_streamed(self, accumulators: dict[str, maps.Accumulator], index: int, example: dict,
+                     reader: general_statistics.StreamedExample) -> None:
+        """Add a long input's statistics, and its first tokens' maps to the example keepers; the head distances
+        never see it."""
+        statistics = reader.row_sums.statistics()
+        accumulators["statistics"].add_statistics(statistics, reader.row_sums.n, maps.example_roles(example))
+        shown = {"tokens": reader.shown_tokens, RECORD_FIELD: example[RECORD_FIELD],
+                 general_statistics.SHOWN_OF: reader.row_sums.n}
+        for name in ("shown", "page_examples"):
+            if name in accumulators and self.feeds(name, index):
+                accumulators[name].add(index, shown, reader.shown_maps)
 
     def feeds(self, name: str, index: int) -> bool:
         """Whether the accumulator `name` is to see example `index` (see plan)."""

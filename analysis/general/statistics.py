@@ -22,6 +22,9 @@ from bert.special_tokens import BERT_SPECIAL_TOKENS, SpecialTokens
 AVG_ATTN_KEYS = ("cls", "sep", "punct", "self", "next", "prev", "sep_sep", "rest_sep")
 PUNCTUATION = (".", ",")
 SMOOTHING = 0.0001
+SUMMED = (*AVG_ATTN_KEYS, "entropy", "entropy_from_cls")  # the statistics QueryRowSums sums over query rows
+SHOWN_TOKENS = 64  # of an input read block by block, the first tokens whose maps Figure 1 and the head view show
+SHOWN_OF = "shown_of"  # the field of the stand-in example of those first tokens that gives the input's length
 
 
 @dataclass
@@ -58,11 +61,13 @@ class GeneralStatistics:
 
 @dataclass
 class ShownExample:
-    """One example kept for Figure 1: its index in the file, tokens and maps `[layers, heads, n, n]`."""
+    """One example kept for Figure 1: its index in the file, tokens and maps `[layers, heads, n, n]`, and for a long
+    input, whose first tokens alone are kept (StreamedExample), its length."""
 
     index: int
     tokens: list[str]
     attention_maps: np.ndarray
+    length: int | None = None
 
 
 class ExampleKeeper:
@@ -76,7 +81,7 @@ class ExampleKeeper:
         """Keep this example if it is the one asked for."""
         if self.shown is None and self.example_index in (None, index):
             tokens = maps.example_tokens(example, attention_maps.shape[-1])
-            self.shown = ShownExample(index, tokens, attention_maps.astype(np.float32))
+            self.shown = ShownExample(index, tokens, attention_maps.astype(np.float32), example.get(SHOWN_OF))
 
     def result(self, path: str | Path) -> ShownExample:
         """The kept example; InputError when the data had no such example."""
@@ -126,16 +131,22 @@ class StatisticsAccumulator:
                special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> None:
         """Add one example: `tokens` of length n, `attention_maps` `[layers, heads, n, n]` (any float dtype), the
         roles' strings `special_tokens` (an ExampleError when they are not the earlier examples')."""
-        n_layers, n_heads, n = attention_maps.shape[:3]
+        n = attention_maps.shape[2]
         if len(tokens) != n:
             raise ValueError(f"{len(tokens)} tokens for maps of length {n}")
+        maps.agreed_roles(self.special_tokens, special_tokens)
+        self.add_statistics(example_statistics(tokens, attention_maps, special_tokens), n, special_tokens)
+
+    def add_statistics(self, statistics: dict[str, np.ndarray], n: int,
+                       special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> None:
+        """Add one example of n tokens by its statistics (example_statistics, or QueryRowSums for a long input)."""
         roles = maps.agreed_roles(self.special_tokens, special_tokens)
+        grid = statistics["entropy"].shape
         if self.sums is None:
-            names = (*AVG_ATTN_KEYS, "entropy", "entropy_from_cls")
-            self.sums = {name: np.zeros((n_layers, n_heads)) for name in names}
-        elif self.grid != (n_layers, n_heads):
-            raise ValueError(f"maps of {n_layers} x {n_heads} heads after maps of {self.grid[0]} x {self.grid[1]}")
-        for name, values in example_statistics(tokens, attention_maps, roles).items():
+            self.sums = {name: np.zeros(grid) for name in SUMMED}
+        elif self.grid != grid:
+            raise ValueError(f"maps of {grid[0]} x {grid[1]} heads after maps of {self.grid[0]} x {self.grid[1]}")
+        for name, values in statistics.items():
             self.sums[name] += values
         self.special_tokens = roles
         self.uniform_entropy_sum += math.log(n)
@@ -195,15 +206,15 @@ class StatisticsAccumulator:
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _row_sums(attention_maps: np.ndarray, key_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One pass over maps `[N heads, n, n]` (float32, float64, or float16 as its bits), in float64: each row's
-    attention to the keys of each mask of `key_masks` `[3, n]` (classifier, separator, punctuation) `[N, n, 3]`, and
-    each row's entropy after smoothing `[N, n]`."""
-    n_heads, n, _ = attention_maps.shape
-    to_keys = np.empty((n_heads, n, 3))
-    row_entropy = np.empty((n_heads, n))
+    """One pass over maps `[N heads, rows, n]` (float32, float64, or float16 as its bits), in float64: each row's
+    attention to the keys of each mask of `key_masks` `[3, n]` (classifier, separator, punctuation) `[N, rows, 3]`,
+    and each row's entropy after smoothing `[N, rows]`."""
+    n_heads, n_rows, n = attention_maps.shape
+    to_keys = np.empty((n_heads, n_rows, 3))
+    row_entropy = np.empty((n_heads, n_rows))
     keep, spread = 1.0 - SMOOTHING, SMOOTHING / n
     for head in prange(n_heads):
-        for row in range(n):
+        for row in range(n_rows):
             to_cls = to_sep = to_punct = plogp = 0.0
             for key in range(n):
                 weight = as_float64(attention_maps[head, row, key])
@@ -217,6 +228,71 @@ def _row_sums(attention_maps: np.ndarray, key_masks: np.ndarray) -> tuple[np.nda
     return to_keys, row_entropy
 
 
+class QueryRowSums:
+    """One example's statistics (docs/definitions.md) as sums over its query rows, which may come block by block:
+    `add` the maps of consecutive rows of some layers, then `statistics` once every row of every layer is in. A long
+    input is read this way without its `[L, H, n, n]` maps (Encoder.streamed_maps)."""
+
+    def __init__(self, tokens: Sequence[str], grid: tuple[int, int],
+                 special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> None:
+        tokens = np.asarray(tokens, dtype=object)
+        self.n = len(tokens)
+        self.is_sep = tokens == special_tokens.sep
+        self.key_masks = np.stack([tokens == special_tokens.cls, self.is_sep,
+                                   np.isin(tokens, PUNCTUATION)]).astype(np.float64)
+        self.sums = {name: np.zeros(grid) for name in SUMMED}
+
+    def add(self, layers: slice, block: np.ndarray, start: int) -> None:
+        """Add the rows `start`.. of the layers `layers`: `block` `[layers, heads, rows, n]` (any float dtype)."""
+        n_layers, n_heads, n_rows, n = block.shape
+        kernel_maps = block.view(np.uint16) if block.dtype == np.float16 else block
+        to_keys, row_entropy = _row_sums(kernel_maps.reshape(n_layers * n_heads, n_rows, n), self.key_masks)
+        to_keys = to_keys.reshape(n_layers, n_heads, n_rows, 3)
+        row_entropy = row_entropy.reshape(n_layers, n_heads, n_rows)
+        is_sep = self.is_sep[start:start + n_rows]
+
+        def diagonal_sum(offset: int) -> np.ndarray:  # A[i, i + offset] over the block's rows i = start + r
+            return np.diagonal(block, start + offset, axis1=2, axis2=3).sum(-1, dtype=np.float64)
+
+        sums = {"cls": to_keys[..., 0].sum(-1), "sep": to_keys[..., 1].sum(-1), "punct": to_keys[..., 2].sum(-1),
+                "self": diagonal_sum(0), "next": diagonal_sum(1), "prev": diagonal_sum(-1),
+                "sep_sep": to_keys[:, :, is_sep, 1].sum(-1), "rest_sep": to_keys[:, :, ~is_sep, 1].sum(-1),
+                "entropy": row_entropy.sum(-1)}
+        if start == 0:
+            sums["entropy_from_cls"] = row_entropy[..., 0]
+        for name, values in sums.items():
+            self.sums[name][layers] += values
+
+    def statistics(self) -> dict[str, np.ndarray]:
+        """Every statistic of the example, each float64 `[layers, heads]`."""
+        n_sep = int(self.is_sep.sum())
+        divisors = {"sep_sep": max(n_sep, 1), "rest_sep": max(self.n - n_sep, 1), "entropy_from_cls": 1}
+        return {name: total / divisors.get(name, self.n) for name, total in self.sums.items()}
+
+
+
+
+class StreamedExample:
+    """What the general analysis keeps of an input read block by block of query rows (Encoder.streamed_maps): its
+    statistics' row sums, and the attention among its first SHOWN_TOKENS tokens `[layers, heads, k, k]` (float32,
+    rows not renormalised) for Figure 1 and the head view."""
+
+    def __init__(self, tokens: Sequence[str], grid: tuple[int, int],
+                 special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> None:
+        self.row_sums = QueryRowSums(tokens, grid, special_tokens)
+        self.shown_tokens = list(tokens[:SHOWN_TOKENS])
+        size = len(self.shown_tokens)
+        self.shown_maps = np.zeros((*grid, size, size), np.float32)
+
+    def add(self, layer: int, start: int, block: np.ndarray) -> None:
+        """Add the rows `start`.. of layer `layer`: `block` `[1, heads, rows, n]`."""
+        self.row_sums.add(slice(layer, layer + 1), block, start)
+        size = len(self.shown_tokens)
+        if start < size:
+            stop = min(size, start + block.shape[2])
+            self.shown_maps[layer, :, start:stop] = block[0, :, :stop - start, :size]
+
+
 def example_statistics(tokens: Sequence[str], attention_maps: np.ndarray,
                        special_tokens: SpecialTokens = BERT_SPECIAL_TOKENS) -> dict[str, np.ndarray]:
     """One example's values of every statistic, each float64 `[layers, heads]`.
@@ -226,28 +302,6 @@ def example_statistics(tokens: Sequence[str], attention_maps: np.ndarray,
     to `special_tokens.sep` (`[CLS]`/`[SEP]` by default, `<s>`/`</s>` for RoBERTa-style data). Computed in float64,
     the sums over keys and the entropies in one pass of a numba kernel.
     """
-    n_layers, n_heads, n, _ = attention_maps.shape
-    kernel_maps = attention_maps.view(np.uint16) if attention_maps.dtype == np.float16 else attention_maps
-    tokens = np.asarray(tokens, dtype=object)
-    is_sep = tokens == special_tokens.sep
-    n_sep = int(is_sep.sum())
-    key_masks = np.stack([tokens == special_tokens.cls, is_sep, np.isin(tokens, PUNCTUATION)]).astype(np.float64)
-    to_keys, row_entropy = _row_sums(kernel_maps.reshape(n_layers * n_heads, n, n), key_masks)
-    to_keys = to_keys.reshape(n_layers, n_heads, n, 3)
-    row_entropy = row_entropy.reshape(n_layers, n_heads, n)
-
-    def diagonal_mean(offset: int) -> np.ndarray:
-        return np.diagonal(attention_maps, offset, axis1=2, axis2=3).sum(-1, dtype=np.float64) / n
-
-    return {
-        "cls": to_keys[..., 0].sum(-1) / n,
-        "sep": to_keys[..., 1].sum(-1) / n,
-        "punct": to_keys[..., 2].sum(-1) / n,
-        "self": diagonal_mean(0),
-        "next": diagonal_mean(1),
-        "prev": diagonal_mean(-1),
-        "sep_sep": to_keys[:, :, is_sep, 1].sum(-1) / max(n_sep, 1),
-        "rest_sep": to_keys[:, :, ~is_sep, 1].sum(-1) / max(n - n_sep, 1),
-        "entropy": row_entropy.mean(-1),
-        "entropy_from_cls": row_entropy[..., 0],
-    }
+    row_sums = QueryRowSums(tokens, attention_maps.shape[:2], special_tokens)
+    row_sums.add(slice(None), attention_maps, 0)
+    return row_sums.statistics()

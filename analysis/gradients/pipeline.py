@@ -15,6 +15,7 @@ from bert.special_tokens import RECORD_FIELD
 from utils import InputError, check_input_file, check_output_dir, progress_bar, read_json, write_json
 
 FIGURE = "figure3_gradient_importance"
+MASKED_LM_UNSUPPORTED = ("deberta-v2", "modernbert")  # families whose masked-LM heads are not BERT's
 
 
 def masked_examples(examples: list, tokenizer: ModelTokenizer, input_path: Path, max_length: int,
@@ -64,6 +65,9 @@ def run(data_file: str | Path, outdir: str | Path, model: ModelOptions, options:
     outdir = Path(outdir)
     check_output_dir(outdir)
     source, config, tokenizer = open_model(model.model, model.max_sequence_length, model.cased, model.revision)
+    if config.model_type in MASKED_LM_UNSUPPORTED:
+        raise InputError(f"{source.directory}: gradient importance reads BERT-style masked-LM heads; "
+                         f"{config.model_type} models are not supported by it")
     examples = read_json(input_path)
     if not isinstance(examples, list):
         raise InputError(f"{input_path}: expected a JSON list of examples")

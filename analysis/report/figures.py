@@ -113,7 +113,8 @@ def plot_example_heads(example: ShownExample, heads: Sequence[tuple[int, str]]) 
     for ax, (flat_index, caption) in zip(axes[0], heads, strict=True):
         title = f"Head {grid.label(flat_index)}\n{caption}"
         plot_attention_lines(ax, example.tokens, flat_maps[flat_index], title=title)
-    figure.suptitle(f"Attention of single heads on example {example.index} (heads are 1-based layer-head)")
+    part = f", its first {n} of {example.length:,} tokens" if example.length else ""
+    figure.suptitle(f"Attention of single heads on example {example.index}{part} (heads are 1-based layer-head)")
     return figure
 
 

@@ -1,16 +1,22 @@
-"""Write small golden fixtures for six Transformer encoder families from the Hugging Face reference implementation.
+"""Write small golden fixtures for nine Transformer encoder families from the Hugging Face reference implementation.
 
-Run from the repository root with the reference environment (torch, transformers, tokenizers, sentencepiece):
+Run from the repository root with the reference environment (torch, transformers, tokenizers, sentencepiece,
+protobuf):
 
     /work/refvenv/bin/python tests/golden/make_families.py
 
 CI never runs this script; it only reads what it writes. For each family NAME in FAMILIES (bert, roberta,
-xlm-roberta, electra, distilbert, albert):
+xlm-roberta, electra, distilbert, albert, deberta-v2, deberta-v2-separate, modernbert):
 - tests/golden/families/NAME/: a tiny model with seeded random weights (every parameter N(0, 0.02), LayerNorm weights
   1 + N(0, 0.02)) and a tokenizer trained here on CORPUS, both written by transformers' `save_pretrained`;
 - tests/golden/families/NAME.npz: tokens, ids and eager attention maps of token and word examples (all examples of
   a kind in one padded batch, cropped), word-level maps pooled plainly in float64, the tokens of hard tokenizer
-  inputs and, except for electra, masked-LM losses and |dL/d alpha| by torch autograd in float64.
+  inputs and, for bert, roberta, xlm-roberta, distilbert and albert, masked-LM losses and |dL/d alpha| by torch
+  autograd in float64; deberta-v2.npz also holds transformers' DeBERTa log-bucket positions.
+
+`modernbert-long` writes tests/golden/families/modernbert-long/ (a ModernBERT of 8192 positions, modernbert's
+tokenizer) and modernbert-long.npz: a 5000-token document and general statistics of its float64 attention maps,
+each layer's maps reduced as soon as they are made (1.5 minutes and 6.5 GB of memory on 2 cores).
 
 Every map is checked against the saved directory reloaded with AutoTokenizer / AutoModel / the task class, and every
 padded-batch crop against a run of its example alone. `--only NAME ...` writes only the named families.
@@ -19,6 +25,7 @@ padded-batch crop against a run of its example alone. `--only NAME ...` writes o
 import argparse
 import importlib
 import io
+import itertools
 import shutil
 import tempfile
 import unicodedata
@@ -31,7 +38,7 @@ import sentencepiece
 import tokenizers
 import torch
 import transformers
-from tokenizers import AddedToken
+from tokenizers import AddedToken, pre_tokenizers, processors
 from tokenizers.implementations import BertWordPieceTokenizer, ByteLevelBPETokenizer
 from transformers import AutoModel, AutoTokenizer
 
@@ -133,6 +140,9 @@ SPECIAL_CASE_TEXTS = {  # strings holding each family's own special tokens
     "roberta": ["<s> a </s> b <mask> c <pad> <unk>", "foo<mask>bar </s><s>x"],
     "xlm-roberta": ["<s> a </s> b <mask> c <pad> <unk>", "foo<mask>bar </s><s>x"],
     "albert": ["[CLS] a [SEP] b [MASK] c <pad> <unk>", "foo[MASK]bar [SEP][CLS]x"],
+    "deberta-v2": ["[CLS] a [SEP] b [MASK] c [PAD] [UNK]", "foo[MASK]bar [SEP][CLS]x"],
+    "deberta-v2-separate": ["[CLS] a [SEP] b [MASK] c [PAD] [UNK]", "foo[MASK]bar [SEP][CLS]x"],
+    "modernbert": ["[CLS] a [SEP] b [MASK] c [PAD] [UNK]", "foo[MASK]bar [SEP][CLS]x [sep]"],
 }
 CASE_WORDS = ["Zürich", "unbelievable", "well-known", "don't", "café", "2023", "Hello"]
 
@@ -152,9 +162,20 @@ MLM_POSITIONS = {
 
 BERT_LIKE_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+MODERNBERT_SPECIALS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]  # ModernBERT-base's order (ids 50280 to 50284)
+DEBERTA_SPECIAL_IDS = {  # microsoft/deberta-v3-base's spm.model: [PAD] [CLS] [SEP] [UNK] = 0..3
+    "pad_id": 0, "pad_piece": "[PAD]", "bos_id": 1, "bos_piece": "[CLS]", "eos_id": 2, "eos_piece": "[SEP]",
+    "unk_id": 3, "unk_piece": "[UNK]"}
+SPM_FILES = {"xlm-roberta": "sentencepiece.bpe.model", "albert": "spiece.model", "deberta-v2": "spm.model",
+             "deberta-v2-separate": "spm.model"}
 MAX_POSITIONS = 64  # tokens a model takes (RoBERTa and XLM-R: 66 position embeddings, numbered from pad + 1 = 2)
 MAX_TOKENS = 62  # the longest example, kept a little under MAX_POSITIONS
 TINY = {"hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 64}
+LONG_NAME = "modernbert-long"  # the long-document fixture, written after (and from the tokenizer of) modernbert
+LONG_TOKENS = 5000
+LONG_SEED = 10
+STATISTICS = ["cls", "sep", "punct", "self", "next", "prev", "sep_sep", "rest_sep", "entropy", "entropy_from_cls"]
+ENTROPY_SMOOTHING = 1e-4  # H(i) is the entropy of (1 - s) A[i, :] + s / n
 
 
 def wordpiece_vocab(lowercase: bool, vocab_size: int) -> dict[str, int]:
@@ -234,15 +255,54 @@ def albert_tokenizer(directory: Path) -> transformers.AlbertTokenizer:
     return transformers.AlbertTokenizer.from_pretrained(str(directory), do_lower_case=True, keep_accents=False)
 
 
+def deberta_v2_tokenizer(directory: Path) -> transformers.DebertaV2Tokenizer:
+    """SentencePiece unigram tokenizer with microsoft/deberta-v3-base's ids ([PAD] [CLS] [SEP] [UNK] = 0..3, as
+    SentencePiece's pad, bos, eos and unk pieces) in `spm.model`, read by transformers' DebertaV2Tokenizer, which
+    puts [MASK] after the pieces."""
+    train_sentencepiece(directory / "spm.model", CORPUS, 500, **DEBERTA_SPECIAL_IDS)
+    return transformers.DebertaV2Tokenizer.from_pretrained(str(directory))
+
+
+def modernbert_tokenizer(directory: Path) -> transformers.PreTrainedTokenizerFast:
+    """Byte-level BPE tokenizer laid out as answerdotai/ModernBERT-base's tokenizer.json: the vocabulary trained on
+    CORPUS (no prefix space), then [UNK] [CLS] [SEP] [PAD] [MASK] as special added tokens ([MASK] stripping the space
+    on its left), the template [CLS] $A [SEP] / [CLS] $A [SEP] $B [SEP] (B and its [SEP] type 1) and no token type
+    ids among the model inputs; transformers' PreTrainedTokenizerFast over it, so tokenizer.json is what is saved."""
+    trainer = ByteLevelBPETokenizer(add_prefix_space=False)
+    trainer.train_from_iterator(CORPUS, vocab_size=700, min_frequency=2, show_progress=False)
+    backend = tokenizers.Tokenizer.from_str(trainer.to_str())
+    backend.add_special_tokens([AddedToken(token, lstrip=token == "[MASK]", rstrip=False, normalized=False,
+                                           special=True) for token in MODERNBERT_SPECIALS])
+    cls, sep = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    return transformers.PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]",
+        mask_token="[MASK]", model_input_names=["input_ids", "attention_mask"])
+
+
+def modernbert_config(tokenizer, **sizes) -> transformers.ModernBertConfig:
+    """A ModernBERT config of the given sizes with ModernBERT-base's rotary thetas (global 160000, local 10000), no
+    biases, exact GELU and the tokenizer's special ids ([CLS] as bos, [SEP] as eos)."""
+    return transformers.ModernBertConfig(
+        vocab_size=len(tokenizer), global_rope_theta=160000.0, local_rope_theta=10000.0, norm_eps=1e-5,
+        hidden_activation="gelu", pad_token_id=tokenizer.pad_token_id, cls_token_id=tokenizer.cls_token_id,
+        sep_token_id=tokenizer.sep_token_id, bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id,
+        **sizes)
+
+
 @dataclass
 class Family:
-    """How to build one family: its tokenizer (given a scratch directory), its config and its task model class."""
+    """How to build one family: its tokenizer (given a scratch directory), its config and its task model class;
+    tokenizer_json_only for a tokenizer class that reads nothing but tokenizer.json (no vocabulary files written)."""
 
     make_tokenizer: Callable[[Path], transformers.PreTrainedTokenizerBase]
     make_config: Callable[[transformers.PreTrainedTokenizerBase], transformers.PretrainedConfig]
     model_class: type
     seed: int
     masked_lm: bool = True
+    tokenizer_json_only: bool = False
 
 
 FAMILIES = {
@@ -283,6 +343,28 @@ FAMILIES = {
             inner_group_num=1, hidden_act="gelu_new", max_position_embeddings=64, type_vocab_size=2,
             pad_token_id=0, bos_token_id=2, eos_token_id=3, **TINY),
         transformers.AlbertForMaskedLM, seed=6),
+    "deberta-v2": Family(  # DeBERTa-v3: shared keys, log buckets, LayerNorm'd relative embeddings
+        deberta_v2_tokenizer,
+        lambda tokenizer: transformers.DebertaV2Config(
+            vocab_size=len(tokenizer), num_hidden_layers=3, hidden_act="gelu", max_position_embeddings=64,
+            relative_attention=True, position_buckets=8, max_relative_positions=-1, pos_att_type=["p2c", "c2p"],
+            share_att_key=True, norm_rel_ebd="layer_norm", position_biased_input=False, type_vocab_size=0,
+            layer_norm_eps=1e-7, pad_token_id=0, **TINY),
+        transformers.DebertaV2Model, seed=7, masked_lm=False),
+    "deberta-v2-separate": Family(  # the other paths: own position projections, clamped distances, absolute positions
+        deberta_v2_tokenizer,
+        lambda tokenizer: transformers.DebertaV2Config(
+            vocab_size=len(tokenizer), embedding_size=16, num_hidden_layers=2, hidden_act="gelu",
+            max_position_embeddings=64, relative_attention=True, position_buckets=-1, max_relative_positions=16,
+            pos_att_type=["c2p", "p2c"], share_att_key=False, norm_rel_ebd="none", position_biased_input=True,
+            type_vocab_size=2, layer_norm_eps=1e-7, pad_token_id=0, **TINY),
+        transformers.DebertaV2Model, seed=8, masked_lm=False),
+    "modernbert": Family(  # layers 0 and 2 global, 1 and 3 local (|i - j| <= 8)
+        modernbert_tokenizer,
+        lambda tokenizer: modernbert_config(
+            tokenizer, hidden_size=32, num_attention_heads=4, intermediate_size=48, num_hidden_layers=4,
+            global_attn_every_n_layers=2, local_attention=16, max_position_embeddings=64),
+        transformers.ModernBertModel, seed=9, masked_lm=False, tokenizer_json_only=True),
 }
 
 
@@ -330,7 +412,8 @@ def build_family(name: str, family: Family, directory: Path) -> tuple:
             shutil.rmtree(directory)
         model.save_pretrained(str(directory))
         tokenizer.save_pretrained(str(directory))
-        write_vocabulary_files(tokenizer, Path(scratch), directory)
+        if not family.tokenizer_json_only:
+            write_vocabulary_files(tokenizer, Path(scratch), directory)
     print(f"{name}: vocabulary {len(tokenizer)}, {sum(p.numel() for p in model.parameters())} parameters")
     return tokenizer, model
 
@@ -433,10 +516,47 @@ class EagerAttentionCheck:
         self.module.eager_attention_forward = self.original
 
 
+class DisentangledAttentionCheck:
+    """Hooks every DeBERTa-v2 DisentangledSelfAttention (which computes attention inline, with no module-level
+    function to wrap) to record the probabilities each call returns after checking that their product with the
+    values (recomputed from the call's hidden states) is exactly the context the call returns."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.attentions = [module for module in model.modules() if type(module).__name__ == "DisentangledSelfAttention"]
+        self.handles, self.returned = [], []
+
+    def __enter__(self):
+        def checked(module, args, output):
+            context, probabilities = output
+            assert not module.training
+            heads, (batch, n) = module.num_attention_heads, context.shape[:2]
+            values = module.transpose_for_scores(module.value_proj(args[0]), heads)
+            expected = torch.bmm(probabilities.view(-1, n, n), values)
+            actual = context.view(batch, n, heads, -1).permute(0, 2, 1, 3).reshape(expected.shape)
+            assert torch.equal(actual, expected)
+            self.returned.append(probabilities)
+
+        self.handles = [attention.register_forward_hook(checked) for attention in self.attentions]
+        return self
+
+    def __exit__(self, *exc):
+        for handle in self.handles:
+            handle.remove()
+
+
+def attention_check(model: torch.nn.Module):
+    """The check of a model's eager attention: a wrapper of its family's module-level eager_attention_forward, or,
+    for DeBERTa-v2, which has none, hooks on its attention modules."""
+    modeling_module = importlib.import_module(type(model).__module__)
+    if hasattr(modeling_module, "eager_attention_forward"):
+        return EagerAttentionCheck(modeling_module)
+    return DisentangledAttentionCheck(model)
+
+
 def checked_forward(model: torch.nn.Module, **inputs):
     """Run the model with output_attentions=True and assert that it returns, for each layer application (ALBERT
     applies its shared layers several times), the very tensor that multiplied the values in eager attention."""
-    with EagerAttentionCheck(importlib.import_module(type(model).__module__)) as check:
+    with attention_check(model) as check:
         outputs = model(**inputs, output_attentions=True)
     assert len(outputs.attentions) == len(check.returned) == model.config.num_hidden_layers
     assert all(returned is recorded for returned, recorded in zip(outputs.attentions, check.returned, strict=True))
@@ -480,21 +600,28 @@ def check_same_tokenizer(reference, tokenizer, texts: list[str]) -> None:
             assert dict(expected) == dict(actual), (text, pair)
 
 
+def sentencepiece_layout(name: str, processor: sentencepiece.SentencePieceProcessor) -> dict[str, int]:
+    """The vocabulary transformers must build from a family's SentencePiece model, its first pieces asserted."""
+    pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+    if name == "xlm-roberta":  # fairseq: <s> <pad> </s> <unk>, pieces after SentencePiece's <unk> <s> </s> at + 1
+        assert pieces[:3] == ["<unk>", "<s>", "</s>"]
+        layout = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": len(pieces) + 1}
+        return layout | {piece: i + 1 for i, piece in enumerate(pieces) if i >= 3}
+    if name == "albert":  # SentencePiece's own ids, <pad> <unk> [CLS] [SEP] [MASK] = 0..4
+        assert pieces[:5] == ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+        return {piece: i for i, piece in enumerate(pieces)}
+    # DeBERTa-v2: SentencePiece's own ids, [PAD] [CLS] [SEP] [UNK] = 0..3, then [MASK]
+    assert pieces[:4] == ["[PAD]", "[CLS]", "[SEP]", "[UNK]"]
+    return {piece: i for i, piece in enumerate(pieces)} | {"[MASK]": len(pieces)}
+
+
 def check_family(name: str, directory: Path, tokenizer, model) -> None:
-    """Check the XLM-R / ALBERT id layout against the SentencePiece model, and that the saved directory reloaded with
-    AutoTokenizer, AutoModel and the task class gives what was built in memory."""
-    spm_files = {"xlm-roberta": "sentencepiece.bpe.model", "albert": "spiece.model"}
-    if name in spm_files:
-        processor = sentencepiece.SentencePieceProcessor(model_file=str(directory / spm_files[name]))
-        vocab = tokenizer.get_vocab()
-        if name == "xlm-roberta":  # fairseq: <s> <pad> </s> <unk>, pieces after SentencePiece's <unk> <s> </s> at + 1
-            assert [processor.id_to_piece(i) for i in range(3)] == ["<unk>", "<s>", "</s>"]
-            layout = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": processor.get_piece_size() + 1}
-            layout |= {processor.id_to_piece(i): i + 1 for i in range(3, processor.get_piece_size())}
-        else:  # ALBERT: SentencePiece's own ids, <pad> <unk> [CLS] [SEP] [MASK] = 0..4
-            layout = {processor.id_to_piece(i): i for i in range(processor.get_piece_size())}
-            assert [processor.id_to_piece(i) for i in range(5)] == ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
-        assert vocab == layout and len(tokenizer) == len(layout), name
+    """Check the XLM-R / ALBERT / DeBERTa-v2 id layout against the SentencePiece model, and that the saved directory
+    reloaded with AutoTokenizer, AutoModel and the task class gives what was built in memory."""
+    if name in SPM_FILES:
+        processor = sentencepiece.SentencePieceProcessor(model_file=str(directory / SPM_FILES[name]))
+        layout = sentencepiece_layout(name, processor)
+        assert tokenizer.get_vocab() == layout and len(tokenizer) == len(layout), name
     reloaded = AutoTokenizer.from_pretrained(str(directory))
     assert type(reloaded) is type(tokenizer), (type(reloaded), type(tokenizer))
     check_same_tokenizer(tokenizer, reloaded, all_texts(name))
@@ -528,96 +655,335 @@ def vocabulary_files_differences(name: str, directory: Path) -> list[str]:
 
 
 def sentencepiece_reference(name: str, directory: Path, text: str) -> list[str]:
-    """The pieces the sentencepiece library itself gives a text: XLM-R passes the text as it is, ALBERT as its
-    original tokenizer prepared it (whitespace runs collapsed and trimmed, then albert_preprocess)."""
-    model_file = {"xlm-roberta": "sentencepiece.bpe.model", "albert": "spiece.model"}[name]
-    processor = sentencepiece.SentencePieceProcessor(model_file=str(directory / model_file))
+    """The pieces the sentencepiece library itself gives a text: XLM-R and DeBERTa-v2 pass the text as it is (as
+    DeBERTa's original SPMTokenizer does without split_by_punct), ALBERT as its original tokenizer prepared it
+    (whitespace runs collapsed and trimmed, then albert_preprocess)."""
+    processor = sentencepiece.SentencePieceProcessor(model_file=str(directory / SPM_FILES[name]))
     if name == "albert":
         text = albert_preprocess(" ".join(text.split()))
     return processor.encode(text, out_type=str)
 
 
-def family_arrays(name: str, family: Family, directory: Path) -> dict[str, np.ndarray]:
-    """All golden arrays of one family, computed from its saved directory."""
-    tokenizer = AutoTokenizer.from_pretrained(str(directory))
-    model = AutoModel.from_pretrained(str(directory), attn_implementation="eager").eval()
-    arrays = {"versions": np.array([f"transformers {transformers.__version__}", f"torch {torch.__version__}",
-                                    f"tokenizers {tokenizers.__version__}",
-                                    f"sentencepiece {sentencepiece.__version__}"])}
+def word_tokenizer(name: str, directory: Path, tokenizer):
+    """The tokenizer given words (is_split_into_words=True), each word tokenized as it reads after a space. roberta's
+    is loaded with add_prefix_space=True, as transformers requires for byte-level BPE. transformers' generic
+    PreTrainedTokenizerFast (modernbert's) accepts add_prefix_space but leaves its pre-tokenizer as it is, so words
+    would come unprefixed (printed); its byte-level pre-tokenizer is given add_prefix_space=True here instead. The
+    others as they are (DeBERTa-v2's Metaspace prepends ▁ to every word itself)."""
+    if name == "roberta":
+        return AutoTokenizer.from_pretrained(str(directory), add_prefix_space=True)
+    if name != "modernbert":
+        return tokenizer
+    words = WORD_EXAMPLES[1]
+    unprefixed = AutoTokenizer.from_pretrained(str(directory), add_prefix_space=True)
+    pre_tokenizer = unprefixed.backend_tokenizer.pre_tokenizer
+    assert isinstance(pre_tokenizer, pre_tokenizers.ByteLevel) and not pre_tokenizer.add_prefix_space
+    prefixed = AutoTokenizer.from_pretrained(str(directory))
+    prefixed.backend_tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(
+        add_prefix_space=True, trim_offsets=pre_tokenizer.trim_offsets, use_regex=pre_tokenizer.use_regex)
+    print(f"{name}: words given to transformers' tokenizer (add_prefix_space=True or not) come unprefixed: "
+          f"{unprefixed(words, is_split_into_words=True).tokens()}; the word examples use its pre-tokenizer with "
+          f"add_prefix_space=True: {prefixed(words, is_split_into_words=True).tokens()}")
+    return prefixed
 
+
+def window_outside(n: int, window: int) -> np.ndarray:
+    """The [n, n] mask of the pairs farther apart than a sliding window: |i - j| > window."""
+    positions = np.arange(n)
+    return np.abs(positions[:, None] - positions[None, :]) > window
+
+
+def check_window(attention: np.ndarray, outside: np.ndarray, sliding: bool) -> None:
+    """Assert that maps [..., n, n] of one layer are positive within the window and, outside it, exactly zero in a
+    local (sliding-window) layer and positive in a global one."""
+    assert (attention[..., ~outside] > 0).all()
+    if sliding:
+        assert (attention[..., outside] == 0).all()
+    else:
+        assert (attention[..., outside] > 0).all()
+
+
+def check_sliding_windows(config: transformers.ModernBertConfig, maps: list[np.ndarray]) -> None:
+    """Assert on cropped maps [L, H, n, n] that ModernBERT's local layers attend only where |i - j| <=
+    local_attention // 2 and its global layers everywhere (some example being longer than the window)."""
+    window = config.local_attention // 2
+    assert any(attention.shape[-1] > window + 1 for attention in maps)
+    for attention in maps:
+        outside = window_outside(attention.shape[-1], window)
+        for layer, layer_type in enumerate(config.layer_types):
+            check_window(attention[layer], outside, layer_type == "sliding_attention")
+
+
+def token_example_arrays(name: str, tokenizer, model) -> dict[str, np.ndarray]:
+    """Texts, tokens, ids, token types and cropped eager maps of the token examples."""
     encodings = [encode(tokenizer, text_a, text_b, model.config) for text_a, text_b in TOKEN_EXAMPLES]
     print(f"{name}: token examples of {[len(e['input_ids']) for e in encodings]} tokens")
     assert max(len(encoding["input_ids"]) for encoding in encodings) <= MAX_TOKENS
     maps = batched_maps(model, tokenizer, encodings)
-    arrays["n_examples"] = np.int32(len(TOKEN_EXAMPLES))
+    if model.config.model_type == "modernbert":
+        check_sliding_windows(model.config, maps)
+    arrays = {"n_examples": np.int32(len(TOKEN_EXAMPLES))}
     for index, ((text_a, text_b), encoding) in enumerate(zip(TOKEN_EXAMPLES, encodings, strict=True)):
         arrays |= {f"text_a_{index}": np.array(text_a), f"text_b_{index}": np.array(text_b),
                    f"tokens_{index}": np.array(tokenizer.convert_ids_to_tokens(encoding["input_ids"])),
                    f"input_ids_{index}": np.array(encoding["input_ids"], np.int32),
                    f"token_type_ids_{index}": token_type_ids(encoding),
                    f"attention_{index}": maps[index].astype(np.float32)}
+    return arrays
 
-    # transformers requires add_prefix_space=True for a byte-level BPE tokenizer given words
-    word_tokenizer = (AutoTokenizer.from_pretrained(str(directory), add_prefix_space=True) if name == "roberta"
-                      else tokenizer)
-    word_encodings = [word_tokenizer(words, is_split_into_words=True) for words in WORD_EXAMPLES]
+
+def word_example_arrays(name: str, words_tokenizer, model) -> dict[str, np.ndarray]:
+    """Words, tokens, ids, word ids, cropped eager maps and plainly pooled word-level maps of the word examples."""
+    word_encodings = [words_tokenizer(words, is_split_into_words=True) for words in WORD_EXAMPLES]
     print(f"{name}: word examples of {[len(e['input_ids']) for e in word_encodings]} tokens")
-    word_maps = batched_maps(model, word_tokenizer, word_encodings)
-    arrays["n_word_examples"] = np.int32(len(WORD_EXAMPLES))
+    word_maps = batched_maps(model, words_tokenizer, word_encodings)
+    if model.config.model_type == "modernbert":
+        check_sliding_windows(model.config, word_maps)
+    arrays = {"n_word_examples": np.int32(len(WORD_EXAMPLES))}
     for index, (words, encoding) in enumerate(zip(WORD_EXAMPLES, word_encodings, strict=True)):
-        word_ids = check_word_encoding(word_tokenizer, words, encoding)
+        word_ids = check_word_encoding(words_tokenizer, words, encoding)
         arrays |= {f"words_{index}": np.array(words),
-                   f"word_tokens_{index}": np.array(word_tokenizer.convert_ids_to_tokens(encoding["input_ids"])),
+                   f"word_tokens_{index}": np.array(words_tokenizer.convert_ids_to_tokens(encoding["input_ids"])),
                    f"word_input_ids_{index}": np.array(encoding["input_ids"], np.int32),
                    f"word_token_type_ids_{index}": token_type_ids(encoding),
                    f"word_ids_{index}": np.array([-1 if word is None else word for word in word_ids], np.int32),
                    f"word_token_attention_{index}": word_maps[index].astype(np.float32),
                    f"word_level_{index}": plain_word_level(word_maps[index], word_ids).astype(np.float32)}
+    return arrays
 
+
+def case_arrays(name: str, directory: Path, tokenizer, words_tokenizer) -> dict[str, np.ndarray]:
+    """Tokens and ids of the hard tokenizer cases (and, for SentencePiece families, SentencePiece's own pieces,
+    printed for DeBERTa-v2 where they differ from transformers' tokens) and the pieces of the case words."""
     case_texts = CASE_TEXTS + SPECIAL_CASE_TEXTS[name]
-    arrays["case_texts"] = np.array(case_texts)
+    arrays = {"case_texts": np.array(case_texts)}
     for index, text in enumerate(case_texts):
         arrays[f"case_tokens_{index}"] = np.array(tokenizer.tokenize(text), dtype=str)
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         arrays[f"case_ids_{index}"] = np.array(ids, np.int32)
-        if name in ("xlm-roberta", "albert"):
-            arrays[f"case_spm_tokens_{index}"] = np.array(sentencepiece_reference(name, directory, text), dtype=str)
+        if name in SPM_FILES:
+            pieces = sentencepiece_reference(name, directory, text)
+            arrays[f"case_spm_tokens_{index}"] = np.array(pieces, dtype=str)
+            if pieces != tokenizer.tokenize(text) and name not in ("xlm-roberta", "albert"):
+                print(f"{name}: case {index} {text!r}: {tokenizer.tokenize(text)} by transformers, {pieces} by "
+                      f"SentencePiece")
     arrays["case_words"] = np.array(CASE_WORDS)
     for index, word in enumerate(CASE_WORDS):
-        encoding = word_tokenizer([word], is_split_into_words=True, add_special_tokens=False)
-        arrays[f"case_word_tokens_{index}"] = np.array(word_tokenizer.convert_ids_to_tokens(encoding["input_ids"]))
-
-    if family.masked_lm:
-        masked_lm = family.model_class.from_pretrained(str(directory), attn_implementation="eager").double().eval()
-        arrays["n_mlm_examples"] = np.int32(len(MLM_EXAMPLES))
-        for index, ((text_a, text_b), positions) in enumerate(zip(MLM_EXAMPLES, MLM_POSITIONS[name], strict=True)):
-            encoding = encode(tokenizer, text_a, text_b, model.config)
-            special = set(tokenizer.all_special_ids)
-            assert all(encoding["input_ids"][p] not in special for p in positions), (name, index)
-            loss, gradient = masked_lm_gradient(masked_lm, tokenizer, encoding, positions)
-            arrays |= {f"mlm_tokens_{index}": np.array(tokenizer.convert_ids_to_tokens(encoding["input_ids"])),
-                       f"mlm_input_ids_{index}": np.array(encoding["input_ids"], np.int32),
-                       f"mlm_token_type_ids_{index}": token_type_ids(encoding),
-                       f"mlm_masked_positions_{index}": np.array(positions, np.int32),
-                       f"mlm_loss_{index}": np.float64(loss), f"mlm_grad_{index}": gradient}
-            print(f"{name}: masked-LM example {index}: {len(encoding['input_ids'])} tokens, loss {loss:.6f}")
+        encoding = words_tokenizer([word], is_split_into_words=True, add_special_tokens=False)
+        arrays[f"case_word_tokens_{index}"] = np.array(words_tokenizer.convert_ids_to_tokens(encoding["input_ids"]))
     return arrays
 
 
+def masked_lm_arrays(name: str, family: Family, directory: Path, tokenizer) -> dict[str, np.ndarray]:
+    """Tokens, ids, masked positions, losses and |dL/d alpha| of the masked-LM examples, by the task class in
+    float64."""
+    masked_lm = family.model_class.from_pretrained(str(directory), attn_implementation="eager").double().eval()
+    arrays = {"n_mlm_examples": np.int32(len(MLM_EXAMPLES))}
+    for index, ((text_a, text_b), positions) in enumerate(zip(MLM_EXAMPLES, MLM_POSITIONS[name], strict=True)):
+        encoding = encode(tokenizer, text_a, text_b, masked_lm.config)
+        special = set(tokenizer.all_special_ids)
+        assert all(encoding["input_ids"][p] not in special for p in positions), (name, index)
+        loss, gradient = masked_lm_gradient(masked_lm, tokenizer, encoding, positions)
+        arrays |= {f"mlm_tokens_{index}": np.array(tokenizer.convert_ids_to_tokens(encoding["input_ids"])),
+                   f"mlm_input_ids_{index}": np.array(encoding["input_ids"], np.int32),
+                   f"mlm_token_type_ids_{index}": token_type_ids(encoding),
+                   f"mlm_masked_positions_{index}": np.array(positions, np.int32),
+                   f"mlm_loss_{index}": np.float64(loss), f"mlm_grad_{index}": gradient}
+        print(f"{name}: masked-LM example {index}: {len(encoding['input_ids'])} tokens, loss {loss:.6f}")
+    return arrays
+
+
+def float64_log_buckets(relative: np.ndarray, bucket_size: int, max_position: int) -> np.ndarray:
+    """DeBERTa's log-bucket formula in numpy float64 (as the original DeBERTa code wrote it): r itself where |r| <=
+    bucket_size // 2 = mid, else sign(r) (ceil(ln(|r| / mid) / ln((max_position - 1) / mid) (mid - 1)) + mid)."""
+    mid = bucket_size // 2
+    absolute = np.where((relative < mid) & (relative > -mid), mid - 1, np.abs(relative))
+    logarithmic = np.ceil(np.log(absolute / mid) / np.log((max_position - 1) / mid) * (mid - 1)) + mid
+    return np.where(absolute <= mid, relative, logarithmic * np.sign(relative)).astype(np.int64)
+
+
+def log_bucket_arrays() -> dict[str, np.ndarray]:
+    """transformers' own DeBERTa-v2 log-bucket positions (int64) of the relative positions -8191..8191 with
+    deberta-v3-base's bucket_size 256 and max_position 512, and of -100..100 with the deberta-v2 family's 8 and 64;
+    where they differ from the formula in float64 is printed."""
+    from transformers.models.deberta_v2.modeling_deberta_v2 import make_log_bucket_position
+
+    arrays = {}
+    for key, (limit, bucket_size, max_position) in {"log_buckets_256_512": (8191, 256, 512),
+                                                    "log_buckets_8_64": (100, 8, 64)}.items():
+        relative = torch.arange(-limit, limit + 1)
+        buckets = make_log_bucket_position(relative, bucket_size=bucket_size, max_position=max_position)
+        assert torch.equal(buckets, torch.round(buckets))
+        arrays[key] = buckets.to(torch.int64).numpy()
+        differ = np.flatnonzero(arrays[key] != float64_log_buckets(relative.numpy(), bucket_size, max_position))
+        print(f"deberta-v2: {key} ({buckets.dtype} in transformers): {len(differ)} of {len(relative)} positions "
+              f"differ from float64 {(relative.numpy()[differ][:12]).tolist()}, range {arrays[key].min()} to "
+              f"{arrays[key].max()}")
+    return arrays
+
+
+def family_arrays(name: str, family: Family, directory: Path) -> dict[str, np.ndarray]:
+    """All golden arrays of one family, computed from its saved directory."""
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    model = AutoModel.from_pretrained(str(directory), attn_implementation="eager").eval()
+    arrays = {"versions": version_strings()}
+    arrays |= token_example_arrays(name, tokenizer, model)
+    words_tokenizer = word_tokenizer(name, directory, tokenizer)
+    arrays |= word_example_arrays(name, words_tokenizer, model)
+    arrays |= case_arrays(name, directory, tokenizer, words_tokenizer)
+    if family.masked_lm:
+        arrays |= masked_lm_arrays(name, family, directory, tokenizer)
+    if name == "deberta-v2":
+        arrays |= log_bucket_arrays()
+    return arrays
+
+
+def version_strings() -> np.ndarray:
+    """The versions of the reference libraries, as stored in every fixture."""
+    return np.array([f"transformers {transformers.__version__}", f"torch {torch.__version__}",
+                     f"tokenizers {tokenizers.__version__}", f"sentencepiece {sentencepiece.__version__}"])
+
+
+def build_long_model(directory: Path) -> transformers.PreTrainedTokenizerBase:
+    """Write the long-document ModernBERT (6 layers, 12 heads of size 4, layers 0 and 3 global, 1, 2, 4, 5 local
+    with |i - j| <= 64, 8192 positions, seeded random weights) and modernbert's tokenizer (the same tokenizer.json,
+    model_max_length 8192) into directory, check the reload and return the tokenizer."""
+    tokenizer = AutoTokenizer.from_pretrained(str(FAMILIES_DIR / "modernbert"))
+    tokenizer.model_max_length = 8192
+    config = modernbert_config(tokenizer, hidden_size=48, num_attention_heads=12, intermediate_size=32,
+                               num_hidden_layers=6, global_attn_every_n_layers=3, local_attention=128,
+                               max_position_embeddings=8192)
+    config.architectures = ["ModernBertModel"]
+    config._attn_implementation = "eager"
+    torch.manual_seed(LONG_SEED)
+    model = transformers.ModernBertModel(config).eval()
+    randomize_parameters(model, LONG_SEED)
+    if directory.exists():
+        shutil.rmtree(directory)
+    model.save_pretrained(str(directory))
+    tokenizer.save_pretrained(str(directory))
+    tokenizer_json = (directory / "tokenizer.json").read_bytes()
+    assert tokenizer_json == (FAMILIES_DIR / "modernbert" / "tokenizer.json").read_bytes()
+    saved = dict(AutoModel.from_pretrained(str(directory)).named_parameters())
+    assert all(torch.equal(parameter, saved[key]) for key, parameter in model.named_parameters())
+    print(f"{LONG_NAME}: {config.layer_types}, {sum(p.numel() for p in model.parameters())} parameters")
+    return tokenizer
+
+
+def long_document_tokens(tokenizer) -> list[str]:
+    """[CLS], the tokens of the CORPUS sentences (each tokenized alone, repeated in order) cut to LONG_TOKENS - 2,
+    then [SEP]."""
+    body = []
+    for sentence in itertools.cycle(CORPUS):
+        if len(body) >= LONG_TOKENS - 2:
+            break
+        body += tokenizer.tokenize(sentence)
+    return [tokenizer.cls_token] + body[:LONG_TOKENS - 2] + [tokenizer.sep_token]
+
+
+def head_statistics(attention: np.ndarray, groups: dict[str, np.ndarray]) -> dict[str, float]:
+    """The general statistics of one head's map A [n, n] (float64), written plainly: the mean over rows of the
+    attention to C ([CLS]), S ([SEP]) and P ("." and ","), to itself, the next and the previous token; the mean over
+    the rows in S of their attention to S and over the rows outside S of theirs; the mean over rows of the entropy
+    of (1 - s) A[i, :] + s / n (s = ENTROPY_SMOOTHING), and that of row 0."""
+    n = attention.shape[0]
+    not_sep = np.setdiff1d(np.arange(n), groups["sep"])
+    smoothed = (1 - ENTROPY_SMOOTHING) * attention + ENTROPY_SMOOTHING / n
+    entropies = -(smoothed * np.log(smoothed)).sum(axis=1)
+    return {"cls": attention[:, groups["cls"]].sum() / n, "sep": attention[:, groups["sep"]].sum() / n,
+            "punct": attention[:, groups["punct"]].sum() / n, "self": np.trace(attention) / n,
+            "next": np.diagonal(attention, 1).sum() / n, "prev": np.diagonal(attention, -1).sum() / n,
+            "sep_sep": attention[np.ix_(groups["sep"], groups["sep"])].sum() / max(len(groups["sep"]), 1),
+            "rest_sep": attention[np.ix_(not_sep, groups["sep"])].sum() / max(n - len(groups["sep"]), 1),
+            "entropy": entropies.sum() / n, "entropy_from_cls": entropies[0]}
+
+
+class LayerStatistics:
+    """Wraps modernbert's eager_attention_forward so that each layer's attention probabilities [1, H, n, n] are
+    checked (they multiply the values; exact zeros outside the window in local layers only), reduced to the general
+    statistics at once and dropped, so that no two layers' maps are ever held."""
+
+    def __init__(self, config: transformers.ModernBertConfig, groups: dict[str, np.ndarray], n: int):
+        self.module = importlib.import_module(transformers.ModernBertModel.__module__)
+        self.original, self.config, self.groups = self.module.eager_attention_forward, config, groups
+        self.outside = window_outside(n, config.local_attention // 2)
+        shape = (config.num_hidden_layers, config.num_attention_heads)
+        self.statistics = {name: np.full(shape, np.nan) for name in STATISTICS}
+
+    def __enter__(self):
+        def reduced(module, query, key, value, attention_mask, **kwargs):
+            attn_output, attn_weights = self.original(module, query, key, value, attention_mask, **kwargs)
+            assert not module.training and attn_weights.dtype == torch.float64
+            assert torch.equal(attn_output, torch.matmul(attn_weights, value).transpose(1, 2).contiguous())
+            self.reduce(module.layer_idx, attn_weights[0].numpy())
+            return attn_output, None
+
+        self.module.eager_attention_forward = reduced
+        return self
+
+    def __exit__(self, *exc):
+        self.module.eager_attention_forward = self.original
+
+    def reduce(self, layer: int, attention: np.ndarray) -> None:
+        """Check one layer's maps [H, n, n] and store their statistics."""
+        assert np.isnan(self.statistics["cls"][layer]).all()
+        sliding = self.config.layer_types[layer] == "sliding_attention"
+        for head, head_map in enumerate(attention):
+            check_window(head_map, self.outside, sliding)
+            for name, value in head_statistics(head_map, self.groups).items():
+                self.statistics[name][layer, head] = value
+        print(f"{LONG_NAME}: layer {layer} ({self.config.layer_types[layer]}) reduced")
+
+
+def long_document_arrays(directory: Path, tokenizer) -> dict[str, np.ndarray]:
+    """The long document's tokens and ids and the general statistics of the float64 maps of ModernBertModel (eager,
+    .double(), eval) on it, one unpadded example without attention mask."""
+    tokens = long_document_tokens(tokenizer)
+    ids = tokenizer.convert_tokens_to_ids(tokens)
+    assert len(tokens) == LONG_TOKENS and tokenizer.unk_token_id not in ids
+    groups = {"cls": np.flatnonzero(np.array(tokens) == "[CLS]"), "sep": np.flatnonzero(np.array(tokens) == "[SEP]"),
+              "punct": np.flatnonzero(np.isin(np.array(tokens), [".", ","]))}
+    print(f"{LONG_NAME}: |C| = {len(groups['cls'])}, |S| = {len(groups['sep'])}, |P| = {len(groups['punct'])} "
+          f"({np.sum(np.array(tokens) == '.')} '.', {np.sum(np.array(tokens) == ',')} ',') of {len(tokens)} tokens")
+    model = AutoModel.from_pretrained(str(directory), attn_implementation="eager").double().eval()
+    with LayerStatistics(model.config, groups, len(tokens)) as statistics, torch.no_grad():
+        model(input_ids=torch.tensor([ids]))
+    arrays = {"versions": version_strings(), "tokens": np.array(tokens), "input_ids": np.array(ids, np.int32),
+              "uniform_entropy": np.float64(np.log(len(tokens)))}
+    for name, values in statistics.statistics.items():
+        assert not np.isnan(values).any(), name
+        arrays[f"stat_{name}"] = values
+    return arrays
+
+
+def write_long_document() -> None:
+    """Write the long-document model directory and its statistics (after modernbert, whose tokenizer it takes)."""
+    directory = FAMILIES_DIR / LONG_NAME
+    tokenizer = build_long_model(directory)
+    np.savez_compressed(FAMILIES_DIR / f"{LONG_NAME}.npz", **long_document_arrays(directory, tokenizer))
+
+
 def main() -> None:
-    """Build, check and write the families asked for (all by default) and report the sizes written."""
+    """Build, check and write the families asked for (all by default, modernbert-long last) and report the sizes
+    written."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="+", choices=list(FAMILIES), default=list(FAMILIES),
-                        help="families to write (default: all)")
+    choices = list(FAMILIES) + [LONG_NAME]
+    parser.add_argument("--only", nargs="+", choices=choices, default=choices, help="families to write (default: all)")
     wanted = parser.parse_args().only
     transformers.logging.set_verbosity_error()  # the base models' missing poolers and unused heads are expected
     FAMILIES_DIR.mkdir(exist_ok=True)
-    for name in wanted:
+    for name in sorted(wanted, key=choices.index):
+        if name == LONG_NAME:
+            write_long_document()
+            continue
         directory = FAMILIES_DIR / name
         tokenizer, model = build_family(name, FAMILIES[name], directory)
         check_family(name, directory, tokenizer, model)
-        for difference in vocabulary_files_differences(name, directory):
-            print(f"{name}: without tokenizer.json, {difference}")
+        if FAMILIES[name].tokenizer_json_only:
+            print(f"{name}: no vocabulary files (its tokenizer class reads tokenizer.json only)")
+        else:
+            for difference in vocabulary_files_differences(name, directory):
+                print(f"{name}: without tokenizer.json, {difference}")
         np.savez_compressed(FAMILIES_DIR / f"{name}.npz", **family_arrays(name, FAMILIES[name], directory))
     for path in sorted(FAMILIES_DIR.rglob("*")):
         if path.is_file():

@@ -14,16 +14,20 @@ CI never runs this script; it only reads what it writes:
   from the same BertModel's hidden states and weights;
 - tests/golden/minilm_mixing.npz: context-mixing maps (attn-res-ln, alti, value-zeroing, each also aggregated over
   layers), written plainly in float64 from the same BertModel run in float64 and its weights;
+- tests/golden/families/deberta-v2_mixing.npz, modernbert_mixing.npz: the same context-mixing maps for the small
+  random DeBERTa-v2 (post-LayerNorm) and ModernBERT (pre-LayerNorm, local layers) checkpoints in tests/golden/families/,
+  written plainly in float64 from their models run in float64, each layer's input and attention caught by hooks;
 - tests/golden/masked_lm_gradients.npz: masked-LM losses and |dL/d alpha| by torch autograd in float64, of a small
   random BertForMaskedLM and of the MiniLM encoder with a seeded random masked-LM head, with their weights.
 
-`--only NAME ...` writes only the named fixtures (`tokenizer`, `attention`, `original`, `norm`, `mixing`, `grad`),
-leaving the others as they are.
+`--only NAME ...` writes only the named fixtures (`tokenizer`, `attention`, `original`, `norm`, `mixing`,
+`family-mixing`, `grad`), leaving the others as they are.
 """
 
 import argparse
 import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +35,7 @@ import scipy.special
 import tokenizers
 import torch
 import transformers
-from transformers import AutoTokenizer, BertForMaskedLM, BertModel
+from transformers import AutoModel, AutoTokenizer, BertForMaskedLM, BertModel
 from transformers.models.bert.tokenization_bert import load_vocab
 from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 
@@ -361,26 +365,32 @@ SELF_CHECK_TOLERANCE = 1e-9  # the float64 recomputations against the float64 mo
 VALUE_ZEROING_RESOLVED = 1e-3  # rows whose total change sum_j (1 - cos) float32 resolves (the tests check only them)
 
 
+def linear_kernel(linear: torch.nn.Linear) -> np.ndarray:
+    """A linear layer's weight in float64 as a kernel [in, out]."""
+    return linear.weight.detach().double().numpy().T
+
+
+def float64_vector(parameter: torch.nn.Parameter) -> np.ndarray:
+    """A parameter (a bias or a LayerNorm gain) in float64."""
+    return parameter.detach().double().numpy()
+
+
 def layer_weights(layer: torch.nn.Module) -> dict[str, np.ndarray]:
-    """One BertLayer's parameters in float64, kernels as [in, out]: value, attention output, its LayerNorm,
-    intermediate, output and its LayerNorm."""
-
-    def kernel(linear: torch.nn.Linear) -> np.ndarray:
-        return linear.weight.detach().double().numpy().T
-
-    def vector(parameter: torch.nn.Parameter) -> np.ndarray:
-        return parameter.detach().double().numpy()
-
-    attention_output, output = layer.attention.output, layer.output
+    """One BertLayer's (or DebertaV2Layer's, the same layout with `value_proj` for `value`) parameters in float64,
+    kernels as [in, out]: value, attention output, its LayerNorm, intermediate, output and its LayerNorm."""
+    self_attention, attention_output, output = layer.attention.self, layer.attention.output, layer.output
+    value = self_attention.value_proj if hasattr(self_attention, "value_proj") else self_attention.value
     return {
-        "value_kernel": kernel(layer.attention.self.value), "value_bias": vector(layer.attention.self.value.bias),
-        "output_kernel": kernel(attention_output.dense), "output_bias": vector(attention_output.dense.bias),
-        "ln1_gain": vector(attention_output.LayerNorm.weight), "ln1_bias": vector(attention_output.LayerNorm.bias),
+        "value_kernel": linear_kernel(value), "value_bias": float64_vector(value.bias),
+        "output_kernel": linear_kernel(attention_output.dense),
+        "output_bias": float64_vector(attention_output.dense.bias),
+        "ln1_gain": float64_vector(attention_output.LayerNorm.weight),
+        "ln1_bias": float64_vector(attention_output.LayerNorm.bias),
         "ln1_eps": np.float64(attention_output.LayerNorm.eps),
-        "intermediate_kernel": kernel(layer.intermediate.dense),
-        "intermediate_bias": vector(layer.intermediate.dense.bias),
-        "ffn_kernel": kernel(output.dense), "ffn_bias": vector(output.dense.bias),
-        "ln2_gain": vector(output.LayerNorm.weight), "ln2_bias": vector(output.LayerNorm.bias),
+        "intermediate_kernel": linear_kernel(layer.intermediate.dense),
+        "intermediate_bias": float64_vector(layer.intermediate.dense.bias),
+        "ffn_kernel": linear_kernel(output.dense), "ffn_bias": float64_vector(output.dense.bias),
+        "ln2_gain": float64_vector(output.LayerNorm.weight), "ln2_bias": float64_vector(output.LayerNorm.bias),
         "ln2_eps": np.float64(output.LayerNorm.eps),
     }
 
@@ -391,48 +401,86 @@ def plain_layer_norm(rows: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: 
     return gain * centred / np.sqrt((centred**2).mean(axis=-1, keepdims=True) + eps) + bias
 
 
-def plain_layer_output(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray],
-                       zeroed: int | None = None) -> np.ndarray:
-    """A whole BertLayer's output [n, d] from its input x [n, d] and attention alpha [H, n, n], the value vectors
-    of token `zeroed` (when given) set to 0 in every head, the attention weights unchanged."""
-    heads, n = alpha.shape[0], x.shape[0]
-    head_size = x.shape[1] // heads
-    values = x @ weights["value_kernel"] + weights["value_bias"]  # [n, d], head h in columns h * head_size...
-    if zeroed is not None:
-        values[zeroed] = 0.0
+def exact_gelu(values: np.ndarray) -> np.ndarray:
+    """GELU with the error function (transformers' "gelu")."""
+    return 0.5 * values * (1.0 + scipy.special.erf(values / np.sqrt(2.0)))
+
+
+def plain_context(alpha: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The attention context [n, d] of values [n, d] (head h in columns h * head_size...) under attention
+    alpha [H, n, n], one head, query and key at a time."""
+    heads, n = alpha.shape[0], values.shape[0]
+    head_size = values.shape[1] // heads
     context = np.zeros_like(values)
     for head in range(heads):
         columns = slice(head * head_size, (head + 1) * head_size)
         for i in range(n):
             for j in range(n):
                 context[i, columns] += alpha[head, i, j] * values[j, columns]
+    return context
+
+
+def plain_layer_output(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray],
+                       zeroed: int | None = None) -> np.ndarray:
+    """A whole BertLayer's output [n, d] from its input x [n, d] and attention alpha [H, n, n], the value vectors
+    of token `zeroed` (when given) set to 0 in every head, the attention weights unchanged."""
+    values = x @ weights["value_kernel"] + weights["value_bias"]  # [n, d], head h in columns h * head_size...
+    if zeroed is not None:
+        values[zeroed] = 0.0
+    context = plain_context(alpha, values)
     block = plain_layer_norm(context @ weights["output_kernel"] + weights["output_bias"] + x,
                              weights["ln1_gain"], weights["ln1_bias"], weights["ln1_eps"])
-    pre_activation = block @ weights["intermediate_kernel"] + weights["intermediate_bias"]
-    intermediate = 0.5 * pre_activation * (1.0 + scipy.special.erf(pre_activation / np.sqrt(2.0)))  # exact GELU
+    intermediate = exact_gelu(block @ weights["intermediate_kernel"] + weights["intermediate_bias"])
     return plain_layer_norm(intermediate @ weights["ffn_kernel"] + weights["ffn_bias"] + block,
                             weights["ln2_gain"], weights["ln2_bias"], weights["ln2_eps"])
 
 
-def layer_mixing(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray],
-                 block_output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One layer's unnormalised attn-res-ln and alti maps [n, n] from its input x [n, d] and attention
-    alpha [H, n, n], one query and one key at a time; checks that the pieces add up to `block_output` [n, d], the
-    attention output module's result."""
-    heads, n = alpha.shape[0], x.shape[0]
-    head_size = x.shape[1] // heads
-    transformed = np.zeros((heads, n, x.shape[1]))  # f_h(x_j)
+def head_contributions(rows: np.ndarray, heads: int, value_kernel: np.ndarray, value_bias: np.ndarray | None,
+                       output_kernel: np.ndarray) -> np.ndarray:
+    """f_h(x_j) = (x_j W_V^h + b_V^h) W_O^h [H, n, d] of the rows x [n, d] the values are made of (no b_V^h when
+    `value_bias` is None), W_O^h the rows of the attention output kernel [in, out] that head h feeds; one head and
+    one token at a time."""
+    n, head_size = rows.shape[0], value_kernel.shape[1] // heads
+    transformed = np.zeros((heads, n, output_kernel.shape[1]))
     for head in range(heads):
         columns = slice(head * head_size, (head + 1) * head_size)
+        bias = 0.0 if value_bias is None else value_bias[columns]
         for j in range(n):
-            values = x[j] @ weights["value_kernel"][:, columns] + weights["value_bias"][columns]
-            transformed[head, j] = values @ weights["output_kernel"][columns]
+            transformed[head, j] = (rows[j] @ value_kernel[:, columns] + bias) @ output_kernel[columns]
+    return transformed
+
+
+def query_pieces(i: int, alpha: np.ndarray, transformed: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """T_ij [n, d] of query i: sum_h alpha^h[i, j] f_h(x_j) + [i = j] x_i, one key at a time."""
+    heads, n = alpha.shape[0], x.shape[0]
+    pieces = np.zeros((n, x.shape[1]))
+    for j in range(n):
+        pieces[j] = sum(alpha[head, i, j] * transformed[head, j] for head in range(heads)) + (i == j) * x[i]
+    return pieces
+
+
+def row_maps(normed: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One query's unnormalised attn-res-ln row ||L_ij||_2 and alti row max(0, ||y_i||_1 - ||y_i - L_ij||_1) [n]
+    from its pieces L_ij [n, d] and its output y_i [d]."""
+    attn_res_ln, alti = np.zeros(normed.shape[0]), np.zeros(normed.shape[0])
+    for j in range(normed.shape[0]):
+        attn_res_ln[j] = np.linalg.norm(normed[j], ord=2)
+        alti[j] = max(0.0, np.abs(y).sum() - np.abs(y - normed[j]).sum())
+    return attn_res_ln, alti
+
+
+def layer_mixing(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray],
+                 block_output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One post-LayerNorm layer's unnormalised attn-res-ln and alti maps [n, n] from its input x [n, d] and
+    attention alpha [H, n, n], one query and one key at a time; checks that the pieces add up to `block_output`
+    [n, d], the attention output module's result."""
+    transformed = head_contributions(x, alpha.shape[0], weights["value_kernel"], weights["value_bias"],
+                                     weights["output_kernel"])
     gain, beta, eps = weights["ln1_gain"], weights["ln1_bias"], weights["ln1_eps"]
+    n = x.shape[0]
     attn_res_ln, alti = np.zeros((n, n)), np.zeros((n, n))
     for i in range(n):
-        pieces = np.zeros((n, x.shape[1]))  # T_ij
-        for j in range(n):
-            pieces[j] = sum(alpha[head, i, j] * transformed[head, j] for head in range(heads)) + (i == j) * x[i]
+        pieces = query_pieces(i, alpha, transformed, x)  # T_ij
         residual_sum = pieces.sum(axis=0) + weights["output_bias"]  # r_i
         scale = np.sqrt(residual_sum.var() + eps)
         y = gain * (residual_sum - residual_sum.mean()) / scale + beta
@@ -440,22 +488,21 @@ def layer_mixing(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray
         normed = gain * (pieces - pieces.mean(axis=-1, keepdims=True)) / scale  # L_ij
         bias_part = gain * (weights["output_bias"] - weights["output_bias"].mean()) / scale + beta
         assert np.abs(normed.sum(axis=0) + bias_part - y).max() < SELF_CHECK_TOLERANCE, "L_ij do not add up to y_i"
-        for j in range(n):
-            attn_res_ln[i, j] = np.linalg.norm(normed[j], ord=2)
-            alti[i, j] = max(0.0, np.abs(y).sum() - np.abs(y - normed[j]).sum())
+        attn_res_ln[i], alti[i] = row_maps(normed, y)
     return attn_res_ln, alti
 
 
-def layer_value_zeroing(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray],
-                        layer_output: np.ndarray) -> np.ndarray:
-    """One layer's unnormalised value-zeroing map [n, n]: 1 - cos(z_i, z_i^(j)), the layer recomputed once per
-    zeroed token j; checks that the unperturbed recomputation is `layer_output` [n, d] (the next hidden state)."""
-    z = plain_layer_output(x, alpha, weights)
+def layer_value_zeroing(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray], layer_output: np.ndarray,
+                        recompute: Callable[..., np.ndarray] = plain_layer_output) -> np.ndarray:
+    """One layer's unnormalised value-zeroing map [n, n]: 1 - cos(z_i, z_i^(j)), the layer recomputed by
+    `recompute(x, alpha, weights, zeroed)` once per zeroed token j; checks that the unperturbed recomputation is
+    `layer_output` [n, d] (the next hidden state)."""
+    z = recompute(x, alpha, weights)
     assert np.abs(z - layer_output).max() < SELF_CHECK_TOLERANCE, "the recomputed layer is not hidden_states[l + 1]"
     n = x.shape[0]
     change = np.zeros((n, n))
     for j in range(n):
-        z_zeroed = plain_layer_output(x, alpha, weights, zeroed=j)
+        z_zeroed = recompute(x, alpha, weights, zeroed=j)
         for i in range(n):
             cosine = z[i] @ z_zeroed[i] / (np.linalg.norm(z[i]) * np.linalg.norm(z_zeroed[i]))
             change[i, j] = 1.0 - cosine
@@ -471,25 +518,29 @@ def plain_aggregate(maps: np.ndarray) -> np.ndarray:
     return aggregated
 
 
+def mixing_arrays(layer_maps: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays of one example from each layer's unnormalised (attn-res-ln, alti, value-zeroing) maps [n, n]: per
+    kind [L, n, n] row-normalised, `<kind>_aggregated` [L, n, n], and `value_zeroing_totals` [L, n] (sum_j (1 - cos)
+    before normalisation)."""
+    arrays = {kind: np.stack([maps[index] / maps[index].sum(axis=-1, keepdims=True) for maps in layer_maps])
+              for index, kind in enumerate(MIXING_KINDS)}
+    arrays |= {f"{kind}_aggregated": plain_aggregate(arrays[kind]) for kind in MIXING_KINDS}
+    return arrays | {"value_zeroing_totals": np.stack([maps[2].sum(axis=-1) for maps in layer_maps])}
+
+
 def plain_mixing_maps(model: BertModel, hidden_states: tuple, attentions: tuple,
                       block_outputs: list[torch.Tensor]) -> dict[str, np.ndarray]:
-    """Context-mixing maps of one example from the float64 model's hidden states, attentions and attention output
-    modules' results: per kind [L, n, n] row-normalised, `<kind>_aggregated` [L, n, n], and
-    `value_zeroing_totals` [L, n] (sum_j (1 - cos) before normalisation)."""
-    maps: dict[str, list[np.ndarray]] = {kind: [] for kind in MIXING_KINDS}
-    totals = []
+    """Context-mixing maps of one example (as `mixing_arrays`) from the float64 model's hidden states, attentions
+    and attention output modules' results."""
+    layer_maps = []
     for index, (layer, attention) in enumerate(zip(model.encoder.layer, attentions, strict=True)):
         x = hidden_states[index][0].numpy()  # [n, d], this layer's input
         alpha = attention[0].numpy()  # [H, n, n]
         weights = layer_weights(layer)
         attn_res_ln, alti = layer_mixing(x, alpha, weights, block_outputs[index][0].numpy())
         value_zeroing = layer_value_zeroing(x, alpha, weights, hidden_states[index + 1][0].numpy())
-        totals.append(value_zeroing.sum(axis=-1))
-        for kind, layer_map in zip(MIXING_KINDS, (attn_res_ln, alti, value_zeroing), strict=True):
-            maps[kind].append(layer_map / layer_map.sum(axis=-1, keepdims=True))
-    arrays = {kind: np.stack(layer_maps) for kind, layer_maps in maps.items()}
-    arrays |= {f"{kind}_aggregated": plain_aggregate(arrays[kind]) for kind in MIXING_KINDS}
-    return arrays | {"value_zeroing_totals": np.stack(totals)}
+        layer_maps.append((attn_res_ln, alti, value_zeroing))
+    return mixing_arrays(layer_maps)
 
 
 def write_mixing(directory: Path) -> None:
@@ -517,6 +568,214 @@ def write_mixing(directory: Path) -> None:
               f"{VALUE_ZEROING_RESOLVED}: {example_resolved} of {mixing['value_zeroing_totals'].size}")
     print(f"value-zeroing rows: {resolved} with total >= {VALUE_ZEROING_RESOLVED}, {unresolved} below")
     np.savez_compressed(GOLDEN_DIR / "minilm_mixing.npz", **arrays)
+
+
+FAMILIES_DIR = GOLDEN_DIR / "families"
+FAMILY_MIXING_MODELS = ("deberta-v2", "modernbert")  # families/NAME/ -> families/NAME_mixing.npz
+FAMILY_MIXING_EXAMPLES = [  # single segments: 8, 21, 37 tokens (deberta-v2); 8, 22, 37 tokens (modernbert)
+    "The cat sat.",
+    "Where is the station? Next to the bakery.",
+    "Several members still worried that the budget left too little room for repairs.",
+]
+RECORDED = ("inputs", "outputs", "blocks", "probabilities")
+
+
+class LayerRecorder:
+    """Hooks on a float64 DebertaV2Model or ModernBertModel recording, for each encoder layer of one forward pass:
+    `inputs`, its input hidden state [1, n, d] (a forward pre-hook: the layer's first argument); `outputs`, its
+    output hidden state; `blocks`, its attention block's result (DeBERTa: the attention output LayerNorm's y;
+    ModernBERT: the attention output before the residual is added); `probabilities` [1, H, n, n] (DeBERTa: those
+    DisentangledSelfAttention returns when called with output_attentions=True; ModernBERT: those the modelling
+    module's eager_attention_forward returns, wrapped, after checking that they are the very tensor that multiplied
+    the values)."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.pre_ln = model.config.model_type == "modernbert"
+        self.layers = model.layers if self.pre_ln else model.encoder.layer
+        self.modeling = importlib.import_module(type(model).__module__)
+        self.records: dict[str, list[torch.Tensor]] = {name: [] for name in RECORDED}
+        self.handles: list = []
+
+    def __enter__(self):
+        for layer in self.layers:
+            block = layer.attn if self.pre_ln else layer.attention.output
+            self.handles += [layer.register_forward_pre_hook(self.record_input),
+                             layer.register_forward_hook(self.recorder("outputs")),
+                             block.register_forward_hook(self.recorder("blocks"))]
+            if not self.pre_ln:
+                self.handles.append(layer.attention.self.register_forward_hook(self.recorder("probabilities", 1)))
+        if self.pre_ln:
+            self.original = self.modeling.eager_attention_forward
+            self.modeling.eager_attention_forward = self.checked_eager_attention
+        return self
+
+    def __exit__(self, *exc):
+        for handle in self.handles:
+            handle.remove()
+        if self.pre_ln:
+            self.modeling.eager_attention_forward = self.original
+
+    def clear(self) -> None:
+        """Forget what the previous forward pass recorded."""
+        for values in self.records.values():
+            values.clear()
+
+    def record_input(self, module: torch.nn.Module, args: tuple) -> None:
+        """Forward pre-hook: record the layer's input hidden state, its first argument."""
+        self.records["inputs"].append(args[0])
+
+    def recorder(self, name: str, position: int = 0) -> Callable:
+        """A forward hook recording under `name` the module's output (its element `position` when a tuple)."""
+
+        def record(module: torch.nn.Module, args: tuple, output) -> None:
+            self.records[name].append(output[position] if isinstance(output, tuple) else output)
+
+        return record
+
+    def checked_eager_attention(self, module, query, key, value, attention_mask, **kwargs):
+        """ModernBERT's eager attention, its probabilities recorded after checking that they multiplied the values."""
+        attn_output, attn_weights = self.original(module, query, key, value, attention_mask, **kwargs)
+        assert not module.training and attn_weights.dtype == torch.float64
+        assert torch.equal(attn_output, torch.matmul(attn_weights, value).transpose(1, 2).contiguous())
+        self.records["probabilities"].append(attn_weights)
+        return attn_output, attn_weights
+
+
+def check_exact_gelu(activation: torch.nn.Module) -> None:
+    """Asserts that a transformers activation module is the erf GELU that `exact_gelu` writes plainly."""
+    assert isinstance(activation, transformers.activations.GELUActivation)
+    assert activation.act is torch.nn.functional.gelu
+
+
+def modernbert_layer_weights(layer: torch.nn.Module) -> dict[str, np.ndarray]:
+    """One ModernBertEncoderLayer's parameters in float64, kernels as [in, out], no biases: attn_norm (absent for
+    layer 0's Identity), the value part of attn.Wqkv (its outputs viewed as [3, heads, head_dim]: q, k, v),
+    attn.Wo, mlp_norm, and the MLP's Wi (outputs: input half, gate half) and Wo."""
+    assert all(name.endswith("weight") for name, _ in layer.named_parameters()), "ModernBERT layers have no biases"
+    check_exact_gelu(layer.mlp.act)
+    all_heads = layer.attn.Wqkv.out_features // 3
+    weights = {
+        "value_kernel": linear_kernel(layer.attn.Wqkv)[:, 2 * all_heads:],
+        "output_kernel": linear_kernel(layer.attn.Wo),
+        "mlp_norm_gain": float64_vector(layer.mlp_norm.weight), "mlp_norm_eps": np.float64(layer.mlp_norm.eps),
+        "mlp_in_kernel": linear_kernel(layer.mlp.Wi), "mlp_out_kernel": linear_kernel(layer.mlp.Wo),
+    }
+    if not isinstance(layer.attn_norm, torch.nn.Identity):
+        weights |= {"attn_norm_gain": float64_vector(layer.attn_norm.weight),
+                    "attn_norm_eps": np.float64(layer.attn_norm.eps)}
+    return weights
+
+
+def attention_input(x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
+    """LN_attn(x) [n, d]: a ModernBERT layer's attn_norm (no bias) of its input x, or x itself (layer 0)."""
+    if "attn_norm_gain" not in weights:
+        return x
+    return plain_layer_norm(x, weights["attn_norm_gain"], 0.0, weights["attn_norm_eps"])
+
+
+def pre_ln_layer_output(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray],
+                        zeroed: int | None = None) -> np.ndarray:
+    """A whole ModernBertEncoderLayer's output z [n, d] from its input x [n, d] and attention alpha [H, n, n], the
+    value vectors of token `zeroed` (when given) set to 0 in every head, the attention weights unchanged:
+    r = x + context Wo, z = r + Wo_mlp(gelu(in) * gate), (in, gate) the halves of mlp_norm(r) Wi."""
+    values = attention_input(x, weights) @ weights["value_kernel"]
+    if zeroed is not None:
+        values[zeroed] = 0.0
+    residual = x + plain_context(alpha, values) @ weights["output_kernel"]
+    normed = plain_layer_norm(residual, weights["mlp_norm_gain"], 0.0, weights["mlp_norm_eps"])
+    gelu_input, gate = np.split(normed @ weights["mlp_in_kernel"], 2, axis=-1)
+    return residual + (exact_gelu(gelu_input) * gate) @ weights["mlp_out_kernel"]
+
+
+def pre_ln_layer_mixing(x: np.ndarray, alpha: np.ndarray, weights: dict[str, np.ndarray],
+                        block_output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One pre-LayerNorm (ModernBERT) layer's unnormalised attn-res-ln and alti maps [n, n] from its input x [n, d]
+    and attention alpha [H, n, n], one query and one key at a time: f_h(x) = (LN_attn(x) W_V^h) W_O^h, L_ij = T_ij
+    and y_i = r_i = sum_j T_ij; checks that r_i is `block_output` [n, d], the layer's input plus its attention
+    output."""
+    transformed = head_contributions(attention_input(x, weights), alpha.shape[0], weights["value_kernel"], None,
+                                     weights["output_kernel"])
+    n = x.shape[0]
+    attn_res_ln, alti = np.zeros((n, n)), np.zeros((n, n))
+    for i in range(n):
+        pieces = query_pieces(i, alpha, transformed, x)  # T_ij = L_ij
+        residual_sum = pieces.sum(axis=0)  # r_i = y_i
+        assert np.abs(residual_sum - block_output[i]).max() < SELF_CHECK_TOLERANCE, "r_i is not x_i + attention"
+        attn_res_ln[i], alti[i] = row_maps(pieces, residual_sum)
+    return attn_res_ln, alti
+
+
+def check_window(alpha: np.ndarray, window: int | None) -> None:
+    """Asserts that the probabilities alpha [H, n, n] are exactly 0 where |i - j| > window and positive elsewhere
+    (everywhere when window is None: a global layer)."""
+    positions = np.arange(alpha.shape[-1])
+    distance = np.abs(positions[:, None] - positions[None, :])
+    outside = distance > window if window is not None else np.zeros(distance.shape, bool)
+    assert (alpha[:, outside] == 0.0).all() and (alpha[:, ~outside] > 0.0).all(), "not the local attention window"
+
+
+def family_layer_maps(model: torch.nn.Module, index: int,
+                      records: dict[str, list[torch.Tensor]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Layer `index`'s unnormalised (attn-res-ln, alti, value-zeroing) maps [n, n] of a float64 DeBERTa-v2
+    (post-LayerNorm, as BERT) or ModernBERT (pre-LayerNorm) model from what a LayerRecorder recorded."""
+    x, alpha, block, z = (records[name][index][0].numpy() for name in ("inputs", "probabilities", "blocks", "outputs"))
+    if model.config.model_type == "modernbert":
+        layer = model.layers[index]
+        check_window(alpha, model.config.sliding_window if layer.attention_type == "sliding_attention" else None)
+        weights = modernbert_layer_weights(layer)
+        attn_res_ln, alti = pre_ln_layer_mixing(x, alpha, weights, x + block)
+        return attn_res_ln, alti, layer_value_zeroing(x, alpha, weights, z, pre_ln_layer_output)
+    layer = model.encoder.layer[index]
+    check_exact_gelu(layer.intermediate.intermediate_act_fn)
+    weights = layer_weights(layer)
+    attn_res_ln, alti = layer_mixing(x, alpha, weights, block)
+    return attn_res_ln, alti, layer_value_zeroing(x, alpha, weights, z)
+
+
+def run_family_example(model: torch.nn.Module, tokenizer, text: str, recorder: LayerRecorder) -> list[int]:
+    """Run the float64 model on one single segment alone (the tokenizer's special tokens, no padding, no attention
+    mask) with the recorder's hooks; checks what they recorded and returns the input ids."""
+    input_ids = tokenizer(text)["input_ids"]
+    assert tokenizer.unk_token_id not in input_ids, text
+    recorder.clear()
+    with torch.no_grad():
+        outputs = model(input_ids=torch.tensor([input_ids]), output_attentions=True)
+    records, layers = recorder.records, len(recorder.layers)
+    assert all(len(values) == layers for values in records.values()) and records["inputs"][0].dtype == torch.float64
+    assert all(torch.equal(output, next_input)
+               for output, next_input in zip(records["outputs"][:-1], records["inputs"][1:], strict=True))
+    assert all(returned is recorded for returned, recorded in zip(outputs.attentions, records["probabilities"],
+                                                                  strict=True))
+    last = model.final_norm(records["outputs"][-1]) if recorder.pre_ln else records["outputs"][-1]
+    assert torch.equal(last, outputs.last_hidden_state)
+    return input_ids
+
+
+def write_family_mixing(name: str) -> None:
+    """Run the float64 model of families/NAME/ on each family mixing example alone and store its tokens, ids and
+    context-mixing maps in families/NAME_mixing.npz; reports how many value-zeroing rows change by less than
+    VALUE_ZEROING_RESOLVED."""
+    directory = FAMILIES_DIR / name
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    model = AutoModel.from_pretrained(str(directory), attn_implementation="eager").double().eval()
+    assert model.config._attn_implementation == "eager"
+    arrays = {"n_examples": np.int32(len(FAMILY_MIXING_EXAMPLES)),
+              "versions": np.array([f"transformers {transformers.__version__}", f"torch {torch.__version__}"])}
+    unresolved, rows = 0, 0
+    with LayerRecorder(model) as recorder:
+        for index, text in enumerate(FAMILY_MIXING_EXAMPLES):
+            input_ids = run_family_example(model, tokenizer, text, recorder)
+            layer_maps = [family_layer_maps(model, layer, recorder.records) for layer in range(len(recorder.layers))]
+            mixing = mixing_arrays(layer_maps)
+            arrays[f"tokens_{index}"] = np.array(tokenizer.convert_ids_to_tokens(input_ids))
+            arrays[f"input_ids_{index}"] = np.array(input_ids, dtype=np.int32)
+            arrays |= {f"{key}_{index}": values.astype(np.float32) for key, values in mixing.items()}
+            below = int((mixing["value_zeroing_totals"] < VALUE_ZEROING_RESOLVED).sum())
+            unresolved, rows = unresolved + below, rows + mixing["value_zeroing_totals"].size
+            print(f"{name} mixing example {index}: {len(input_ids)} tokens, value-zeroing rows with total below "
+                  f"{VALUE_ZEROING_RESOLVED}: {below} of {mixing['value_zeroing_totals'].size}")
+    print(f"{name}: value-zeroing rows with total below {VALUE_ZEROING_RESOLVED}: {unresolved} of {rows}")
+    np.savez_compressed(FAMILIES_DIR / f"{name}_mixing.npz", **arrays)
 
 
 TINY_VOCAB_LINES = 2100  # the first lines of the MiniLM vocabulary: special tokens, ". ,", common words
@@ -626,13 +885,14 @@ def write_gradients(directory: Path) -> None:
     np.savez_compressed(GOLDEN_DIR / "masked_lm_gradients.npz", **arrays)
 
 
-FIXTURES = {
-    "tokenizer": "tokenizer_cases.json",
-    "attention": "minilm_attention.npz",
-    "original": "minilm_original_word_level.npz",
-    "norm": "minilm_norm.npz",
-    "mixing": "minilm_mixing.npz",
-    "grad": "masked_lm_gradients.npz",
+FIXTURES = {  # --only NAME: the files it writes, relative to tests/golden
+    "tokenizer": ("tokenizer_cases.json",),
+    "attention": ("minilm_attention.npz",),
+    "original": ("minilm_original_word_level.npz",),
+    "norm": ("minilm_norm.npz",),
+    "mixing": ("minilm_mixing.npz",),
+    "family-mixing": tuple(f"families/{name}_mixing.npz" for name in FAMILY_MIXING_MODELS),
+    "grad": ("masked_lm_gradients.npz",),
 }
 
 
@@ -654,10 +914,14 @@ def main() -> None:
         write_norm(directory)
     if "mixing" in wanted:
         write_mixing(directory)
+    if "family-mixing" in wanted:
+        for name in FAMILY_MIXING_MODELS:
+            write_family_mixing(name)
     if "grad" in wanted:
         write_gradients(directory)
     for name in wanted:
-        print(f"{FIXTURES[name]}: {(GOLDEN_DIR / FIXTURES[name]).stat().st_size} bytes")
+        for path in FIXTURES[name]:
+            print(f"{path}: {(GOLDEN_DIR / path).stat().st_size} bytes")
 
 
 if __name__ == "__main__":
