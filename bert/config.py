@@ -208,19 +208,20 @@ def deberta_fields(values: dict) -> dict:
         values["pos_att_type"] = [part.strip() for part in values["pos_att_type"].lower().split("|") if part.strip()]
     if values.get("pos_att_type") is None:
         values["pos_att_type"] = []
-    head_size = values.get("attention_head_size")
-    if head_size is not None and head_size * values.get("num_attention_heads", 12) != values.get("hidden_size", 768):
-        raise InputError(f"attention_head_size {head_size!r} is not hidden_size / num_attention_heads; refusing "
+    sizes = [values.get("attention_head_size"), values.get("num_attention_heads", 12), values.get("hidden_size", 768)]
+    if sizes[0] is not None and (not all(isinstance(size, int) for size in sizes) or sizes[0] * sizes[1] != sizes[2]):
+        raise InputError(f"attention_head_size {sizes[0]!r} is not hidden_size / num_attention_heads; refusing "
                          "rather than computing another model")
     values.setdefault("type_vocab_size", 0)
     return values
 
 
 def modernbert_fields(values: dict) -> dict:
-    """A ModernBERT config's values as EncoderConfig reads them: its names for the activation and epsilon, its
-    layer types (from `layer_types`, else every `global_attn_every_n_layers`-th layer global, from layer 0) and its
-    two rotary bases (from `rope_parameters`, else `global_rope_theta` / `local_rope_theta`); another rope type is
-    refused."""
+    """A ModernBERT config's values as EncoderConfig reads them: its names for the activation and epsilon (over the
+    BERT names, which Hub configs also carry and the model does not read), its layer types (from `layer_types`, else
+    every `global_attn_every_n_layers`-th layer global, from layer 0) and its two rotary bases (from
+    `rope_parameters`, else `global_rope_theta` / `local_rope_theta`); another rope type is refused."""
+    values = {key: value for key, value in values.items() if key not in MODERNBERT_NAMES.values()}  # its own win
     values = {MODERNBERT_NAMES.get(key, key): value for key, value in values.items()} | {"type_vocab_size": 0}
     values.setdefault("hidden_act", "gelu")
     values.setdefault("layer_norm_eps", 1e-5)
@@ -229,8 +230,9 @@ def modernbert_fields(values: dict) -> dict:
         every = values.get("global_attn_every_n_layers", 3)
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise InputError(f"field 'global_attn_every_n_layers' should be a positive int, got {every!r}")
-        values["layer_types"] = [LAYER_TYPES[bool(layer % every)] for layer in range(values.get("num_hidden_layers",
-                                                                                                   22))]
+        layers = values.get("num_hidden_layers", 22)
+        values["layer_types"] = [LAYER_TYPES[bool(layer % every)] for layer in range(layers)] if isinstance(
+            layers, int) else []
     rope = values.get("rope_parameters")
     if isinstance(rope, dict):
         for layer_type, field in (("full_attention", "global_rope_theta"), ("sliding_attention", "local_rope_theta")):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bpe_utils import word_level_attention, word_starts
+from bpe_utils import WordRowsByBlocks, word_level_attention, word_starts
 
 
 def random_maps(rng: np.random.Generator, layers: int, heads: int, n: int) -> np.ndarray:
@@ -59,3 +59,21 @@ def test_hand_computed_split_word():
 def test_pieces_must_fit_the_tokens():
     with pytest.raises(ValueError, match="do not fit"):
         word_level_attention(np.ones((1, 1, 5, 5)) / 5, [2, 2])
+
+
+@pytest.mark.parametrize("mode", ["mean", "first", "max"])
+def test_word_rows_by_blocks_equal_the_whole_word_level_map(mode):
+    """Blocks of 1 to n token rows, some splitting a word (one of 5 pieces, longer than a block of 3): every word's
+    row comes once, in order, bit for bit the row word_level_attention gives the whole map."""
+    rng = np.random.default_rng(3)
+    pieces_per_word = [1, 3, 2, 1, 5, 1]
+    n = sum(pieces_per_word) + 2
+    token_maps = rng.random((2, 3, n, n)).astype(np.float32)
+    token_maps /= token_maps.sum(-1, keepdims=True)
+    whole = word_level_attention(token_maps, pieces_per_word, mode)
+    for rows in (1, 2, 3, 7, n):
+        by_blocks = WordRowsByBlocks(pieces_per_word, mode)
+        positions, pooled = zip(*(by_blocks.add(token_maps[:, :, start:start + rows]) for start in range(0, n, rows)),
+                                strict=True)
+        np.testing.assert_array_equal(np.concatenate(positions), np.arange(len(pieces_per_word) + 2))
+        np.testing.assert_array_equal(np.concatenate(pooled, axis=-2), whole)

@@ -16,7 +16,7 @@ from checkpoints import hub_cache, write_google_electra_checkpoint
 from conftest import ROOT, assert_one_line_error, input_error
 
 import extract_attention
-from bert.checkpoint import load_masked_lm, open_tokenizer
+from bert.checkpoint import load_masked_lm, open_tokenizer, read_config
 from bert.extraction import build_extractor, open_model, output_example, prepare_example
 from bert.gradients import GradientImportance, gradient_step, masking_plan
 from bert.special_tokens import SpecialTokens
@@ -298,6 +298,20 @@ def test_log_buckets_equal_transformers(key, limit, bucket_size, max_position):
     relative = ops.arange(-limit, limit + 1, dtype="int32")
     buckets = ops.convert_to_numpy(log_buckets(relative, bucket_size, max_position))
     np.testing.assert_array_equal(buckets, golden("deberta-v2")[key])
+
+
+def test_a_hub_style_modernbert_config_reads_as_transformers_5_writes_it(tmp_path):
+    """answerdotai/ModernBERT-base's config.json keys (global_attn_every_n_layers, global/local_rope_theta, norm_eps
+    beside a layer_norm_eps the model does not read) give the config of transformers 5's layer_types and
+    rope_parameters."""
+    saved = json.loads((FAMILIES_DIR / "modernbert" / "config.json").read_text())
+    hub_style = {key: value for key, value in saved.items() if key not in ("layer_types", "rope_parameters")}
+    hub_style |= {"global_attn_every_n_layers": 2, "global_rope_theta": 160000.0, "local_rope_theta": 10000.0,
+                  "layer_norm_eps": 1e-12, "norm_eps": 1e-5}
+    (tmp_path / "config.json").write_text(json.dumps(hub_style))
+    expected = read_config(FAMILIES_DIR / "modernbert")
+    assert expected.layer_types == ("full_attention", "sliding_attention") * 2 and expected.layer_norm_eps == 1e-5
+    assert read_config(tmp_path) == expected
 
 
 def test_roles_come_from_the_tokenizer():

@@ -1,6 +1,7 @@
 """Long inputs: attention weights by blocks of query rows (Encoder.streamed_maps), statistics summed block by block
 (QueryRowSums), a 5,000-token document through a 6-layer ModernBERT against float64 transformers in under 3 GiB, the
-file chain's token maps of a long input, and the refusals (golden files: tests/golden/make_families.py)."""
+syntax and coreference analyses by blocks against the file chain's whole maps, the file chain's token maps of a long
+input, and the refusals (golden files: tests/golden/make_families.py)."""
 
 import json
 import math
@@ -11,14 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT, input_error
+from test_analyze_corpus import assert_same_numbers
 
 import analyze_corpus
+import coref_analysis
 import extract_attention
+import preprocess_coref
+import syntax_analysis
 from analysis.general.statistics import QueryRowSums, StreamedExample, example_statistics
 from bert.checkpoint import load_encoder, model_tokenizer, read_config
 from bert.extraction import STREAMED_TOKENS, AttentionExtractor, PreparedExample, prepare_example
 from bert.special_tokens import SpecialTokens
-from utils import read_json
+from utils import read_examples, read_json
 
 FAMILIES_DIR = Path(__file__).parent / "golden" / "families"
 LONG_MODEL = FAMILIES_DIR / "modernbert-long"
@@ -134,20 +139,57 @@ def test_a_5000_token_document_gives_the_float64_statistics_in_under_3_gib(tmp_p
     assert (outdir / "figure1_example_heads.png").is_file() and (outdir / "report.html").is_file()
 
 
-def test_long_inputs_are_refused_where_they_cannot_be_read_by_blocks(tmp_path):
-    words = ["The", "cat", "sat", "."] * 150
-    sentence = tmp_path / "sentence.json"
-    sentence.write_text(json.dumps([{"words": words, "heads": [0] + [1] * (len(words) - 1),
-                                     "relns": ["root"] + ["dep"] * (len(words) - 1)}]))
-    model = ["--model", str(LONG_MODEL), "--max-sequence-length", "2048"]
-    message = input_error(analyze_corpus.main, "--data-file", str(sentence), *model, "--outdir",
-                          str(tmp_path / "syntax"))
-    assert f"tokens; the syntax analysis reads inputs of up to {STREAMED_TOKENS} tokens" in message
+@pytest.mark.slow
+def test_a_long_sentence_s_syntax_by_blocks_equals_the_file_chain(tmp_path):
+    """A dependency tree of 500 words (910 tokens) beside a short one: analyze_corpus.py reads the long one by
+    blocks, pooling word rows as they come; extract_attention.py writes its whole word-level map; the tables agree."""
+    words = (["The", "cat", "sat", "on", "the", "mat", ",", "and", "it", "slept", "."] * 50)[:500]
+    heads = [0] + [max(0, position - 1) for position in range(1, len(words))]
+    relations = ["root"] + ["dep", "obj", "case", "nmod"] * 124 + ["dep"] * 3
+    sentences = [{"words": words, "heads": heads, "relns": relations},
+                 {"words": ["It", "slept", "."], "heads": [2, 0, 2], "relns": ["nsubj", "root", "punct"]}]
+    data = tmp_path / "sentences.json"
+    data.write_text(json.dumps(sentences))
+    model = ["--model", str(LONG_MODEL), "--max-sequence-length", "1024"]
+    extract_attention.main(["--preprocessed-data-file", str(data), "--word_level", *model,
+                            "--outfile", str(tmp_path / "sentences_attn.pkl")])
+    assert len(read_examples(tmp_path / "sentences_attn.pkl")[0]["tokens"]) > STREAMED_TOKENS
+    syntax_analysis.main(["--attn-data-file", str(tmp_path / "sentences_attn.pkl"), "--min-count", "1",
+                          "--outdir", str(tmp_path / "chain")])
+    analyze_corpus.main(["--data-file", str(data), *model, "--min-count", "1", "--outdir", str(tmp_path / "blocks")])
+    expected = read_json(tmp_path / "chain" / "syntax.json")
+    assert_same_numbers(read_json(tmp_path / "blocks" / "syntax.json"), expected)
+    assert expected["n_examples"] == 2 and len(expected["table"]) >= 5
+
+
+@pytest.mark.slow
+def test_a_long_document_s_coreference_by_blocks_equals_the_file_chain(shared_data, tmp_path):
+    """GUM dev's first document as windows of up to 1,024 tokens: analyze_corpus.py reads those over 512 tokens by
+    blocks, the word rows of mention heads pooled as they come; the file chain reads whole word-level maps; Table 2
+    agrees."""
+    text = (shared_data / "gum-coref" / "dev.conllu").read_text(encoding="utf-8")
+    document = text[:text.index("# newdoc", 1)] if text.count("# newdoc") > 1 else text
+    (tmp_path / "dev.conllu").write_text(document, encoding="utf-8")
+    model = ["--model", str(LONG_MODEL), "--max-sequence-length", "1024"]
+    preprocess_coref.main(["--data-file", str(tmp_path / "dev.conllu"), *model,
+                           "--outfile", str(tmp_path / "dev.json")])
+    extract_attention.main(["--preprocessed-data-file", str(tmp_path / "dev.json"), "--word_level", *model,
+                            "--outfile", str(tmp_path / "dev_attn.pkl")])
+    lengths = [len(example["tokens"]) for example in read_examples(tmp_path / "dev_attn.pkl")]
+    assert max(lengths) > STREAMED_TOKENS, lengths
+    coref_analysis.main(["--attn-data-file", str(tmp_path / "dev_attn.pkl"), "--outdir", str(tmp_path / "chain")])
+    analyze_corpus.main(["--data-file", str(tmp_path / "dev.json"), *model, "--outdir", str(tmp_path / "blocks")])
+    expected = read_json(tmp_path / "chain" / "coref.json")
+    assert_same_numbers(read_json(tmp_path / "blocks" / "coref.json"), expected)
+    assert expected["n_mentions"] > 20
+
+
+def test_other_maps_of_long_inputs_are_refused(tmp_path):
     document = long_document(tmp_path, STREAMED_TOKENS + 8)
-    common = ["--data-file", str(document), *model]
+    common = ["--data-file", str(document), "--model", str(LONG_MODEL), "--max-sequence-length", "1024"]
     message = input_error(analyze_corpus.main, *common, "--map", "norm", "--outdir", str(tmp_path / "norm"))
     assert "read by blocks of attention weights, not --map norm" in message
-    assert not (tmp_path / "syntax").exists() and not (tmp_path / "norm").exists()
+    assert not (tmp_path / "norm").exists()
 
 
 def test_a_length_above_the_model_s_positions_is_refused(tmp_path):

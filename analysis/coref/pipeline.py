@@ -102,6 +102,21 @@ class CorefAnalysis(maps.CorpusAnalysis):
         """Fresh accumulators for one run of windows: the scores and the mentions the figure shows."""
         return {"scores": scoring.CorefAccumulator(), "examples": scoring.MentionExamples()}
 
+    @staticmethod
+    def streamed_reader(example: dict, grid: HeadGrid, pieces_per_word: list[int],
+                        word_level_mode: str) -> scoring.StreamedWindow:
+        """Every head's predictions for the scored mentions of a long window, read block by block."""
+        size = len(pieces_per_word) + 2
+        window = scoring.read_window(example, np.empty((0, 0, size, size), np.float32))
+        return scoring.StreamedWindow(window, pieces_per_word, word_level_mode, grid)
+
+    @staticmethod
+    def add_streamed(accumulators: dict[str, maps.Accumulator], index: int, example: dict,
+                     reader: scoring.StreamedWindow) -> None:
+        """Count a long window's mentions; the figure's examples never come from one (its maps are not kept)."""
+        grid = HeadGrid(*reader.predictions.shape[:2])
+        accumulators["scores"].count(reader.window, reader.scored, grid, reader.predictions)
+
     def write(self, accumulators: dict[str, maps.Accumulator], outdir: str | Path, map_kind: str, run: dict,
               select: scoring.CorefScores | None = None, select_path: str | Path | None = None) -> dict:
         """Write OUTDIR's coref.json (with the `run` record), coref.md, figures and report.html (unless `no_html`),

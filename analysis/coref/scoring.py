@@ -21,6 +21,7 @@ import numpy as np
 
 from analysis.engines import maps
 from analysis.heads import HeadGrid
+from bpe_utils import WordRowsByBlocks
 from preprocessing.coref import TYPES, Mention
 
 MENTION_TYPES = TYPES
@@ -139,9 +140,36 @@ def head_predictions(attention_maps: np.ndarray, query_words: np.ndarray) -> np.
 
     `attention_maps` is word-level `[L, H, n_words + 2, n_words + 2]`; `query_words` `[M]` are 0-based words.
     """
-    rows = attention_maps[:, :, query_words + 1, 1:-1].astype(np.float32)  # [L, H, M, n_words]
-    rows[:, :, np.arange(len(query_words)), query_words] = -np.inf
+    return row_predictions(attention_maps[:, :, query_words + 1], query_words)
+
+
+def row_predictions(rows: np.ndarray, query_words: np.ndarray) -> np.ndarray:
+    """The word each of the word-level rows `[..., M, n_words + 2]` of `query_words` `[M]` (0-based) attends to
+    most, itself and the classifier and separator columns excluded: int `[..., M]`."""
+    rows = rows[..., 1:-1].astype(np.float32)
+    rows[..., np.arange(len(query_words)), query_words] = -np.inf
     return rows.argmax(-1)
+
+
+class StreamedWindow:
+    """What the coreference analysis keeps of a long window read by blocks of token rows (Encoder.streamed_maps):
+    every head's prediction for each scored mention `[L, H, M]`, from the word-level row of its head word, pooled as
+    the file chain pools and stores word-level maps (word_level_attention in float32, then float16)."""
+
+    def __init__(self, window: CorefWindow, pieces_per_word: list[int], word_level_mode: str, grid: HeadGrid) -> None:
+        self.window, self.scored = window, scored_mentions(window)
+        self.query_words = np.array([item.mention.head for item in self.scored], np.int64)
+        self.predictions = np.zeros((*grid, len(self.scored)), np.int64)
+        self.word_rows = [WordRowsByBlocks(pieces_per_word, word_level_mode) for _ in range(grid[0])]
+
+    def add(self, layer: int, start: int, block: np.ndarray) -> None:
+        """Take the next block of token rows of layer `layer`: `block` `[1, heads, rows, n]`."""
+        positions, rows = self.word_rows[layer].add(block[0])
+        for row, word in enumerate(positions - 1):
+            mentions = np.flatnonzero(self.query_words == word)
+            if len(mentions):
+                stored = rows[:, [row] * len(mentions)].astype(np.float16)  # [heads, mentions, n_words + 2]
+                self.predictions[layer][:, mentions] = row_predictions(stored, self.query_words[mentions])
 
 
 class CorefAccumulator:
@@ -155,11 +183,16 @@ class CorefAccumulator:
 
     def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
         """Score one window's mentions (checked by check_coref_example)."""
-        if self.grid is None:
-            self.grid = HeadGrid.of(attention_maps)
-            self.head_correct = np.zeros((len(CATEGORIES), *self.grid), np.int64)
         window = read_window(example, attention_maps)
         scored = scored_mentions(window)
+        query_words = np.array([item.mention.head for item in scored], np.int64)
+        self.count(window, scored, HeadGrid.of(attention_maps), head_predictions(attention_maps, query_words))
+
+    def count(self, window: CorefWindow, scored: list[ScoredMention], grid: HeadGrid, predictions: np.ndarray) -> None:
+        """Count a window's scored mentions, given every head's predicted word for each `[L, H, M]`."""
+        if self.grid is None:
+            self.grid = grid
+            self.head_correct = np.zeros((len(CATEGORIES), *self.grid), np.int64)
         if not scored:
             return
         categories = np.array([[0, 1 + MENTION_TYPES.index(item.mention.type)] for item in scored])  # [M, 2]
@@ -169,7 +202,6 @@ class CorefAccumulator:
             right = np.array([choice[name] is not None and choice[name].entity == item.mention.entity
                               for choice, item in zip(choices, scored, strict=True)])
             np.add.at(self.baseline_correct[baseline_index], categories[right].ravel(), 1)
-        predictions = head_predictions(attention_maps, np.array([item.mention.head for item in scored]))
         antecedent_mask = np.zeros((len(scored), len(window.words)), bool)  # [M, n_words]
         for position, item in enumerate(scored):
             antecedent_mask[position, list(item.antecedent_heads)] = True

@@ -101,18 +101,13 @@ def check_examples(examples: list, tokenizer: ModelTokenizer, analysis: CorpusAn
     return prepared
 
 
-def check_long_inputs(prepared: list[PreparedExample], with_maps: list[int], analysis: CorpusAnalysis,
-                      map_kind: str, data_file: Path) -> list[int]:
+def check_long_inputs(prepared: list[PreparedExample], with_maps: list[int], map_kind: str,
+                      data_file: Path) -> list[int]:
     """The examples longer than STREAMED_TOKENS, which are read by blocks of query rows; an InputError before any
-    work when the analysis or the kind of map cannot be computed that way."""
+    work when the kind of map cannot be computed that way."""
     long_inputs = [index for index in with_maps if len(prepared[index].tokens) > STREAMED_TOKENS]
-    if not long_inputs:
-        return []
-    first, length = long_inputs[0], len(prepared[long_inputs[0]].tokens)
-    if not analysis.reads_long_inputs:
-        raise utils.InputError(f"{data_file}: example {first} has {length} tokens; the {analysis.name} analysis reads "
-                               f"inputs of up to {STREAMED_TOKENS} tokens (longer ones: the general analysis)")
-    if map_kind != "attn":
+    if long_inputs and map_kind != "attn":
+        first, length = long_inputs[0], len(prepared[long_inputs[0]].tokens)
         raise utils.InputError(f"{data_file}: example {first} has {length} tokens; inputs over {STREAMED_TOKENS} "
                                f"tokens are read by blocks of attention weights, not --map {map_kind}")
     return long_inputs
@@ -170,7 +165,7 @@ def run(data_file: str | Path, outdir: str | Path | None, model: ModelOptions, c
     if not with_maps:
         raise utils.InputError(f"{data_file}: every example is longer than --max-sequence-length "
                                f"{model.max_sequence_length}, so none can be analysed")
-    analysis.plan(with_maps, check_long_inputs(prepared, with_maps, analysis, map_kind, data_file))
+    analysis.plan(with_maps, check_long_inputs(prepared, with_maps, map_kind, data_file))
 
     settings = ModelSettings(str(source.directory), model.debug, model.cased, model.max_sequence_length,
                              model.batch_size, analysis.word_level, corpus.word_level_mode, corpus.single_segment,

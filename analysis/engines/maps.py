@@ -149,12 +149,11 @@ class CorpusAnalysis:
     """An analysis as accumulators and outputs, the same whichever way the examples come (attention files,
     streaming, Ray): what the engines call. Subclasses (general, syntax, coref) set `name`, `word_level` (whether
     it reads word-level maps), `check` (run on each example first, or None) and `options`, and write
-    `for_corpus`, `accumulators` and `write`; `plan`, `feeds` and `settings` have defaults here. An analysis that
-    reads long inputs block by block (`reads_long_inputs`) writes `streamed_reader` and `add_streamed`."""
+    `for_corpus`, `accumulators` and `write`; `plan`, `feeds` and `settings` have defaults here;
+    `streamed_reader` and `add_streamed` read a long input block by block."""
 
     name: str
     word_level: bool
-    reads_long_inputs: bool = False
     check: Callable[[dict, np.ndarray], None] | None = None
     options: object
 
@@ -168,10 +167,11 @@ class CorpusAnalysis:
         """Told, before any work, which examples will have maps, and which of them are long inputs read block by
         block (`add_streamed`; nothing to do by default)."""
 
-    def streamed_reader(self, example: dict, grid: HeadGrid):
+    def streamed_reader(self, example: dict, grid: HeadGrid, pieces_per_word: list[int] | None,
+                        word_level_mode: str):
         """For a long input (analyze_corpus.py reads it by blocks of query rows), an object whose
-        `add(layer, start, block [1, heads, rows, n])` takes every block of its maps, then goes to `add_streamed`;
-        only the general analysis reads long inputs."""
+        `add(layer, start, block [1, heads, rows, n])` takes every block of its token maps, then goes to
+        `add_streamed`; a word-level analysis gets the words' piece counts and how rows are pooled."""
         raise NotImplementedError(f"the {self.name} analysis does not read long inputs by blocks")
 
     def add_streamed(self, accumulators: dict[str, Accumulator], index: int, example: dict, reader) -> None:

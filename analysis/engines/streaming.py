@@ -103,7 +103,8 @@ class ShardAnalyzer:
                      prepared: PreparedExample) -> None:
         """Read a long input block by block into the analysis's reader, then give it to the accumulators."""
         config = self.extractor.encoder.config
-        reader = self.analysis.streamed_reader(example, HeadGrid(config.num_hidden_layers, config.num_attention_heads))
+        grid = HeadGrid(config.num_hidden_layers, config.num_attention_heads)
+        reader = self.analysis.streamed_reader(example, grid, prepared.pieces_per_word, self.settings.word_level_mode)
         self.extractor.stream_maps(prepared, reader.add)
         self.analysis.add_streamed(accumulators, index, example, reader)
 

@@ -176,7 +176,6 @@ class GeneralAnalysis(maps.CorpusAnalysis):
 
     name = "general"
     word_level = False
-    reads_long_inputs = True
 
     def __init__(self, options: GeneralOptions, grid: HeadGrid, source: str | Path,
                  distances_path: str | Path | None = None, distance_examples: int | None = None) -> None:
@@ -224,8 +223,9 @@ class GeneralAnalysis(maps.CorpusAnalysis):
         elif self.with_distances and self.distance_examples < len(whole):
             self.last_fed["distances"] = whole[self.distance_examples - 1]
 
-    def streamed_reader(self, example: dict, grid: HeadGrid) -> general_statistics.StreamedExample:
-        """The statistics' row sums and the shown maps of a long input, read block by block."""
+    def streamed_reader(self, example: dict, grid: HeadGrid, pieces_per_word: list[int] | None = None,
+                        word_level_mode: str = "mean") -> general_statistics.StreamedExample:
+        """The statistics' row sums and the shown maps of a long input, read block by block (token level)."""
         tokens = maps.example_tokens(example, len(example["tokens"]))
         return general_statistics.StreamedExample(tokens, tuple(grid), maps.example_roles(example))
 

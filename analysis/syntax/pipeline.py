@@ -193,6 +193,18 @@ class SyntaxAnalysis(maps.CorpusAnalysis):
         universal = self.options.universal_relations
         return {"dependencies": scoring.DependencyAccumulator(universal), "examples": RelationExamples(universal)}
 
+    @staticmethod
+    def streamed_reader(example: dict, grid: HeadGrid, pieces_per_word: list[int],
+                        word_level_mode: str) -> scoring.StreamedSentence:
+        """Every head's predictions for a long sentence, read block by block."""
+        return scoring.StreamedSentence(pieces_per_word, word_level_mode, grid)
+
+    @staticmethod
+    def add_streamed(accumulators: dict[str, maps.Accumulator], index: int, example: dict,
+                     reader: scoring.StreamedSentence) -> None:
+        """Count a long sentence; Figure 5's examples never come from one (its maps are not kept)."""
+        accumulators["dependencies"].count(example, reader.grid, reader.result())
+
     def write(self, accumulators: dict[str, maps.Accumulator], outdir: str | Path, map_kind: str, run: dict) -> dict:
         """Write OUTDIR's syntax.json (with the `run` record), syntax.md, Figure 5 and report.html (unless
         `no_html`); returns the JSON."""

@@ -24,6 +24,7 @@ import numpy as np
 from analysis.engines import maps
 from analysis.heads import HeadGrid
 from analysis.syntax.dependency_data import PUNCT, check_dependency_example, possessive_rule, relation_labels
+from bpe_utils import WordRowsByBlocks
 
 DIRECTIONS = ("dep->head", "head->dep")
 BASELINE_OFFSETS = np.array([-3, -2, -1, 1, 2, 3])
@@ -61,6 +62,37 @@ def head_predictions(attention_maps: np.ndarray) -> np.ndarray:
     return (scores.argmax(-1) + 1).astype(np.int16)
 
 
+class StreamedSentence:
+    """What the syntax analysis keeps of a long sentence read by blocks of token rows (Encoder.streamed_maps): every
+    head's predictions in both directions `[2, L * H, n_words]` (head_predictions) from its word-level rows, pooled
+    as the file chain pools and stores word-level maps (word_level_attention in float32, then float16). A head's
+    prediction for a word's head is the argmax of the word's row; for its dependents, the argmax down its column,
+    kept as the rows come in order (the first of equal values wins, as in one argmax)."""
+
+    def __init__(self, pieces_per_word: list[int], word_level_mode: str, grid: HeadGrid) -> None:
+        n_words = len(pieces_per_word)
+        self.grid = grid
+        self.word_rows = [WordRowsByBlocks(pieces_per_word, word_level_mode) for _ in range(grid.n_layers)]
+        self.predictions = np.zeros((2, grid.n_layers, grid.n_heads, n_words), np.int16)
+        self.column_best = np.full((grid.n_layers, grid.n_heads, n_words), -np.inf, np.float32)
+
+    def add(self, layer: int, start: int, block: np.ndarray) -> None:
+        """Take the next block of token rows of layer `layer`: `block` `[1, heads, rows, n]`."""
+        positions, rows = self.word_rows[layer].add(block[0])
+        words = (positions >= 1) & (positions <= self.predictions.shape[-1])
+        scores = rows[:, words, 1:-1].astype(np.float16).astype(np.float32)  # [heads, k, n_words]
+        for word, row in zip(positions[words] - 1, scores.transpose(1, 0, 2), strict=True):
+            row[:, word] = -np.inf
+            self.predictions[0, layer, :, word] = row.argmax(-1) + 1
+            better = row > self.column_best[layer]  # [heads, n_words]: word is the first best row so far
+            self.column_best[layer][better] = row[better]
+            self.predictions[1, layer][better] = word + 1
+
+    def result(self) -> np.ndarray:
+        """The predictions `[2, L * H, n_words]` once every row has come."""
+        return self.predictions.reshape(2, self.grid.size, -1)
+
+
 def offset_predictions(n_words: int) -> np.ndarray:
     """Offset baselines `[len(BASELINE_OFFSETS), n_words]`: word i's head is i + k, clipped to [0, n_words]."""
     return np.clip(np.arange(1, n_words + 1) + BASELINE_OFFSETS[:, None], 0, n_words)
@@ -83,14 +115,14 @@ def right_branching_correct(heads: np.ndarray, scored: np.ndarray) -> int:
     return int((predictions == heads)[scored].sum())
 
 
-def sentence_counts(attention_maps: np.ndarray, heads: np.ndarray, words: list[str],
+def sentence_counts(predictions: np.ndarray, heads: np.ndarray, words: list[str],
                     labels: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """One sentence's relations (sorted, distinct: R of them) and, per relation, its words (int64 `[R]`) and how
     many of them every head in both directions (`[R, 2 * N]`) and every offset baseline (`[R, K]`) gets right, the
-    `poss` rule applied."""
+    `poss` rule applied; `predictions` are every head's (head_predictions) `[2, N, n_words]`."""
     possessors = possessive_rule(words, labels)
     n_words = len(heads)
-    head_correct = score(head_predictions(attention_maps).reshape(-1, n_words), heads, possessors).T  # [n, 2N]
+    head_correct = score(predictions.reshape(-1, n_words), heads, possessors).T  # [n, 2N]
     baseline_correct = score(offset_predictions(n_words), heads, possessors).T  # [n, K]
     names, relation_ids = np.unique(labels, return_inverse=True)
     by_relation = np.eye(len(names), dtype=np.int64)[relation_ids]  # [n, R]: one-hot relation of each word
@@ -115,12 +147,16 @@ class DependencyAccumulator:
 
     def add(self, index: int, example: dict, attention_maps: np.ndarray) -> None:
         """Count one example (already checked by dependency_data.check_dependency_example)."""
+        self.count(example, HeadGrid.of(attention_maps), head_predictions(attention_maps))
+
+    def count(self, example: dict, grid: HeadGrid, predictions: np.ndarray) -> None:
+        """Count one example, given every head's predictions in both directions `[2, N, n_words]`."""
         if self.grid is None:
-            self.grid = HeadGrid.of(attention_maps)
+            self.grid = grid
             self.head_correct = np.zeros((len(self.rows), 2 * self.grid.size), np.int64)
         labels = relation_labels(example["relns"], self.universal)
         heads = np.asarray(example["heads"], dtype=np.int32)
-        names, words, head_correct, baseline_correct = sentence_counts(attention_maps, heads, example["words"], labels)
+        names, words, head_correct, baseline_correct = sentence_counts(predictions, heads, example["words"], labels)
         rows = self.relation_rows(names)
         self.words[rows] += words
         self.head_correct[rows] += head_correct
