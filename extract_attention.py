@@ -21,7 +21,14 @@ import cli
 import provenance
 from analysis.options import ModelOptions
 from bert.backend import import_keras
-from bert.extraction import build_extractor, check_positions, open_model, prepare_example, report_skipped
+from bert.extraction import (
+    build_extractor,
+    check_positions,
+    long_inputs,
+    open_model,
+    prepare_example,
+    report_skipped,
+)
 from bert.map_kinds import MAP_KINDS, stored_map_kind
 from bpe_utils import WORD_LEVEL_MODES
 from utils import (
@@ -125,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         for index, example in enumerate(examples)
     ]
     check_positions(prepared, config.positions, input_path)
+    long_inputs(prepared, map_kind, input_path)
     options = {name: value for name, value in vars(args).items() if name != "verbose"}
     model_record = provenance.model_record(source, config, args.debug)
     if args.random_init:

@@ -343,6 +343,17 @@ def check_positions(prepared: list[PreparedExample], positions: int, path: Path)
                                 f"{positions} positions; cut it into segments (preprocess_unlabeled.py)")
 
 
+def long_inputs(prepared: list[PreparedExample], map_kind: str, path: Path) -> list[int]:
+    """The examples with maps longer than STREAMED_TOKENS, whose attention weights are computed by blocks of query
+    rows; an InputError naming the first when `map_kind` is another kind, which needs whole maps."""
+    indices = [index for index, example in enumerate(prepared)
+               if example.skipped is None and len(example.tokens) > STREAMED_TOKENS]
+    if indices and map_kind != "attn":
+        raise example_error(path, indices[0], "tokens", f"{len(prepared[indices[0]].tokens)} tokens: inputs over "
+                            f"{STREAMED_TOKENS} tokens are read by blocks of attention weights, not --map {map_kind}")
+    return indices
+
+
 def report_skipped(prepared: list[PreparedExample], max_length: int) -> int:
     """Say on stderr how many examples were too long to get maps, if any; returns that number."""
     skipped = sum(example.skipped is not None for example in prepared)

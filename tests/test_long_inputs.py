@@ -188,8 +188,12 @@ def test_other_maps_of_long_inputs_are_refused(tmp_path):
     document = long_document(tmp_path, STREAMED_TOKENS + 8)
     common = ["--data-file", str(document), "--model", str(LONG_MODEL), "--max-sequence-length", "1024"]
     message = input_error(analyze_corpus.main, *common, "--map", "norm", "--outdir", str(tmp_path / "norm"))
-    assert "read by blocks of attention weights, not --map norm" in message
-    assert not (tmp_path / "norm").exists()
+    assert (f"example 0: field 'tokens': {STREAMED_TOKENS + 8} tokens: inputs over {STREAMED_TOKENS} tokens are "
+            "read by blocks of attention weights, not --map norm") in message
+    message = input_error(extract_attention.main, "--preprocessed-data-file", str(document), "--model",
+                          str(LONG_MODEL), "--max-sequence-length", "1024", "--map", "alti")
+    assert "read by blocks of attention weights, not --map alti" in message
+    assert not (tmp_path / "norm").exists() and not list(tmp_path.glob("*_attn.pkl"))
 
 
 def test_a_length_above_the_model_s_positions_is_refused(tmp_path):

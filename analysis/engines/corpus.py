@@ -34,9 +34,9 @@ from analysis.syntax.pipeline import SyntaxAnalysis
 from bert.checkpoint import debug_config
 from bert.config import EncoderConfig
 from bert.extraction import (
-    STREAMED_TOKENS,
     PreparedExample,
     check_positions,
+    long_inputs,
     open_model,
     prepare_example,
     report_skipped,
@@ -101,18 +101,6 @@ def check_examples(examples: list, tokenizer: ModelTokenizer, analysis: CorpusAn
     return prepared
 
 
-def check_long_inputs(prepared: list[PreparedExample], with_maps: list[int], map_kind: str,
-                      data_file: Path) -> list[int]:
-    """The examples longer than STREAMED_TOKENS, which are read by blocks of query rows; an InputError before any
-    work when the kind of map cannot be computed that way."""
-    long_inputs = [index for index in with_maps if len(prepared[index].tokens) > STREAMED_TOKENS]
-    if long_inputs and map_kind != "attn":
-        first, length = long_inputs[0], len(prepared[long_inputs[0]].tokens)
-        raise utils.InputError(f"{data_file}: example {first} has {length} tokens; inputs over {STREAMED_TOKENS} "
-                               f"tokens are read by blocks of attention weights, not --map {map_kind}")
-    return long_inputs
-
-
 def run_shards(settings: ModelSettings, analysis: CorpusAnalysis, shards: list[Shard], store: PartialStore,
                corpus: CorpusOptions, data_file: Path) -> None:
     """Analyse the shards whose partials are not in `store` yet, in this process or on Ray, with a progress bar."""
@@ -165,7 +153,7 @@ def run(data_file: str | Path, outdir: str | Path | None, model: ModelOptions, c
     if not with_maps:
         raise utils.InputError(f"{data_file}: every example is longer than --max-sequence-length "
                                f"{model.max_sequence_length}, so none can be analysed")
-    analysis.plan(with_maps, check_long_inputs(prepared, with_maps, map_kind, data_file))
+    analysis.plan(with_maps, long_inputs(prepared, map_kind, data_file))
 
     settings = ModelSettings(str(source.directory), model.debug, model.cased, model.max_sequence_length,
                              model.batch_size, analysis.word_level, corpus.word_level_mode, corpus.single_segment,
