@@ -77,12 +77,17 @@ class ModernBertLayer(EncoderLayer):
 
     def attention_scores(self, hidden, keys, attention_inputs: AttentionInputs, rows: tuple[int, int] | None):
         """Rotated q . k / sqrt(head_size) [batch, heads, query rows, key], MASKED_SCORE outside a local window."""
+        return self.scores_against(hidden, rows, keys, row_positions(hidden, None))
+
+    def scores_against(self, hidden, rows: tuple[int, int] | None, keys, key_positions):
+        """The scores of attention_scores for the query rows `rows` against the keys [batch, heads, keys, head_size]
+        at `key_positions` [keys] (int32)."""
         positions = row_positions(hidden, rows)
         queries = rotate(self.projection(query_rows(hidden, rows), 0), positions, self.frequencies)
         scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2))) * self.config.head_size**-0.5
         if self.window is None:
             return scores
-        distance = ops.abs(positions[:, None] - row_positions(hidden, None)[None, :])
+        distance = ops.abs(positions[:, None] - key_positions[None, :])
         return scores + ops.cast(ops.greater(distance, self.window), "float32") * MASKED_SCORE
 
     def block_attention(self, hidden, keys, values, attention_inputs: AttentionInputs, rows: tuple[int, int]):
@@ -92,11 +97,7 @@ class ModernBertLayer(EncoderLayer):
             return super().block_attention(hidden, keys, values, attention_inputs, rows)
         (start, stop), length = rows, int(ops.shape(hidden)[1])
         first, last = max(0, start - self.window), min(length, stop + self.window)
-        positions = row_positions(hidden, rows)
-        queries = rotate(self.projection(query_rows(hidden, rows), 0), positions, self.frequencies)
-        scores = ops.matmul(queries, ops.transpose(keys[:, :, first:last], (0, 1, 3, 2))) * self.config.head_size**-0.5
-        distance = ops.abs(positions[:, None] - ops.arange(first, last, dtype="int32")[None, :])
-        scores = scores + ops.cast(ops.greater(distance, self.window), "float32") * MASKED_SCORE
+        scores = self.scores_against(hidden, rows, keys[:, :, first:last], ops.arange(first, last, dtype="int32"))
         probs = ops.softmax(scores + attention_inputs.bias[..., first:last], axis=-1)
         padded = ops.pad(probs, [(0, 0), (0, 0), (0, 0), (first, length - last)])
         return padded, ops.matmul(probs, values[:, :, first:last])
