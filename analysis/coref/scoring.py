@@ -164,12 +164,10 @@ class StreamedWindow:
 
     def add(self, layer: int, start: int, block: np.ndarray) -> None:
         """Take the next block of token rows of layer `layer`: `block` `[1, heads, rows, n]`."""
-        positions, rows = self.word_rows[layer].add(block[0])
-        for row, word in enumerate(positions - 1):
-            mentions = np.flatnonzero(self.query_words == word)
-            if len(mentions):
-                stored = rows[:, [row] * len(mentions)].astype(np.float16)  # [heads, mentions, n_words + 2]
-                self.predictions[layer][:, mentions] = row_predictions(stored, self.query_words[mentions])
+        positions, rows = self.word_rows[layer].add(block[0])  # positions: ascending, the word + 1
+        done = np.isin(self.query_words + 1, positions)  # the mentions whose head word's row came in this block
+        stored = rows[:, np.searchsorted(positions, self.query_words[done] + 1)].astype(np.float16)
+        self.predictions[layer][:, done] = row_predictions(stored, self.query_words[done])
 
 
 class CorefAccumulator:
